@@ -1,0 +1,4 @@
+"""Importing this package registers every ``*_model.py`` module in it."""
+from rddg_basicsr.utils.registration import import_suffixed_modules
+
+_modules = import_suffixed_modules(__name__, __file__, '_model')

@@ -1,0 +1,118 @@
+from collections import OrderedDict
+
+import torch
+
+from basicsr.archs import build_network
+from basicsr.losses import build_loss
+from basicsr.models.srgan_model import SRGANModel
+from basicsr.utils.registry import MODEL_REGISTRY
+
+from .plugin_base import PluginModelMixin
+
+
+@MODEL_REGISTRY.register()
+class DarkeningGANModel(PluginModelMixin, SRGANModel):
+    """Stage 1 (paper Sec. 3.1.1): Darkening Network G trained against a PatchDiscriminator D.
+
+    Data (``DarkeningDataset``): ``gt`` = normal-light y (G's input), ``lq`` = synthetic LL twin x_s (G's
+    target), ``real`` = unpaired real-world LL x_r (D's positives). Inside the model BasicSR's names keep
+    their roles: ``self.lq`` is the network input (y), ``self.gt`` the target (x_s), ``self.output`` x_g.
+
+    G loss = w_col L1(x_g, x_s) + w_sim (1 - SSIM) + w_per |VGG16_conv5_3(x_g) - VGG16_conv5_3(x_s)|_1
+             + w_adv (-log D(x_g))                       (``pixel_opt``, ``ssim_opt``, ``perceptual_opt``,
+                                                          ``gan_opt``; paper weights 1 / 1 / 0.02 / 0.02)
+    D loss = -log D(x_r) - log(1 - D(x_g.detach()))      (vanilla GAN: BCE with logits)
+    Logged: l_g_pix, l_g_ssim, l_g_percep, l_g_gan, l_d_real, l_d_fake, out_d_real, out_d_fake (mean
+    logits) and acc_d (D's accuracy on the batch, real and fake together).
+    """
+
+    def feed_data(self, data):
+        self.lq = data['gt'].to(self.device)
+        if 'lq' in data:
+            self.gt = data['lq'].to(self.device)
+        if 'real' in data:
+            self.real = data['real'].to(self.device)
+
+    def __init__(self, opt):
+        super().__init__(opt)
+        if not self.is_train and opt.get('network_d') and opt['path'].get('pretrain_network_d'):
+            self.net_d = self.model_to_device(build_network(opt['network_d']))
+            self.load_network(self.net_d, opt['path']['pretrain_network_d'], opt['path'].get('strict_load_d', True),
+                              opt['path'].get('param_key_d', 'params'))
+
+    def init_training_settings(self):
+        if not self.opt['train'].get('gan_opt'):
+            raise ValueError('train.gan_opt is required for DarkeningGANModel (the adversarial term)')
+        ssim_opt = self.opt['train'].get('ssim_opt')
+        self.cri_ssim = build_loss(ssim_opt).to(self.device) if ssim_opt else None
+        super().init_training_settings()
+
+    def setup_optimizers(self):
+        self.optimizer_g = self.build_optimizer('optim_g', self.net_g)
+        self.optimizer_d = self.build_optimizer('optim_d', self.net_d)
+
+    def optimize_parameters(self, current_iter):
+        loss_dict = OrderedDict()
+        self.output = self.net_g(self.lq)
+        if current_iter % self.net_d_iters == 0 and current_iter > self.net_d_init_iters:
+            self._step_g(loss_dict, current_iter)
+        self._step_d(loss_dict, current_iter)
+        self.log_dict = self.reduce_loss_dict(loss_dict)
+        if self.ema_decay > 0:
+            self.model_ema(decay=self.ema_decay)
+
+    def _step_g(self, loss_dict, current_iter):
+        self.net_d.requires_grad_(False)
+        self.optimizer_g.zero_grad()
+        terms = OrderedDict()
+        if self.cri_pix:
+            terms['l_g_pix'] = self.cri_pix(self.output, self.gt)
+        if self.cri_ssim:
+            terms['l_g_ssim'] = self.cri_ssim(self.output, self.gt)
+        if self.cri_perceptual:
+            terms['l_g_percep'] = self.cri_perceptual(self.output, self.gt)
+        terms['l_g_gan'] = self.cri_gan(self.net_d(self.output), True, is_disc=False)
+        self.check_finite(terms, current_iter)
+        sum(terms.values()).backward()
+        self.optimizer_g.step()
+        loss_dict.update(terms)
+        self.net_d.requires_grad_(True)
+
+    def _step_d(self, loss_dict, current_iter):
+        self.optimizer_d.zero_grad()
+        real_pred = self.net_d(self.real)
+        fake_pred = self.net_d(self.output.detach())
+        terms = OrderedDict(
+            l_d_real=self.cri_gan(real_pred, True, is_disc=True),
+            l_d_fake=self.cri_gan(fake_pred, False, is_disc=True))
+        self.check_finite(terms, current_iter)
+        sum(terms.values()).backward()
+        self.optimizer_d.step()
+        loss_dict.update(terms)
+        with torch.no_grad():
+            loss_dict['out_d_real'] = real_pred.mean()
+            loss_dict['out_d_fake'] = fake_pred.mean()
+            correct = (real_pred > 0).float().mean() + (fake_pred < 0).float().mean()
+            loss_dict['acc_d'] = correct / 2
+
+    def test(self):
+        """x_g = G(y) with the EMA generator when present, else G in eval mode; also D's map on x_g."""
+        net_g = self.net_g_ema if hasattr(self, 'net_g_ema') else self.get_bare_model(self.net_g)
+        net_d = self.get_bare_model(self.net_d) if hasattr(self, 'net_d') else None
+        was_training = net_g.training
+        net_g.eval()
+        with torch.no_grad():
+            self.output = net_g(self.lq)
+            self.d_prob = torch.sigmoid(net_d(self.output)) if net_d is not None else None
+            self.d_prob_real = torch.sigmoid(net_d(self.real)) if net_d is not None and hasattr(self, 'real') else None
+        net_g.train(was_training)
+
+    def extra_metric_data(self):
+        """D's probability "real LL" on x_g (``d_prob``) and on the real image when the val set has one."""
+        data = {}
+        if self.d_prob is not None:
+            data['d_prob'] = self.d_prob.cpu().numpy()
+        if self.d_prob_real is not None:
+            data['d_prob_real'] = self.d_prob_real.cpu().numpy()
+        return data
+

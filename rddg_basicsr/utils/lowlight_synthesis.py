@@ -72,15 +72,15 @@ def naive_lowlight(img,
 
 def camera_lowlight(img,
                     rng,
-                    exposure_range=(0.03, 0.12),
+                    exposure_range=(0.02, 0.08),
                     num_lights_range=(1, 4),
-                    light_radius_range=(0.15, 0.5),
-                    ambient_range=(0.03, 0.25),
+                    light_radius_range=(0.08, 0.35),
+                    ambient_range=(0.01, 0.12),
                     ambient_color=(0.55, 0.7, 1.0),
                     lamp_colors=((1.0, 0.55, 0.2), (1.0, 0.75, 0.45), (0.9, 0.95, 1.0), (0.7, 1.0, 0.85)),
                     color_jitter=0.1,
                     vignetting_range=(0.0, 0.5),
-                    shot_gain_range=(1e-4, 1e-3),
+                    shot_gain_range=(3e-4, 3e-3),
                     read_noise_range=(5e-4, 3e-3),
                     jpeg_prob=0.5,
                     jpeg_quality_range=(60, 95),
@@ -104,7 +104,7 @@ def camera_lowlight(img,
         img (ndarray): ``H x W x 3`` BGR, ``uint8`` or float in [0, 1].
         rng (numpy.random.Generator): source of every random draw.
         exposure_range (pair of float): mean of the illumination field, as a fraction of the NL exposure, in
-            (0, 1]. 0.03-0.12 puts a typical photo's mean at about 10-40 of 255.
+            (0, 1]. 0.02-0.08 puts a typical photo's mean at about 8-30 of 255.
         num_lights_range (pair of int): inclusive range of the number of light pools, >= 0.
         light_radius_range (pair of float): Gaussian sigma of each pool, as a fraction of the shorter image side,
             in (0, 10].
@@ -180,6 +180,30 @@ def synthesis_keys(section):
     return [name for name in names if name not in ('img', 'rng', 'return_params')]
 
 
+def check_synthesis_params(section, params):
+    """Check that ``params`` (a dict) are valid keyword arguments, with valid values, for ``section``'s function.
+
+    Raises:
+        ValueError: ``section`` is not ``naive`` / ``camera``, a key is unknown, or a value is out of range; the
+            message names the section and the key.
+    """
+    if section not in SYNTHESIS_SECTIONS:
+        raise ValueError(f'unknown synthesis section {section!r} (allowed: {", ".join(SYNTHESIS_SECTIONS)})')
+    if not isinstance(params, dict):
+        raise ValueError(f'section {section!r} must be a mapping of parameters, got {type(params).__name__}')
+    allowed = synthesis_keys(section)
+    for key in params:
+        if key not in allowed:
+            raise ValueError(f'unknown key {key!r} in section {section!r} (allowed: {", ".join(allowed)})')
+    signature = inspect.signature(SYNTHESIS_SECTIONS[section]).parameters
+    defaults = {name: signature[name].default for name in allowed}
+    check = _check_naive if section == 'naive' else _check_camera
+    try:
+        check(**{**defaults, **params})
+    except ValueError as err:
+        raise ValueError(f'section {section!r}: {err}') from None
+
+
 def load_synthesis_config(path):
     """Read the ``naive:`` and ``camera:`` sections of the YAML file ``path``.
 
@@ -201,20 +225,12 @@ def load_synthesis_config(path):
     if not isinstance(data, dict):
         raise ValueError(f'{path}: the top level must be a mapping of sections, got {type(data).__name__}')
     config = {}
-    for section, func in SYNTHESIS_SECTIONS.items():
+    for section in SYNTHESIS_SECTIONS:
         params = data.get(section) or {}
-        if not isinstance(params, dict):
-            raise ValueError(f'{path}: section {section!r} must be a mapping of parameters')
-        allowed = synthesis_keys(section)
-        for key in params:
-            if key not in allowed:
-                raise ValueError(f'{path}: unknown key {key!r} in section {section!r} (allowed: {", ".join(allowed)})')
-        check = _check_naive if section == 'naive' else _check_camera
-        defaults = {name: p.default for name, p in inspect.signature(func).parameters.items() if name in allowed}
         try:
-            check(**{**defaults, **params})
+            check_synthesis_params(section, params)
         except ValueError as err:
-            raise ValueError(f'{path}: section {section!r}: {err}') from None
+            raise ValueError(f'{path}: {err}') from None
         config[section] = dict(params)
     return config
 

@@ -151,19 +151,18 @@ def map_size(path):
 class ImageRoot:
     """The images under one ``dataroot_*`` option: a folder on disk or a BasicSR ``.lmdb``.
 
-    Built from the dataset options: ``io_backend`` (``{type: disk}`` or ``{type: lmdb}``), and, in the train
-    phase without ``pad_small``, ``gt_size`` as the minimum image side. Attributes: ``paths`` (sorted; lmdb names
+    Built from ``opt[opt_key]`` and ``opt['io_backend']`` (``{type: disk}`` or ``{type: lmdb}``); images with a
+    side below ``min_size`` (when given) are refused. Attributes: ``paths`` (sorted; the ``meta_info.txt`` names
     for lmdb) and ``sizes`` (``path -> (H, W)``). Pixels are read lazily through a FileClient made on first use
     (so the dataset pickles into DataLoader workers before any lmdb is opened).
     """
 
-    def __init__(self, opt, opt_key):
+    def __init__(self, opt, opt_key, min_size=None):
         self.root = opt[opt_key]
         self._backend_opt = dict(opt['io_backend'])  # a copy: FileClient construction must not edit the options
         backend = self._backend_opt.pop('type', 'disk')
         if backend not in BACKENDS:
             raise ValueError(f'io_backend: type must be one of {BACKENDS}, got {backend!r}')
-        min_size = opt['gt_size'] if opt.get('phase') == 'train' and not opt.get('pad_small', False) else None
         if backend == 'lmdb':
             self.sizes = list_lmdb(self.root, opt_key)
             check_min_size(self.sizes, min_size)

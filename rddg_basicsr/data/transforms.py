@@ -56,20 +56,31 @@ def augment_aligned(arrays, hflip=True, rotation=True):
     return [_augment_one(array, do_hflip, do_vflip, do_transpose) for array in arrays]
 
 
-def crop_and_augment(arrays, opt, name):
+def train_transform(arrays, opt, name):
     """Training-time transform from dataset options: aligned crop then aligned augmentation.
+
+    Outside the train phase (``opt['phase'] != 'train'``) the arrays are returned unchanged.
 
     Args:
         arrays (list[ndarray]): Aligned ``H x W(x C)`` arrays.
-        opt (dict): Uses ``gt_size``, ``use_hflip``, ``use_rot`` and ``pad_small`` (default False).
+        opt (dict): Uses ``phase``, ``gt_size``, ``use_hflip``, ``use_rot`` and ``pad_small`` (default False).
         name (str): Source file named in error messages.
 
     Returns:
-        list[ndarray]: ``gt_size x gt_size(x C)`` arrays.
+        list[ndarray]: ``gt_size x gt_size(x C)`` arrays when training.
     """
+    if opt.get('phase') != 'train':
+        return arrays
     pad_mode = 'reflect' if opt.get('pad_small', False) else None
     arrays = random_crop_aligned(arrays, opt['gt_size'], name, pad_mode=pad_mode)
     return augment_aligned(arrays, opt['use_hflip'], opt['use_rot'])
+
+
+def train_min_size(opt):
+    """Smallest image side ``train_transform`` accepts: ``gt_size`` when training without ``pad_small``, else None."""
+    if opt.get('phase') == 'train' and not opt.get('pad_small', False):
+        return opt['gt_size']
+    return None
 
 
 def _common_size(arrays, name):

@@ -1,0 +1,103 @@
+"""Shared fixtures: a tiny demo dataset built from scikit-image's photos, tiny option files, and a runner
+for the real entry points (``python rddg_basicsr/train.py ...``) in a subprocess."""
+import rddg_basicsr  # noqa: F401, I001  (compat layer before any basicsr import)
+
+import copy
+import importlib.util
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def load_script(name):
+    """Import ``scripts/<name>.py`` as a module (scripts are not part of the installed package)."""
+    spec = importlib.util.spec_from_file_location(name, os.path.join(REPO, 'scripts', f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='session')
+def demo_data(tmp_path_factory):
+    """Root of a tiny demo dataset (96 x 96 patches): train/{nl,ll_syn,ll_real}, val/..., test/{nl,ll}."""
+    builder = load_script('make_demo_data')
+    root = str(tmp_path_factory.mktemp('demo_data'))
+    builder.build_demo_dataset(root, builder.load_demo_config(os.path.join(REPO, 'options', 'demo_data.yml')),
+                               seed=0, scale='tiny', overwrite=True)
+    return root
+
+
+def load_options(name):
+    with open(os.path.join(REPO, 'options', name)) as f:
+        return yaml.safe_load(f)
+
+
+def tiny_stage1_options(data_root, name='tiny_stage1', total_iter=20):
+    """The real stage-1 options shrunk for CPU tests: tiny nets, 48 px crops, random VGG weights, no LPIPS."""
+    opt = load_options('stage1_darken.yml')
+    opt.update(name=name, num_gpu=0)
+    train, val = opt['datasets']['train'], opt['datasets']['val']
+    train.update(dataroot_gt=f'{data_root}/train/nl', dataroot_lq=f'{data_root}/train/ll_syn',
+                 dataroot_real=f'{data_root}/train/ll_real', gt_size=48, num_worker_per_gpu=0, batch_size_per_gpu=4,
+                 dataset_enlarge_ratio=20)
+    val.update(dataroot_gt=f'{data_root}/val/nl', dataroot_lq=f'{data_root}/val/ll_syn',
+               dataroot_real=f'{data_root}/val/ll_real')
+    opt['network_g'].update(num_feat=8, num_block=2)
+    opt['network_d'].update(num_feat=8)
+    t = opt['train']
+    t['perceptual_opt']['vgg_weights'] = 'random'
+    for key in ('optim_g', 'optim_d'):
+        t[key]['lr'] = 1e-3
+    t.update(total_iter=total_iter)
+    t['scheduler']['milestones'] = [10 * total_iter]
+    opt['val'].update(val_freq=10)
+    del opt['val']['metrics']['lpips']
+    opt['logger'].update(print_freq=5, save_checkpoint_freq=10, use_tb_logger=False)
+    return opt
+
+
+def tiny_stage2_options(data_root, pseudo_root, name='tiny_stage2', total_iter=20):
+    """The real stage-2 options shrunk for CPU tests, training on ``pseudo_root``/{lq,w} with ``data_root``'s NL."""
+    opt = load_options('stage2_rddg.yml')
+    opt.update(name=name, num_gpu=0)
+    train, val = opt['datasets']['train'], opt['datasets']['val']
+    train.update(dataroot_lq=f'{pseudo_root}/lq', dataroot_gt=f'{data_root}/train/nl', dataroot_w=f'{pseudo_root}/w',
+                 gt_size=48, num_worker_per_gpu=0, batch_size_per_gpu=4, dataset_enlarge_ratio=20)
+    val.update(name='demo_test', dataroot_lq=f'{data_root}/test/ll', dataroot_gt=f'{data_root}/test/nl')
+    opt['network_g'].update(num_feat=8, num_level=3)
+    t = opt['train']
+    t['perceptual_opt']['vgg_weights'] = 'random'
+    t['optim_g']['lr'] = 1e-3
+    t.update(total_iter=total_iter)
+    t['scheduler']['milestones'] = [10 * total_iter]
+    opt['val'].update(val_freq=10)
+    del opt['val']['metrics']['lpips']
+    opt['logger'].update(print_freq=5, save_checkpoint_freq=10, use_tb_logger=False)
+    return opt
+
+
+def write_options(opt, path):
+    with open(path, 'w') as f:
+        yaml.safe_dump(copy.deepcopy(opt), f, sort_keys=False)
+    return str(path)
+
+
+def run_entry(script, *args, cwd=None, env=None, check=True, timeout=600):
+    """Run ``rddg_basicsr/<script>.py`` with ``args`` in a fresh Python; return the CompletedProcess."""
+    full_env = dict(os.environ, PYTHONUNBUFFERED='1', **(env or {}))
+    proc = subprocess.run([sys.executable, os.path.join(REPO, 'rddg_basicsr', f'{script}.py'), *map(str, args)],
+                          cwd=cwd or REPO, env=full_env, capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f'{script}.py failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}')
+    return proc
+
+
+def read_log(experiment_dir, prefix='train_'):
+    """Concatenated text of the BasicSR log files in ``experiment_dir``."""
+    names = sorted(n for n in os.listdir(experiment_dir) if n.startswith(prefix) and n.endswith('.log'))
+    return ''.join(open(os.path.join(experiment_dir, n)).read() for n in names)

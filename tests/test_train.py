@@ -1,0 +1,73 @@
+"""``rddg_basicsr/train.py``: stage 1 trained end to end by BasicSR's own pipeline on CPU, then resumed."""
+import os
+import re
+
+import pytest
+import torch
+
+from conftest import read_log, run_entry, tiny_stage1_options, write_options
+
+
+def logged(log, key):
+    """Values of ``key: <float>`` in BasicSR's training log lines, in order."""
+    return [float(v) for v in re.findall(rf'\b{key}: ([-+0-9.e]+)', log)]
+
+
+@pytest.fixture(scope='module')
+def stage1_run(demo_data, tmp_path_factory):
+    """A 20-iteration stage-1 run (checkpoints every 10) under a temporary experiments root."""
+    root = tmp_path_factory.mktemp('stage1_root')
+    opt_path = write_options(tiny_stage1_options(demo_data, total_iter=20), root / 'stage1.yml')
+    run_entry('train', '-opt', opt_path, '--root_path', root)
+    return root, opt_path, os.path.join(root, 'experiments', 'tiny_stage1')
+
+
+def test_writes_checkpoints_for_g_and_d_and_training_states(stage1_run):
+    _, _, exp = stage1_run
+    models = set(os.listdir(os.path.join(exp, 'models')))
+    assert {'net_g_10.pth', 'net_g_20.pth', 'net_g_latest.pth', 'net_d_10.pth', 'net_d_latest.pth'} <= models
+    assert {'10.state', '20.state'} <= set(os.listdir(os.path.join(exp, 'training_states')))
+    assert not [n for n in models if n.endswith('.tmp')]
+    g10 = torch.load(os.path.join(exp, 'models', 'net_g_10.pth'), weights_only=True)['params']
+    g20 = torch.load(os.path.join(exp, 'models', 'net_g_20.pth'), weights_only=True)['params']
+    assert any(not torch.equal(g10[k], g20[k]) for k in g10), 'G did not change between checkpoints'
+
+
+def test_logs_every_loss_and_the_validation_metrics(stage1_run):
+    log = read_log(stage1_run[2])
+    for key in ('l_g_pix', 'l_g_ssim', 'l_g_percep', 'l_g_gan', 'l_d_real', 'l_d_fake', 'acc_d'):
+        assert len(logged(log, key)) == 4, key  # print_freq 5, 20 iterations
+    assert re.search(r'Validation \S+ \(RGB, 8-bit, crop 0, no GT-mean correction\)', log)
+    for metric in ('psnr', 'ssim', 'domain_score', 'domain_score_real'):
+        values = [float(v) for v in re.findall(rf'# {metric}: ([-0-9.]+)', log)]
+        assert values, metric
+    assert all(0 <= v <= 1 for v in logged(log, '# domain_score'))
+
+
+def test_discriminator_learns_and_generator_losses_move(stage1_run):
+    log = read_log(stage1_run[2])
+    acc, d_loss = logged(log, 'acc_d'), [r + f for r, f in zip(logged(log, 'l_d_real'), logged(log, 'l_d_fake'))]
+    assert acc[-1] > acc[0] and acc[-1] > 0.6, acc
+    assert d_loss[-1] < d_loss[0], d_loss
+    g_gan = logged(log, 'l_g_gan')
+    assert g_gan[-1] > g_gan[0], g_gan  # D gets better at spotting x_g, so -log D(x_g) grows
+    assert len(set(logged(log, 'l_g_pix'))) > 1
+
+
+def test_auto_resume_continues_from_the_last_state_from_any_directory(stage1_run, tmp_path):
+    root, opt_path, exp = stage1_run
+    proc = run_entry('train', '-opt', opt_path, '--root_path', root, '--auto_resume', '--force_yml',
+                     'train:total_iter=30', cwd=tmp_path)
+    log = proc.stdout + proc.stderr + read_log(exp)
+    assert 'Resuming training from epoch' in log and 'iter: 20.' in log
+    assert os.path.isfile(os.path.join(exp, 'models', 'net_g_30.pth'))
+    assert not [n for n in os.listdir(root / 'experiments') if '_archived_' in n], 'resume must not archive the run'
+
+
+def test_bad_type_name_fails_before_training_with_a_suggestion(demo_data, tmp_path):
+    opt = tiny_stage1_options(demo_data)
+    opt['network_g']['type'] = 'DarkeningNett'
+    proc = run_entry('train', '-opt', write_options(opt, tmp_path / 'bad.yml'), '--root_path', tmp_path, check=False)
+    assert proc.returncode == 1
+    assert "network_g.type: unknown arch 'DarkeningNett'; did you mean DarkeningNet" in proc.stderr
+    assert not os.path.exists(tmp_path / 'experiments'), 'nothing may be created before the options are valid'

@@ -1,0 +1,146 @@
+"""Enhance low-light images with a trained Enlightening Network (flags as Real-ESRGAN's inference script).
+
+    python rddg_basicsr/inference.py -i FILE_OR_DIR -o OUT_DIR --model_path EN.pth [--opt TRAIN_YML]
+        [--tile 0] [--tile_pad 32] [--fp16] [--suffix ''] [--ext auto|png|jpg] [--device cpu|cuda]
+
+Also installed as the console script ``rddg-enhance``. Outputs keep the input stem (``<stem>_<suffix>``
+with a suffix); 16-bit and RGBA inputs are written as PNG at their depth with the alpha untouched, gray
+stays gray. Unreadable files are reported by name and skipped, and the exit status is then 1. Inputs are
+never overwritten: such a plan is refused before any work.
+"""
+import argparse
+import os
+import sys
+
+if __name__ == '__main__' and not __package__:  # run as a file: import the package from the repo root
+    _HERE = os.path.dirname(os.path.abspath(__file__))
+    if sys.path and os.path.abspath(sys.path[0]) == _HERE:
+        sys.path.pop(0)  # the package folder itself must not shadow top-level modules
+    sys.path.insert(0, os.path.dirname(_HERE))
+
+import rddg_basicsr  # noqa: E402, F401, I001  (compat layer before any basicsr import; registers the archs)
+
+import torch  # noqa: E402
+import yaml  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from rddg_basicsr.utils.enhancer import LowLightEnhancer  # noqa: E402
+from rddg_basicsr.utils.image_io import IMAGE_EXTENSIONS, UnreadableImageError, list_inputs  # noqa: E402
+
+PROG = 'rddg-enhance'
+
+
+def fail(prog, message):
+    """Stop a CLI with a one-line ``prog: error: message`` on stderr and exit status 1."""
+    raise SystemExit(f'{prog}: error: {message}')
+
+
+def load_network_opt(prog, opt_path, key):
+    """The ``key`` section (e.g. 'network_g') of a BasicSR YAML option file, as a dict."""
+    if not os.path.isfile(opt_path):
+        fail(prog, f'option file not found: {opt_path}')
+    with open(opt_path, encoding='utf-8') as f:
+        opt = yaml.safe_load(f) or {}
+    if not isinstance(opt.get(key), dict) or 'type' not in opt[key]:
+        fail(prog, f'{opt_path} has no {key} section with a type')
+    return opt[key]
+
+
+def resolve_device(prog, name):
+    """torch.device for ``name`` ('cpu', 'cuda', 'cuda:1'...); None picks CUDA when available."""
+    if name is None:
+        return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        fail(prog, f'unknown device {name!r}')
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        fail(prog, f'device {name!r} requested but CUDA is not available')
+    return device
+
+
+def output_path(out_dir, in_path, suffix, ext):
+    """``out_dir/<stem>[_<suffix>].<ext>``; ext 'auto' keeps the input's (PNG for unknown extensions)."""
+    stem, in_ext = os.path.splitext(os.path.basename(in_path))
+    name = f'{stem}_{suffix}' if suffix else stem
+    if ext == 'auto':
+        out_ext = in_ext if in_ext.lower() in IMAGE_EXTENSIONS else '.png'
+    else:
+        out_ext = f'.{ext}'
+    return os.path.join(out_dir, name + out_ext)
+
+
+def refuse_overwrites(inputs, outputs):
+    """Stop before any work if an output (or its PNG twin, used for 16-bit/RGBA) is an input, or two collide."""
+    input_ids = {_file_id(path): path for path in inputs}
+    planned = {}
+    for src, dst in zip(inputs, outputs):
+        for candidate in (dst, os.path.splitext(dst)[0] + '.png'):
+            if os.path.exists(candidate) and _file_id(candidate) in input_ids:
+                fail(PROG, f'refusing to overwrite input {input_ids[_file_id(candidate)]} with output {candidate}; '
+                     'use another --output, a --suffix or --ext')
+        key = os.path.normcase(os.path.abspath(dst))
+        if key in planned:
+            fail(PROG, f'{planned[key]} and {src} would both be written to {dst}; use separate folders')
+        planned[key] = src
+
+
+def _file_id(path):
+    stat = os.stat(path)
+    return stat.st_dev, stat.st_ino
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(prog=PROG, description='Enhance low-light images with a trained EN.')
+    parser.add_argument('-i', '--input', required=True, help='Input image or folder')
+    parser.add_argument('-o', '--output', default='results', help='Output folder. Default: results')
+    parser.add_argument('--model_path', required=True, help='EN checkpoint (BasicSR .pth)')
+    parser.add_argument('--opt', help='Training YAML; its network_g builds the net. Default: EnlighteningNet()')
+    parser.add_argument('--param_key', default='params_ema', help="Checkpoint key ('params' is the fallback)")
+    parser.add_argument('-t', '--tile', type=int, default=0, help='Tile size, 0 for whole images. Default: 0')
+    parser.add_argument('--tile_pad', type=int, default=32, help='Context around each tile. Default: 32')
+    parser.add_argument('--fp16', action='store_true', help='Half precision (CUDA only; CPU stays fp32)')
+    parser.add_argument('--suffix', default='', help="Output name <stem>_<suffix>. Default: '' (<stem>)")
+    parser.add_argument('--ext', default='auto', choices=['auto', 'png', 'jpg'],
+                        help='Output format; auto keeps the input extension. 16-bit and RGBA are always PNG')
+    parser.add_argument('--device', help='cpu | cuda | cuda:N. Default: CUDA when available')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    """Run the CLI; returns the exit status (0, or 1 when some input was unreadable)."""
+    args = parse_args(argv)
+    if not os.path.isfile(args.model_path):
+        fail(PROG, f'model file not found: {args.model_path}')
+    network_opt = load_network_opt(PROG, args.opt, 'network_g') if args.opt else None
+    device = resolve_device(PROG, args.device)
+    try:
+        inputs = list_inputs(args.input)
+    except FileNotFoundError as err:
+        fail(PROG, str(err))
+    if not inputs:
+        fail(PROG, f'no images found in {args.input}')
+    outputs = [output_path(args.output, path, args.suffix, args.ext) for path in inputs]
+    refuse_overwrites(inputs, outputs)
+    try:
+        enhancer = LowLightEnhancer(args.model_path, network_opt, args.tile, args.tile_pad, args.fp16, device,
+                                    args.param_key)
+    except (KeyError, RuntimeError) as err:
+        fail(PROG, err.args[0])
+    os.makedirs(args.output, exist_ok=True)
+    failed = []
+    for src, dst in tqdm(list(zip(inputs, outputs)), desc=PROG, unit='img'):
+        try:
+            enhancer.enhance_file(src, dst)
+        except UnreadableImageError as err:
+            failed.append(src)
+            tqdm.write(f'{PROG}: skipped: {err}', file=sys.stderr)
+    summary = f'{PROG}: enhanced {len(inputs) - len(failed)}/{len(inputs)} images into {args.output}'
+    if failed:
+        summary += f'; {len(failed)} unreadable: {", ".join(failed)}'
+    print(summary)
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""Inference helper for a trained Enlightening Network (as Real-ESRGAN's ``RealESRGANer``).
+
+Pre-process (numpy RGB -> tensor on the device, fp16 on CUDA when asked), tile-process (overlapping tiles,
+see ``tiling.py``), post-process (clip to [0, 1], back to numpy). Alpha channels never enter the network.
+"""
+import os
+import warnings
+
+import numpy as np
+import torch
+
+from basicsr.archs import build_network
+
+from .checkpoint import load_network_weights
+from .image_io import needs_png, read_image_any, write_image_like
+from .tiling import tiled_forward
+
+
+class LowLightEnhancer:
+    """Enhance low-light images with a trained EN (paper Sec. 3.1.2).
+
+    Args:
+        model_path (str): BasicSR checkpoint ({'params_ema' | 'params': state_dict}).
+        network_opt (dict | None): ``network_g`` options; default {'type': 'EnlighteningNet'}.
+        tile (int): Tile size, 0 for whole images. Default: 0.
+        tile_pad (int): Context around each tile; keep it a multiple of EN's 2^(num_level - 1). Default: 32.
+        fp16 (bool): Half precision, honoured on CUDA only (CPU stays fp32, with a warning). Default: False.
+        device (str | torch.device | None): Default: CUDA when available, else CPU.
+        param_key (str): Checkpoint key tried first ('params' is the fallback). Default: 'params_ema'.
+    """
+
+    def __init__(self, model_path, network_opt=None, tile=0, tile_pad=32, fp16=False, device=None,
+                 param_key='params_ema'):
+        self.device = torch.device(device) if device else torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+        self.tile, self.tile_pad = tile, tile_pad
+        self.half = fp16 and self.device.type == 'cuda'
+        if fp16 and not self.half:
+            warnings.warn(f'fp16 needs CUDA: running in fp32 on {self.device}', stacklevel=2)
+        net = build_network(network_opt or {'type': 'EnlighteningNet'})
+        load_network_weights(net, model_path, param_key)
+        self.net = net.eval().to(self.device)
+        if self.half:
+            self.net.half()
+
+    @torch.no_grad()
+    def enhance(self, rgb):
+        """Enhance one image: float (H, W, 3) RGB in [0, 1] -> float32 (H, W, 3) RGB in [0, 1]."""
+        x = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None].to(self.device)
+        if self.half:
+            x = x.half()
+        out = tiled_forward(self.net, x, self.tile, self.tile_pad)
+        return out[0].float().clamp_(0, 1).permute(1, 2, 0).cpu().numpy()
+
+    def enhance_file(self, in_path, out_path):
+        """Enhance an image file at its bit depth, gray as gray, alpha passed through unchanged.
+
+        Returns:
+            str: The path written: ``out_path``, or its ``.png`` twin when the image is 16-bit or has alpha.
+
+        Raises:
+            UnreadableImageError: ``in_path`` cannot be decoded (nothing is written).
+        """
+        rgb, alpha, meta = read_image_any(in_path)
+        if needs_png(alpha, meta):
+            out_path = os.path.splitext(out_path)[0] + '.png'
+        write_image_like(out_path, self.enhance(rgb), alpha, meta)
+        return out_path

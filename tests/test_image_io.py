@@ -1,0 +1,90 @@
+"""Image files: 8/16-bit, gray, RGB and RGBA read to float RGB and written back unchanged."""
+import cv2
+import numpy as np
+import pytest
+from skimage import data
+
+from rddg_basicsr.utils.image_io import (UnreadableImageError, list_inputs, needs_png, read_image_any,
+                                         write_image_like)
+
+
+@pytest.fixture(scope='module')
+def bgr():
+    """A real photo, uint8 BGR 40x56."""
+    return np.ascontiguousarray(cv2.resize(data.coffee(), (56, 40), interpolation=cv2.INTER_AREA)[..., ::-1])
+
+
+def _variants(bgr):
+    gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    alpha = np.tile(np.linspace(0, 255, bgr.shape[1]).astype(np.uint8), (bgr.shape[0], 1))
+    return {
+        'rgb8.png': bgr,
+        'gray8.png': gray,
+        'rgba8.png': np.dstack([bgr, alpha]),
+        'rgb16.png': bgr.astype(np.uint16) * 257 + 3,
+        'gray16.png': gray.astype(np.uint16) * 256,
+        'rgba16.png': np.dstack([bgr, alpha]).astype(np.uint16) * 257,
+    }
+
+
+@pytest.mark.parametrize('name', ['rgb8.png', 'gray8.png', 'rgba8.png', 'rgb16.png', 'gray16.png', 'rgba16.png'])
+def test_round_trip_is_exact(tmp_path, bgr, name):
+    pixels = _variants(bgr)[name]
+    src, dst = str(tmp_path / name), str(tmp_path / f'out_{name}')
+    cv2.imwrite(src, pixels)
+    rgb, alpha, meta = read_image_any(src)
+    assert rgb.dtype == np.float32 and rgb.shape == (40, 56, 3) and 0 <= rgb.min() and rgb.max() <= 1
+    assert meta == {'bit_depth': 16 if '16' in name else 8, 'was_gray': name.startswith('gray')}
+    assert (alpha is None) == (not name.startswith('rgba'))
+    write_image_like(dst, rgb, alpha, meta)
+    written = cv2.imread(dst, cv2.IMREAD_UNCHANGED)
+    assert written.dtype == pixels.dtype and written.shape == pixels.shape
+    assert np.array_equal(written, pixels)
+
+
+def test_rgb_order_and_scale(tmp_path, bgr):
+    cv2.imwrite(str(tmp_path / 'a.png'), bgr)
+    rgb, _, _ = read_image_any(str(tmp_path / 'a.png'))
+    np.testing.assert_allclose(rgb, bgr[..., ::-1] / 255, atol=1e-7)
+
+
+def test_gray_output_uses_luma(tmp_path):
+    rgb = np.zeros((4, 4, 3), np.float32)
+    rgb[..., 1] = 1.0
+    write_image_like(str(tmp_path / 'g.png'), rgb, None, {'bit_depth': 8, 'was_gray': True})
+    written = cv2.imread(str(tmp_path / 'g.png'), cv2.IMREAD_UNCHANGED)
+    assert written.ndim == 2 and np.all(written == round(0.587 * 255))
+
+
+@pytest.mark.parametrize('content', [b'', b'not an image at all'])
+def test_unreadable_file_is_named(tmp_path, content):
+    path = tmp_path / 'broken.png'
+    path.write_bytes(content)
+    with pytest.raises(UnreadableImageError, match='broken.png'):
+        read_image_any(str(path))
+
+
+def test_missing_file_is_named(tmp_path):
+    with pytest.raises(UnreadableImageError, match='absent.png'):
+        read_image_any(str(tmp_path / 'absent.png'))
+
+
+def test_png_needed_for_16_bit_and_alpha(tmp_path):
+    rgb = np.zeros((4, 4, 3), np.float32)
+    assert needs_png(None, {'bit_depth': 16}) and needs_png(np.zeros((4, 4), np.uint8), {'bit_depth': 8})
+    assert not needs_png(None, {'bit_depth': 8})
+    with pytest.raises(ValueError, match='PNG'):
+        write_image_like(str(tmp_path / 'a.jpg'), rgb, None, {'bit_depth': 16, 'was_gray': False})
+    write_image_like(str(tmp_path / 'a.jpg'), rgb, None, {'bit_depth': 8, 'was_gray': False})
+    assert cv2.imread(str(tmp_path / 'a.jpg')).shape == (4, 4, 3)
+
+
+def test_list_inputs(tmp_path, bgr):
+    for name in ('b.png', 'a.JPG'):
+        cv2.imwrite(str(tmp_path / name), bgr)
+    (tmp_path / 'notes.txt').write_text('x')
+    (tmp_path / 'sub.png').mkdir()
+    assert list_inputs(str(tmp_path)) == [str(tmp_path / 'a.JPG'), str(tmp_path / 'b.png')]
+    assert list_inputs(str(tmp_path / 'notes.txt')) == [str(tmp_path / 'notes.txt')]  # a named file is taken
+    with pytest.raises(FileNotFoundError, match='nowhere'):
+        list_inputs(str(tmp_path / 'nowhere'))

@@ -1,0 +1,154 @@
+"""The rddg-enhance CLI: names, formats (gray, RGBA, 16-bit), unreadable files, no overwriting of inputs."""
+import rddg_basicsr  # noqa: F401, I001  (first: compat layer before basicsr, then registers the archs)
+
+import os
+import shutil
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import torch
+import yaml
+from basicsr.archs import build_network
+from skimage import data
+
+from rddg_basicsr.inference import main
+
+EN_OPT = {'type': 'EnlighteningNet', 'num_feat': 4, 'num_level': 2, 'num_block': 1}
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope='module')
+def setup(tmp_path_factory):
+    """A tiny EN checkpoint, its training YAML, and a folder of dark photos in several formats."""
+    root = tmp_path_factory.mktemp('cli')
+    torch.manual_seed(0)
+    net = build_network(EN_OPT)
+    torch.nn.init.normal_(net.conv_last.weight, std=0.1)
+    torch.save({'params': net.state_dict()}, root / 'en.pth')
+    (root / 'train.yml').write_text(yaml.safe_dump({'name': 'tiny', 'network_g': EN_OPT}))
+    inputs = root / 'in'
+    inputs.mkdir()
+    bgr = (cv2.resize(data.chelsea(), (48, 34), interpolation=cv2.INTER_AREA)[..., ::-1] * 0.3).astype(np.uint8)
+    alpha = np.tile(np.arange(48, dtype=np.uint8) * 5, (34, 1))
+    cv2.imwrite(str(inputs / 'color.jpg'), bgr)
+    cv2.imwrite(str(inputs / 'gray.png'), cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY))
+    cv2.imwrite(str(inputs / 'rgba.png'), np.dstack([bgr, alpha]))
+    cv2.imwrite(str(inputs / 'deep.tif'), bgr.astype(np.uint16) * 257)
+    return root, alpha
+
+
+def _run(setup, out, *extra):
+    root, _ = setup
+    return main(['-i', str(root / 'in'), '-o', str(out), '--model_path', str(root / 'en.pth'),
+                 '--opt', str(root / 'train.yml'), '--device', 'cpu', *extra])
+
+
+def test_formats_round_trip(setup, tmp_path, capsys):
+    assert _run(setup, tmp_path / 'out', '--suffix', 'en') == 0
+    out = tmp_path / 'out'
+    assert sorted(os.listdir(out)) == ['color_en.jpg', 'deep_en.png', 'gray_en.png', 'rgba_en.png']
+    gray = cv2.imread(str(out / 'gray_en.png'), cv2.IMREAD_UNCHANGED)
+    rgba = cv2.imread(str(out / 'rgba_en.png'), cv2.IMREAD_UNCHANGED)
+    deep = cv2.imread(str(out / 'deep_en.png'), cv2.IMREAD_UNCHANGED)
+    assert gray.shape == (34, 48) and gray.dtype == np.uint8
+    assert rgba.shape == (34, 48, 4) and np.array_equal(rgba[..., 3], setup[1])
+    assert deep.shape == (34, 48, 3) and deep.dtype == np.uint16 and len(np.unique(deep)) > 256
+    summary = capsys.readouterr().out.strip().splitlines()
+    assert summary == [f'rddg-enhance: enhanced 4/4 images into {out}']
+
+
+def test_stems_ext_and_single_file(setup, tmp_path):
+    root, _ = setup
+    assert _run(setup, tmp_path / 'a', '--ext', 'png') == 0
+    assert sorted(os.listdir(tmp_path / 'a')) == ['color.png', 'deep.png', 'gray.png', 'rgba.png']
+    assert main(['-i', str(root / 'in' / 'color.jpg'), '-o', str(tmp_path / 'b'), '--model_path',
+                 str(root / 'en.pth'), '--opt', str(root / 'train.yml'), '--tile', '16', '--tile_pad', '16']) == 0
+    assert os.listdir(tmp_path / 'b') == ['color.jpg']
+
+
+def test_unreadable_file_reported_others_processed(setup, tmp_path, capsys):
+    root, _ = setup
+    folder = tmp_path / 'mixed'
+    folder.mkdir()
+    (folder / 'broken.png').write_bytes(b'not a png')
+    shutil.copy(root / 'in' / 'gray.png', folder / 'ok.png')
+    code = main(['-i', str(folder), '-o', str(tmp_path / 'out'), '--model_path', str(root / 'en.pth'),
+                 '--opt', str(root / 'train.yml')])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert os.listdir(tmp_path / 'out') == ['ok.png']
+    assert 'broken.png' in captured.err
+    assert 'enhanced 1/2' in captured.out and str(folder / 'broken.png') in captured.out
+
+
+@pytest.mark.parametrize('extra', [[], ['--ext', 'png']])
+def test_never_overwrites_inputs(setup, extra, capsys):
+    root, _ = setup
+    before = {name: (root / 'in' / name).read_bytes() for name in os.listdir(root / 'in')}
+    with pytest.raises(SystemExit) as exc:
+        _run(setup, root / 'in', *extra)
+    message = str(exc.value)
+    assert message.startswith('rddg-enhance: error: refusing to overwrite input') and '\n' not in message
+    assert {name: (root / 'in' / name).read_bytes() for name in os.listdir(root / 'in')} == before
+
+
+def test_png_twin_of_an_input_is_refused(setup, tmp_path):
+    """deep.tif is 16-bit, so its output becomes PNG: deep.png beside it is an input and must survive."""
+    root, _ = setup
+    folder = tmp_path / 'twin'
+    folder.mkdir()
+    shutil.copy(root / 'in' / 'deep.tif', folder / 'deep.tif')
+    shutil.copy(root / 'in' / 'gray.png', folder / 'deep_x.png')
+    with pytest.raises(SystemExit, match='deep_x.png'):
+        main(['-i', str(folder), '-o', str(folder), '--suffix', 'x', '--model_path', str(root / 'en.pth'),
+              '--opt', str(root / 'train.yml')])
+
+
+def test_output_in_input_folder_with_suffix_is_fine(setup, tmp_path):
+    root, _ = setup
+    folder = tmp_path / 'same'
+    folder.mkdir()
+    shutil.copy(root / 'in' / 'color.jpg', folder / 'color.jpg')
+    assert main(['-i', str(folder), '-o', str(folder), '--suffix', 'en', '--model_path', str(root / 'en.pth'),
+                 '--opt', str(root / 'train.yml')]) == 0
+    assert sorted(os.listdir(folder)) == ['color.jpg', 'color_en.jpg']
+
+
+def test_missing_model_fails_before_work(setup, tmp_path):
+    root, _ = setup
+    with pytest.raises(SystemExit) as exc:
+        main(['-i', str(root / 'in'), '-o', str(tmp_path / 'out'), '--model_path', str(tmp_path / 'nope.pth')])
+    assert str(exc.value) == f'rddg-enhance: error: model file not found: {tmp_path / "nope.pth"}'
+    assert not (tmp_path / 'out').exists()
+
+
+def test_empty_folder_and_bad_opt(setup, tmp_path):
+    root, _ = setup
+    (tmp_path / 'empty').mkdir()
+    with pytest.raises(SystemExit, match='no images found'):
+        main(['-i', str(tmp_path / 'empty'), '-o', str(tmp_path / 'o'), '--model_path', str(root / 'en.pth')])
+    (tmp_path / 'bad.yml').write_text('name: x\n')
+    with pytest.raises(SystemExit, match='no network_g'):
+        _run(setup, tmp_path / 'o', '--opt', str(tmp_path / 'bad.yml'))
+
+
+def test_fp16_on_cpu_gives_fp32_result(setup, tmp_path):
+    with pytest.warns(UserWarning, match='fp16 needs CUDA'):
+        assert _run(setup, tmp_path / 'half', '--fp16') == 0
+    assert _run(setup, tmp_path / 'full') == 0
+    for name in os.listdir(tmp_path / 'full'):
+        assert (tmp_path / 'half' / name).read_bytes() == (tmp_path / 'full' / name).read_bytes()
+
+
+def test_runs_as_a_script(setup, tmp_path):
+    root, _ = setup
+    result = subprocess.run(
+        [sys.executable, os.path.join('rddg_basicsr', 'inference.py'), '-i', str(root / 'in' / 'gray.png'),
+         '-o', str(tmp_path), '--model_path', str(root / 'en.pth'), '--opt', str(root / 'train.yml')],
+        cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f'rddg-enhance: enhanced 1/1 images into {tmp_path}'
+    assert os.listdir(tmp_path) == ['gray.png']

@@ -1,0 +1,159 @@
+"""make_pseudo_pairs: layout, shapes, agreement with the on-the-fly map, determinism, smoothing, alignment."""
+import rddg_basicsr  # noqa: F401, I001  (first: compat layer before basicsr, then registers the archs)
+
+import os
+
+import cv2
+import numpy as np
+import pytest
+import torch
+import yaml
+from basicsr.archs import build_network
+from skimage import data
+
+from rddg_basicsr.make_pseudo_pairs import darken_and_map, main, make_pseudo_pairs
+from rddg_basicsr.utils.domain_map import domain_distance_map, quantize_8bit
+from rddg_basicsr.utils.image_io import read_image_any
+from rddg_basicsr.utils.tiling import receptive_radius
+
+G_OPT = {'type': 'DarkeningNet', 'num_feat': 6, 'num_block': 1}
+D_OPT = {'type': 'PatchDiscriminator', 'num_feat': 4}
+H, W = 64, 88
+
+
+@pytest.fixture(scope='module')
+def stage1(tmp_path_factory):
+    """Tiny seeded G and D, their BasicSR checkpoints and stage-1 YAML, and a folder of two NL photos.
+
+    D's conv weights are tripled so w spreads over 0.36..0.98 like a trained D's (at init it is ~0.56 flat).
+    """
+    root = tmp_path_factory.mktemp('stage1')
+    torch.manual_seed(0)
+    net_g, net_d = build_network(G_OPT).eval(), build_network(D_OPT).eval()
+    with torch.no_grad():
+        for conv in (m for m in net_d.modules() if isinstance(m, torch.nn.Conv2d)):
+            conv.weight.mul_(3)
+    torch.save({'params': net_g.state_dict()}, root / 'g.pth')
+    torch.save({'params': net_d.state_dict()}, root / 'd.pth')
+    (root / 'stage1.yml').write_text(yaml.safe_dump({'network_g': G_OPT, 'network_d': D_OPT}))
+    (root / 'nl').mkdir()
+    for name, img in (('astronaut', data.astronaut()), ('coffee', data.coffee())):
+        cv2.imwrite(str(root / 'nl' / f'{name}.png'), cv2.resize(img, (W, H), interpolation=cv2.INTER_AREA)[..., ::-1])
+    return root, net_g, net_d
+
+
+def _cli(stage1, out, *extra, nl=None):
+    root = stage1[0]
+    return main(['-i', str(nl or root / 'nl'), '-o', str(out), '--model_g', str(root / 'g.pth'), '--model_d',
+                 str(root / 'd.pth'), '--opt', str(root / 'stage1.yml'), '--device', 'cpu', *extra])
+
+
+def _nl_tensor(path):
+    return torch.from_numpy(read_image_any(str(path))[0]).permute(2, 0, 1)[None]
+
+
+def test_layout_shapes_and_range(stage1, tmp_path, capsys):
+    assert _cli(stage1, tmp_path, '--tile', '16') == 0
+    for sub, ext in (('lq', 'png'), ('w', 'npy'), ('w_vis', 'png')):
+        assert sorted(os.listdir(tmp_path / sub)) == [f'astronaut.{ext}', f'coffee.{ext}']
+    w = np.load(tmp_path / 'w' / 'coffee.npy')
+    assert w.dtype == np.float32 and w.shape == (H, W) and 0 < w.min() and w.max() < 1
+    lq = cv2.imread(str(tmp_path / 'lq' / 'coffee.png'), cv2.IMREAD_UNCHANGED)
+    vis = cv2.imread(str(tmp_path / 'w_vis' / 'coffee.png'), cv2.IMREAD_UNCHANGED)
+    assert lq.shape == vis.shape == (H, W, 3) and lq.dtype == vis.dtype == np.uint8
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out == [f'make_pseudo_pairs: wrote 2/2 pseudo pairs into {tmp_path} (tile 16, smooth rf)']
+
+
+@pytest.mark.parametrize('smooth', [0, 'rf'])
+def test_same_map_as_on_the_fly(stage1, tmp_path, smooth):
+    """The saved files equal what the RDDG model computes on the fly from quantize_8bit(G(y)) (tiled here)."""
+    root, net_g, net_d = stage1
+    assert make_pseudo_pairs([str(root / 'nl' / 'astronaut.png')], str(tmp_path), net_g, net_d, 16, smooth) == []
+    nl = _nl_tensor(root / 'nl' / 'astronaut.png')
+    with torch.no_grad():
+        x_g = quantize_8bit(net_g(nl))
+        w = domain_distance_map(net_d, x_g, smooth)
+    np.testing.assert_allclose(np.load(tmp_path / 'w' / 'astronaut.npy'), w[0, 0].numpy(), atol=1e-6, rtol=0)
+    lq = cv2.imread(str(tmp_path / 'lq' / 'astronaut.png'))[..., ::-1]
+    assert np.array_equal(lq, np.round(x_g[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8))
+
+
+def test_deterministic_bytes(stage1, tmp_path):
+    assert _cli(stage1, tmp_path / 'a', '--tile', '24') == 0
+    assert _cli(stage1, tmp_path / 'b', '--tile', '24') == 0
+    for sub in ('lq', 'w', 'w_vis'):
+        for name in os.listdir(tmp_path / 'a' / sub):
+            assert (tmp_path / 'a' / sub / name).read_bytes() == (tmp_path / 'b' / sub / name).read_bytes()
+
+
+def test_smoothing_changes_map_keeps_mean(stage1):
+    root, net_g, net_d = stage1
+    nl = _nl_tensor(root / 'nl' / 'coffee.png')
+    _, raw = darken_and_map(net_g, net_d, nl, 0, 0)
+    _, smooth = darken_and_map(net_g, net_d, nl, 0, 'rf')
+    assert raw.shape == smooth.shape == (1, 1, H, W)
+    assert (raw - smooth).abs().max() > 0.1  # measured 0.21
+    assert smooth.std() < raw.std()
+    assert abs(smooth.mean() - raw.mean()) < 0.02  # measured 0.009 (replicate padding weights the border)
+
+
+@pytest.mark.parametrize('smooth', ['none', 'rf'])
+def test_crop_map_aligns_with_full_map(stage1, tmp_path, smooth):
+    """w of a crop equals the crop of the full w away from the crop's borders.
+
+    The margin is G's receptive radius (x_g near the crop border sees the border) plus D's (plus the box
+    radius when smoothing): inside it every pixel sees the same NL pixels in both runs.
+    """
+    root, net_g, net_d = stage1
+    top, left, height, width = 9, 13, 44, 56
+    full = cv2.imread(str(root / 'nl' / 'astronaut.png'))
+    cv2.imwrite(str(tmp_path / 'crop.png'), full[top:top + height, left:left + width])
+    assert _cli(stage1, tmp_path / 'full', '--smooth', smooth, '--tile', '16') == 0
+    assert _cli(stage1, tmp_path / 'crop', '--smooth', smooth, nl=tmp_path / 'crop.png') == 0
+    w_full = np.load(tmp_path / 'full' / 'w' / 'astronaut.npy')[top:top + height, left:left + width]
+    w_crop = np.load(tmp_path / 'crop' / 'w' / 'crop.npy')
+    box_radius = net_d.receptive_field // 2 if smooth == 'rf' else 0
+    margin = receptive_radius(net_g) + receptive_radius(net_d) + box_radius
+    inner = (slice(margin, height - margin), slice(margin, width - margin))
+    assert w_crop[inner].size > 0
+    np.testing.assert_allclose(w_crop[inner], w_full[inner], atol=1e-5, rtol=0)
+    assert np.abs(w_crop - w_full).max() > 1e-4  # the borders do differ: the margin matters
+
+
+def test_refuses_to_overwrite_unless_asked(stage1, tmp_path):
+    assert _cli(stage1, tmp_path) == 0
+    before = (tmp_path / 'w' / 'coffee.npy').read_bytes()
+    with pytest.raises(SystemExit) as exc:
+        _cli(stage1, tmp_path, '--smooth', 'none')
+    assert str(exc.value) == f'make_pseudo_pairs: error: {tmp_path / "lq" / "astronaut.png"} exists ' \
+                             '(use --overwrite to replace it)'
+    assert (tmp_path / 'w' / 'coffee.npy').read_bytes() == before
+    assert _cli(stage1, tmp_path, '--smooth', 'none', '--overwrite') == 0
+    assert (tmp_path / 'w' / 'coffee.npy').read_bytes() != before
+
+
+def test_errors_name_the_culprit(stage1, tmp_path):
+    root = stage1[0]
+    with pytest.raises(SystemExit, match='checkpoint not found: .*missing_d.pth'):
+        main(['-i', str(root / 'nl'), '-o', str(tmp_path / 'o'), '--model_g', str(root / 'g.pth'),
+              '--model_d', str(tmp_path / 'missing_d.pth')])
+    (tmp_path / 'empty').mkdir()
+    with pytest.raises(SystemExit, match=f'no images found in {tmp_path / "empty"}'):
+        _cli(stage1, tmp_path / 'o', nl=tmp_path / 'empty')
+    with pytest.raises(SystemExit, match='does not fit DarkeningNet'):  # checkpoint vs default (64-feature) nets
+        main(['-i', str(root / 'nl'), '-o', str(tmp_path / 'o'), '--model_g', str(root / 'g.pth'),
+              '--model_d', str(root / 'd.pth')])
+    assert not (tmp_path / 'o').exists()
+
+
+def test_unreadable_image_reported_and_skipped(stage1, tmp_path, capsys):
+    root = stage1[0]
+    folder = tmp_path / 'nl'
+    folder.mkdir()
+    (folder / 'bad.png').write_bytes(b'garbage')
+    (folder / 'good.png').write_bytes((root / 'nl' / 'coffee.png').read_bytes())
+    assert _cli(stage1, tmp_path / 'out', nl=folder) == 1
+    captured = capsys.readouterr()
+    assert 'bad.png' in captured.err and 'wrote 1/2' in captured.out
+    assert os.listdir(tmp_path / 'out' / 'w') == ['good.npy']

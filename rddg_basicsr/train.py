@@ -6,8 +6,10 @@
 import sys
 from os import path as osp
 
-if __name__ == '__main__':  # run as a file: make the package importable without installing it
-    sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), osp.pardir)))
+if __name__ == '__main__':  # run as a file: import the package from the repo root, not from its own folder
+    _here = osp.dirname(osp.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if osp.abspath(p or '.') != _here]
+    sys.path.insert(0, osp.dirname(_here))
 
 
 def main():

@@ -1,10 +1,9 @@
-import torch
 from torch import nn
 from torch.nn import functional as F
 
 from basicsr.utils.registry import ARCH_REGISTRY
 
-from .darkening_arch import ResidualBlock
+from .arch_util import ResidualBlock, logit_residual, zero_init
 
 
 @ARCH_REGISTRY.register()
@@ -39,9 +38,7 @@ class EnlighteningNet(nn.Module):
         self.ups = nn.ModuleList(
             nn.Sequential(nn.Conv2d(2 * c, 4 * c, 1), nn.PixelShuffle(2)) for c in reversed(chans[:-1]))
         self.decoders = nn.ModuleList(_blocks(c, num_block) for c in reversed(chans[:-1]))
-        self.conv_last = nn.Conv2d(chans[0], num_out_ch, 3, 1, 1)
-        nn.init.zeros_(self.conv_last.weight)
-        nn.init.zeros_(self.conv_last.bias)
+        self.conv_last = zero_init(nn.Conv2d(chans[0], num_out_ch, 3, 1, 1))
         self.multiple = 2**(num_level - 1)
 
     def forward(self, x):
@@ -58,7 +55,7 @@ class EnlighteningNet(nn.Module):
         for up, decoder, skip in zip(self.ups, self.decoders, reversed(skips)):
             feat = decoder(up(feat) + skip)
         residual = self.conv_last(F.relu(feat))[..., :h, :w]
-        return torch.sigmoid(torch.logit(x.clamp(1e-3, 1 - 1e-3)) + residual)
+        return logit_residual(x, residual)
 
 
 def _blocks(num_feat, num_block):

@@ -41,6 +41,16 @@ def atomic_torch_save(obj, path):
     os.replace(tmp, path)
 
 
+def _metric(name, metric_data, metric_opt, img_name):
+    """One metric value; a failure names the metric and the image (e.g. NIQE on a too-small image)."""
+    try:
+        return float(calculate_metric(metric_data, metric_opt))
+    except (ValueError, RuntimeError, ArithmeticError, TypeError) as err:
+        h, w = metric_data['img'].shape[:2]
+        hint = ' (NIQE needs images of at least 192 x 192)' if metric_opt['type'] == 'calculate_niqe' else ''
+        raise ValueError(f'val.metrics.{name} failed on {img_name} ({h}x{w}){hint}: {err}') from err
+
+
 class PluginModelMixin:
     """Mix in before a BasicSR model class: ``class M(PluginModelMixin, SRModel)``."""
 
@@ -132,7 +142,7 @@ class PluginModelMixin:
                 imwrite(metric_data['img'], self._visual_path(dataset_name, img_name, current_iter))
             for name, metric_opt in metrics.items():
                 if 'img2' in metric_data or metric_opt['type'] in NO_REFERENCE_METRICS:
-                    sums[name] += float(calculate_metric(metric_data, metric_opt))
+                    sums[name] += _metric(name, metric_data, metric_opt, img_name)
                     counts[name] += 1
             self._release_batch()
         if metrics:

@@ -1,0 +1,28 @@
+"""Building blocks shared by the plugin's networks."""
+import torch
+from torch import nn
+
+
+class ResidualBlock(nn.Module):
+    """conv3x3 -> ReLU -> conv3x3 plus identity, no normalisation. Keeps (N, C, H, W)."""
+
+    def __init__(self, num_feat):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(num_feat, num_feat, 3, 1, 1), nn.ReLU(inplace=True), nn.Conv2d(num_feat, num_feat, 3, 1, 1))
+
+    def forward(self, x):
+        return x + self.body(x)
+
+
+def zero_init(conv):
+    """Zero a conv's weight and bias (a residual head that starts as the identity); returns ``conv``."""
+    nn.init.zeros_(conv.weight)
+    nn.init.zeros_(conv.bias)
+    return conv
+
+
+def logit_residual(x, residual, eps=1e-3):
+    """sigmoid(logit(x) + residual): an image-to-image output that is the identity at residual = 0 and always
+    lies in (0, 1). x (N, C, H, W) in [0, 1] is clamped to [eps, 1 - eps] before the logit."""
+    return torch.sigmoid(torch.logit(x.clamp(eps, 1 - eps)) + residual)

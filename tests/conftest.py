@@ -3,7 +3,6 @@ for the real entry points (``python rddg_basicsr/train.py ...``) in a subprocess
 import rddg_basicsr  # noqa: F401, I001  (compat layer before any basicsr import)
 
 import copy
-import importlib.util
 import os
 import subprocess
 import sys
@@ -11,24 +10,17 @@ import sys
 import pytest
 import yaml
 
+from rddg_basicsr.utils.demo_dataset import build_demo_dataset, load_demo_config
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def load_script(name):
-    """Import ``scripts/<name>.py`` as a module (scripts are not part of the installed package)."""
-    spec = importlib.util.spec_from_file_location(name, os.path.join(REPO, 'scripts', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope='session')
 def demo_data(tmp_path_factory):
     """Root of a tiny demo dataset (96 x 96 patches): train/{nl,ll_syn,ll_real}, val/..., test/{nl,ll}."""
-    builder = load_script('make_demo_data')
     root = str(tmp_path_factory.mktemp('demo_data'))
-    builder.build_demo_dataset(root, builder.load_demo_config(os.path.join(REPO, 'options', 'demo_data.yml')),
-                               seed=0, scale='tiny', overwrite=True)
+    config = load_demo_config(os.path.join(REPO, 'options', 'demo_data.yml'))
+    build_demo_dataset(root, config, seed=0, scale='tiny', overwrite=True)
     return root
 
 

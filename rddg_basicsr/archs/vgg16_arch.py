@@ -1,6 +1,6 @@
 import torch
-import torchvision
 from torch import nn
+from torchvision.models.vgg import cfgs, make_layers
 
 from basicsr.utils.registry import ARCH_REGISTRY
 
@@ -30,12 +30,14 @@ class VGG16FeatureExtractor(nn.Module):
         super().__init__()
         if layer not in LAYER_NAMES:
             raise ValueError(f'VGG16FeatureExtractor: unknown layer {layer!r}; choose from {LAYER_NAMES}')
-        vgg = torchvision.models.vgg16(weights=None)
+        features = make_layers(cfgs['D'])  # torchvision's vgg16().features, without the 120M-parameter head
         state = load_pretrained_state('vgg16', vgg_weights, option='vgg_weights')
-        if state is not None:
-            vgg.load_state_dict(state)
+        if state is None:
+            _init_like_torchvision(features)
+        else:
+            features.load_state_dict({k[len('features.'):]: v for k, v in state.items() if k.startswith('features.')})
         self.layer = layer
-        self.features = vgg.features[:LAYER_NAMES.index(layer) + 1]
+        self.features = features[:LAYER_NAMES.index(layer) + 1]
         self.register_buffer('mean', torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
         self.register_buffer('std', torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
         self.requires_grad_(False)
@@ -47,3 +49,11 @@ class VGG16FeatureExtractor(nn.Module):
 
     def forward(self, x):
         return self.features((x - self.mean) / self.std)
+
+
+def _init_like_torchvision(features):
+    """The initialisation ``torchvision.models.vgg16(weights=None)`` gives its convolutions."""
+    for module in features.modules():
+        if isinstance(module, nn.Conv2d):
+            nn.init.kaiming_normal_(module.weight, mode='fan_out', nonlinearity='relu')
+            nn.init.zeros_(module.bias)

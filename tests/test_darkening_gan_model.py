@@ -1,0 +1,101 @@
+"""DarkeningGANModel (stage 1) in-process: which network learns from what, and when."""
+import copy
+
+import pytest
+import torch
+
+from basicsr.models import build_model
+
+from conftest import load_options
+
+
+def model_options(tmp_path, **train):
+    opt = load_options('stage1_darken.yml')
+    opt.update(name='unit', num_gpu=0, is_train=True, dist=False, rank=0, world_size=1)
+    opt['network_g'].update(num_feat=4, num_block=1)
+    opt['network_d'].update(num_feat=4)
+    opt['path'].update(experiments_root=str(tmp_path), models=str(tmp_path), training_states=str(tmp_path))
+    opt['train']['perceptual_opt']['vgg_weights'] = 'random'
+    opt['train'].update(train)
+    return opt
+
+
+def batch(size=24):
+    g = torch.Generator().manual_seed(0)
+    nl = torch.rand(2, 3, size, size, generator=g)
+    return {'gt': nl, 'lq': nl * 0.3, 'real': torch.rand(2, 3, size, size, generator=g) * 0.1}
+
+
+def snapshot(net):
+    return copy.deepcopy(net.state_dict())
+
+
+def changed(net, before):
+    return any(not torch.equal(before[k], v) for k, v in net.state_dict().items())
+
+
+def test_one_step_updates_g_and_d_and_logs_every_term(tmp_path):
+    model = build_model(model_options(tmp_path))
+    g0, d0 = snapshot(model.net_g), snapshot(model.net_d)
+    model.feed_data(batch())
+    model.optimize_parameters(1)
+    assert changed(model.net_g, g0) and changed(model.net_d, d0)
+    assert set(model.log_dict) == {'l_g_pix', 'l_g_ssim', 'l_g_percep', 'l_g_gan', 'l_d_real', 'l_d_fake',
+                                   'out_d_real', 'out_d_fake', 'acc_d'}
+    assert 0 <= model.log_dict['acc_d'] <= 1
+
+
+def test_g_waits_for_net_d_init_iters_and_steps_every_net_d_iters(tmp_path):
+    model = build_model(model_options(tmp_path, net_d_init_iters=2, net_d_iters=2))
+    model.feed_data(batch())
+    for it, g_steps in ((1, False), (2, False), (3, False), (4, True)):
+        g0, d0 = snapshot(model.net_g), snapshot(model.net_d)
+        model.optimize_parameters(it)
+        assert changed(model.net_g, g0) == g_steps, it
+        assert changed(model.net_d, d0), it
+        assert ('l_g_gan' in model.log_dict) == g_steps
+
+
+def test_generator_loss_is_the_weighted_sum_of_the_paper_terms(tmp_path):
+    model = build_model(model_options(tmp_path))
+    data = batch()
+    model.feed_data(data)
+    with torch.no_grad():
+        x_g = model.net_g(data['gt'])
+        l1 = (x_g - data['lq']).abs().mean()
+        d_logits = model.net_d(x_g)
+        adv = torch.nn.functional.binary_cross_entropy_with_logits(d_logits, torch.ones_like(d_logits))
+    model.optimize_parameters(1)
+    assert model.log_dict['l_g_pix'] == pytest.approx(l1.item(), rel=1e-5)  # target: the synthetic twin x_s
+    assert model.log_dict['l_g_gan'] == pytest.approx(0.02 * adv.item(), rel=1e-4)  # -log D(x_g), weight 0.02
+
+
+def test_discriminator_sees_real_images_as_real(tmp_path):
+    model = build_model(model_options(tmp_path))
+    data = batch()
+    model.feed_data(data)
+    with torch.no_grad():
+        real_logits = model.net_d(data['real'])
+    model.optimize_parameters(1)
+    assert model.log_dict['out_d_real'] == pytest.approx(real_logits.mean().item(), rel=1e-5)
+
+
+def test_gan_opt_is_required(tmp_path):
+    opt = model_options(tmp_path)
+    opt['train'].pop('gan_opt')
+    with pytest.raises(ValueError, match='gan_opt'):
+        build_model(opt)
+
+
+def test_test_mode_loads_d_for_the_domain_score(tmp_path):
+    trained = build_model(model_options(tmp_path))
+    trained.save(0, 5)
+    opt = model_options(tmp_path)
+    opt.update(is_train=False)
+    opt['path'].update(pretrain_network_g=str(tmp_path / 'net_g_5.pth'), pretrain_network_d=str(tmp_path / 'net_d_5.pth'))
+    model = build_model(opt)
+    model.feed_data(batch())
+    model.test()
+    data = model.extra_metric_data()
+    assert data['d_prob'].shape == (2, 1, 24, 24) and data['d_prob_real'].shape == (2, 1, 24, 24)
+    assert torch.equal(model.net_d.state_dict()['body.0.weight'], trained.net_d.state_dict()['body.0.weight'])

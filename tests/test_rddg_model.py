@@ -1,0 +1,135 @@
+"""RDDGModel (stage 2) in-process: the RDDG switch, the on-the-fly mode, BasicSR archs as network_g."""
+import copy
+
+import pytest
+import torch
+from torch.nn import functional as F
+
+from basicsr.archs import build_network
+from basicsr.models import build_model
+
+from conftest import load_options
+from rddg_basicsr.make_pseudo_pairs import darken_and_map
+
+STAGE1_NETS = {'network_g': {'type': 'DarkeningNet', 'num_feat': 4, 'num_block': 1},
+               'network_d': {'type': 'PatchDiscriminator', 'num_feat': 4}}
+
+
+def model_options(tmp_path, **train):
+    opt = load_options('stage2_rddg.yml')
+    opt.update(name='unit', num_gpu=0, is_train=True, dist=False, rank=0, world_size=1)
+    opt['network_g'].update(num_feat=4, num_level=2)
+    opt['path'].update(experiments_root=str(tmp_path), models=str(tmp_path), training_states=str(tmp_path))
+    opt['train']['perceptual_opt']['vgg_weights'] = 'random'
+    opt['train'].update(train)
+    return opt
+
+
+def batch(n=2, size=32, w=None):
+    g = torch.Generator().manual_seed(0)
+    data = {'lq': torch.rand(n, 3, size, size, generator=g) * 0.2, 'gt': torch.rand(n, 3, size, size, generator=g)}
+    if w is not None:
+        data['w'] = w
+    return data
+
+
+def half_map(n=2, size=32):
+    """w = 1 (realistic) on the left half, 0 (far from the real domain) on the right half."""
+    w = torch.zeros(n, 1, size, size)
+    w[..., :size // 2] = 1
+    return w
+
+
+@pytest.mark.parametrize('rddg', [True, False])
+def test_rddg_switch_weights_the_losses_by_one_minus_w(tmp_path, rddg):
+    opt = model_options(tmp_path, rddg=rddg)
+    opt['train'].pop('perceptual_opt')
+    model = build_model(opt)
+    w = half_map()
+    model.feed_data(batch(w=w))
+    with torch.no_grad():
+        out = model.net_g(model.lq)
+    err = (out - model.gt).abs()
+    expected = (err * (1 - w)).mean() if rddg else err.mean()
+    model.optimize_parameters(1)
+    assert model.log_dict['l_pix'] == pytest.approx(expected.item(), rel=1e-5)
+    assert ('mean_1_minus_w' in model.log_dict) == rddg
+
+
+def test_rddg_needs_maps_or_on_the_fly_networks(tmp_path):
+    opt = model_options(tmp_path, rddg=True)
+    opt['datasets']['train'].pop('dataroot_w')
+    with pytest.raises(ValueError, match='dataroot_w'):
+        build_model(opt)
+
+
+def test_nan_loss_stops_before_the_update(tmp_path):
+    opt = model_options(tmp_path, rddg=False)
+    model = build_model(opt)
+    before = copy.deepcopy(model.net_g.state_dict())
+    data = batch()
+    data['gt'][0, 0, 0, 0] = float('nan')
+    model.feed_data(data)
+    with pytest.raises(FloatingPointError, match='l_pix is nan at iter 7'):
+        model.optimize_parameters(7)
+    assert all(torch.equal(before[k], v) for k, v in model.net_g.state_dict().items())
+
+
+def save_stage1(tmp_path):
+    torch.manual_seed(0)
+    paths = {}
+    for key, net_opt in STAGE1_NETS.items():
+        net = build_network(net_opt)
+        for p in net.parameters():  # an untrained D is nearly flat: make w vary
+            p.data.mul_(3)
+        paths[key] = str(tmp_path / f'{key}.pth')
+        torch.save({'params': net.state_dict()}, paths[key])
+    return paths
+
+
+def test_on_the_fly_mode_gives_the_offline_tools_maps(tmp_path):
+    paths = save_stage1(tmp_path)
+    opt = model_options(tmp_path, rddg=True)
+    opt['datasets']['train'].pop('dataroot_w')
+    opt['darkening'] = dict(STAGE1_NETS, pretrain_network_g=paths['network_g'], pretrain_network_d=paths['network_d'],
+                            smooth='rf')
+    model = build_model(opt)
+    gt = batch(n=1, size=40)['gt']
+    model.feed_data({'gt': gt})
+
+    net_g, net_d = (build_network(STAGE1_NETS[k]).eval() for k in ('network_g', 'network_d'))
+    net_g.load_state_dict(torch.load(paths['network_g'], weights_only=True)['params'])
+    net_d.load_state_dict(torch.load(paths['network_d'], weights_only=True)['params'])
+    x_g, w = darken_and_map(net_g, net_d, gt, tile=0, smooth='rf')
+    assert torch.equal(model.lq, x_g)
+    assert torch.allclose(model.w, w, atol=1e-6)
+    assert model.w.std() > 1e-3  # a map that varies, so the comparison means something
+    model.optimize_parameters(1)
+    assert 'mean_1_minus_w' in model.log_dict
+
+
+def test_any_basicsr_arch_works_as_network_g(tmp_path):
+    opt = model_options(tmp_path, rddg=True)
+    opt['network_g'] = {'type': 'EDSR', 'num_in_ch': 3, 'num_out_ch': 3, 'num_feat': 8, 'num_block': 1, 'upscale': 1}
+    model = build_model(opt)
+    model.feed_data(batch(w=half_map()))
+    before = copy.deepcopy(model.net_g.state_dict())
+    model.optimize_parameters(1)
+    assert any(not torch.equal(before[k], v) for k, v in model.net_g.state_dict().items())
+    model.test()
+    assert model.output.shape == model.gt.shape
+
+
+def test_perceptual_term_is_weighted_too(tmp_path):
+    opt = model_options(tmp_path, rddg=True)
+    opt['train'].pop('pixel_opt')
+    model = build_model(opt)
+    w = half_map()
+    model.feed_data(batch(w=w))
+    with torch.no_grad():
+        out = model.net_g(model.lq)
+        feat = model.cri_perceptual.vgg
+        err = (feat(out) - feat(model.gt)).abs()
+        expected = (err * (1 - F.interpolate(w, size=err.shape[-2:], mode='area'))).mean() * 0.02
+    model.optimize_parameters(1)
+    assert model.log_dict['l_percep'] == pytest.approx(expected.item(), rel=1e-4)

@@ -180,15 +180,14 @@ def test_unreadable_image_fails_at_construction(roots):
         DarkeningDataset(make_opt(roots))
 
 
-def test_truncated_image_fails_when_read(roots):
+def test_truncated_image_fails_at_construction(roots):
     path = os.path.join(roots['gt'], '0002.png')
     with open(path, 'rb') as file:
         content = file.read()
     with open(path, 'wb') as file:
         file.write(content[:len(content) // 2])
-    dataset = DarkeningDataset(make_opt(roots, phase='val'))  # the header is intact
-    with pytest.raises(OSError, match=f'cannot read image {path}'):
-        dataset[1]
+    with pytest.raises(OSError, match=f'cannot read image {path}: the file is truncated'):
+        DarkeningDataset(make_opt(roots, phase='val'))  # the header is intact: the end marker is missing
 
 
 def to_lmdb(folder, tmp_path, name):

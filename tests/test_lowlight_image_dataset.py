@@ -94,12 +94,19 @@ def test_unreadable_file_fails_at_construction(folder):
         LowLightImageDataset(make_opt(folder))
 
 
-def test_truncated_file_fails_when_read(folder):
+def test_truncated_file_fails_at_construction(folder):
     path = folder / 'b_scene.png'
     path.write_bytes(path.read_bytes()[:300])
-    dataset = LowLightImageDataset(make_opt(folder))
-    with pytest.raises(OSError, match=f'cannot read image {path}'):
-        dataset[1]
+    with pytest.raises(OSError, match=f'cannot read image {path}: the file is truncated'):
+        LowLightImageDataset(make_opt(folder))
+
+
+def test_truncated_jpeg_fails_at_construction(folder):
+    path = folder / 'd_scene.jpg'
+    cv2.imwrite(str(path), dark_photo('chelsea'))
+    path.write_bytes(path.read_bytes()[:-40])
+    with pytest.raises(OSError, match=f'cannot read image {path}: the file is truncated'):
+        LowLightImageDataset(make_opt(folder))
 
 
 def test_lmdb_backend(tmp_path, folder):

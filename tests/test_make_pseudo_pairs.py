@@ -30,6 +30,7 @@ def stage1(tmp_path_factory):
     root = tmp_path_factory.mktemp('stage1')
     torch.manual_seed(0)
     net_g, net_d = build_network(G_OPT).eval(), build_network(D_OPT).eval()
+    torch.nn.init.normal_(net_g.conv_last[1].weight, std=0.1)  # its zero init would make G the identity
     with torch.no_grad():
         for conv in (m for m in net_d.modules() if isinstance(m, torch.nn.Conv2d)):
             conv.weight.mul_(3)

@@ -226,9 +226,26 @@ def _to_bgr(img):
     return img
 
 
+# Last bytes of a complete file: a truncated PNG or JPEG (an interrupted copy or download) lacks them.
+_TRAILERS = {'PNG': b'IEND\xaeB`\x82', 'JPEG': b'\xff\xd9'}
+
+
 def _header_size(path):
+    """(H, W) from the header; PNG and JPEG files must also end with their end marker (not truncated)."""
     with _open_header(path, 'image') as header:
-        return header.size[::-1]
+        trailer = _TRAILERS.get(header.format)
+        size = header.size[::-1]
+    if trailer is not None and not _tail_has(path, trailer):
+        raise OSError(f'cannot read image {path}: the file is truncated (no {header.format} end marker)')
+    return size
+
+
+def _tail_has(path, trailer):
+    """Whether the last 64 bytes hold ``trailer`` (some writers append a few bytes after the end marker; inside
+    PNG chunks and JPEG entropy-coded data these markers cannot occur by chance)."""
+    with open(path, 'rb') as f:
+        f.seek(max(0, os.path.getsize(path) - 64))
+        return trailer in f.read()
 
 
 def _open_header(path, what):

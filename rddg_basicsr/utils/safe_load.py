@@ -29,5 +29,5 @@ def safe_torch_load(path, map_location='cpu'):
         raise UnsafeCheckpointError(
             f'Refused to load {path}: it is not a plain tensor checkpoint and loading it could run code '
             f'({first_line}). Re-save it as a state_dict of tensors.') from None
-    except (RuntimeError, EOFError) as err:
+    except (RuntimeError, EOFError, OSError) as err:
         raise RuntimeError(f'Cannot read checkpoint {path} (truncated or not a torch file): {err}') from None

@@ -1,0 +1,151 @@
+"""Option checks: unknown type names with suggestions, missing required keys and files, named one per line."""
+import rddg_basicsr  # noqa: F401, I001  (compat layer first)
+
+import copy
+from pathlib import Path
+
+import pytest
+import basicsr.test
+import basicsr.train
+import yaml
+from basicsr.utils.options import ordered_yaml
+
+from rddg_basicsr.utils import options_check
+from rddg_basicsr.utils.options_check import check_options, check_type, install_option_checks
+
+OPTIONS = Path(__file__).resolve().parents[1] / 'options'
+
+
+def _valid(tmp_path=None):
+    opt = {
+        'name': 'exp', 'model_type': 'RDDGModel', 'num_gpu': 0, 'is_train': True,
+        'datasets': {
+            'train': {'name': 'tr', 'type': 'LowLightPairedDataset'},
+            'val': {'name': 'va', 'type': 'LowLightPairedDataset'},
+        },
+        'network_g': {'type': 'EnlighteningNet', 'num_feat': 4},
+        'path': {'pretrain_network_g': None, 'strict_load_g': True, 'resume_state': None,
+                 'param_key_g': 'params', 'experiments_root': 'experiments/exp'},
+        'train': {
+            'total_iter': 10, 'optim_g': {'type': 'Adam', 'lr': 1e-4}, 'scheduler': {'type': 'MultiStepLR'},
+            'pixel_opt': {'type': 'DomainWeightedL1Loss'},
+            'perceptual_opt': {'type': 'DomainWeightedPerceptualLoss'},
+            'gan_opt': {'type': 'GANLoss'},  # BasicSR's own losses are fine too
+        },
+        'val': {'metrics': {'psnr': {'type': 'calculate_psnr'}, 'lpips': {'type': 'calculate_lpips'}}},
+        'logger': {'print_freq': 1, 'save_checkpoint_freq': 5},
+    }
+    if tmp_path is not None:
+        weights = tmp_path / 'net_g.pth'
+        weights.write_bytes(b'x')
+        opt['path']['pretrain_network_g'] = str(weights)
+    return opt
+
+
+def test_valid_opt_passes(tmp_path):
+    check_options(_valid())
+    check_options(_valid(tmp_path))
+
+
+def test_test_opt_needs_no_train_keys():
+    opt = _valid()
+    opt['is_train'] = False
+    del opt['train'], opt['logger']
+    check_options(opt)
+
+
+@pytest.mark.parametrize('where,edit,wrong,close', [
+    ('network_g', lambda o: o['network_g'].update(type='EnlighteningNett'), 'EnlighteningNett', 'EnlighteningNet'),
+    ('network_d', lambda o: o.update(network_d={'type': 'PatchDiscrimnator'}), 'PatchDiscrimnator',
+     'PatchDiscriminator'),
+    ('datasets.train', lambda o: o['datasets']['train'].update(type='LowLightPairedDatset'), 'LowLightPairedDatset',
+     'LowLightPairedDataset'),
+    ('train.pixel_opt', lambda o: o['train']['pixel_opt'].update(type='DomainWeightedL1Los'), 'DomainWeightedL1Los',
+     'DomainWeightedL1Loss'),
+    ('val.metrics.lpips', lambda o: o['val']['metrics']['lpips'].update(type='calculate_lpip'), 'calculate_lpip',
+     'calculate_lpips'),
+    ('model_type', lambda o: o.update(model_type='RDDGModell'), 'RDDGModell', 'RDDGModel'),
+])
+def test_unknown_type_names_option_and_suggests(where, edit, wrong, close):
+    opt = _valid()
+    edit(opt)
+    with pytest.raises(ValueError) as err:
+        check_options(opt)
+    msg = str(err.value)
+    assert where in msg and repr(wrong) in msg and close in msg
+    assert '\n' not in msg
+
+
+def test_darkening_net_typo_suggests_darkening_net():
+    opt = _valid()
+    opt['network_g']['type'] = 'DarkeningNett'
+    with pytest.raises(ValueError, match=r"network_g.*'DarkeningNett'.*did you mean.*DarkeningNet"):
+        check_options(opt)
+
+
+def test_far_off_name_lists_registered_names():
+    from basicsr.utils.registry import MODEL_REGISTRY
+    with pytest.raises(ValueError) as err:
+        check_type('model_type', 'zzzzqqqq', MODEL_REGISTRY)
+    assert 'registered' in str(err.value) and 'RDDGModel' in str(err.value)
+
+
+def test_basicsr_suffixed_names_accepted():
+    from basicsr.utils.registry import DATASET_REGISTRY
+    check_type('datasets.train', 'RealESRGANDataset', DATASET_REGISTRY)  # registered as ..._basicsr
+
+
+@pytest.mark.parametrize('key', ['name', 'model_type', 'num_gpu', 'datasets', 'path', 'train.total_iter',
+                                 'train.optim_g', 'train.scheduler', 'logger.print_freq',
+                                 'logger.save_checkpoint_freq'])
+def test_missing_required_key_named(key):
+    opt = _valid()
+    node = opt
+    *parents, last = key.split('.')
+    for part in parents:
+        node = node[part]
+    del node[last]
+    with pytest.raises(ValueError, match=f"missing required option '{key}'"):
+        check_options(opt)
+
+
+def test_missing_pretrain_file_named(tmp_path):
+    opt = _valid()
+    missing = str(tmp_path / 'nope' / 'net_g_1000.pth')
+    opt['path']['pretrain_network_g'] = missing
+    with pytest.raises(FileNotFoundError) as err:
+        check_options(opt)
+    assert 'path.pretrain_network_g' in str(err.value) and missing in str(err.value)
+
+
+def test_missing_resume_state_named(tmp_path):
+    opt = _valid()
+    opt['path']['resume_state'] = str(tmp_path / '100.state')
+    with pytest.raises(FileNotFoundError, match='path.resume_state'):
+        check_options(opt)
+
+
+@pytest.mark.parametrize('name,is_train', [('stage1_darken.yml', True), ('stage2_rddg.yml', True),
+                                           ('test_rddg.yml', False)])
+def test_shipped_options_use_registered_names(name, is_train):
+    with open(OPTIONS / name) as f:
+        opt = yaml.load(f, Loader=ordered_yaml()[0])
+    opt['is_train'] = is_train
+    options_check.check_required(opt, is_train)
+    options_check.check_types(opt)
+
+
+def test_install_option_checks_wraps_parse_options(monkeypatch):
+    bad = _valid()
+    bad['network_g']['type'] = 'DarkeningNett'
+    for module in (basicsr.train, basicsr.test):
+        monkeypatch.setattr(module, 'parse_options', lambda root_path, is_train=True: (copy.deepcopy(bad), None))
+    install_option_checks()
+    wrapped = basicsr.train.parse_options
+    assert wrapped._rddg_checked
+    install_option_checks()  # idempotent
+    assert basicsr.train.parse_options is wrapped
+    with pytest.raises(ValueError, match='DarkeningNet'):
+        basicsr.train.parse_options('.', is_train=True)
+    with pytest.raises(ValueError, match='DarkeningNet'):
+        basicsr.test.parse_options('.', is_train=False)

@@ -149,3 +149,16 @@ def test_install_option_checks_wraps_parse_options(monkeypatch):
         basicsr.train.parse_options('.', is_train=True)
     with pytest.raises(ValueError, match='DarkeningNet'):
         basicsr.test.parse_options('.', is_train=False)
+
+
+def test_stage2_darkening_section_is_checked(tmp_path):
+    opt = {'name': 'x', 'model_type': 'RDDGModel', 'num_gpu': 0, 'path': {}, 'is_train': False,
+           'datasets': {'test': {'type': 'LowLightImageDataset'}},
+           'darkening': {'network_g': {'type': 'DarkeningNet'}, 'network_d': {'type': 'PatchDiscriminatr'},
+                         'pretrain_network_g': str(tmp_path / 'g.pth')}}
+    with pytest.raises(ValueError, match="darkening.network_d.type: unknown arch 'PatchDiscriminatr'; did you mean "
+                                         'PatchDiscriminator'):
+        check_options(opt)
+    opt['darkening']['network_d']['type'] = 'PatchDiscriminator'
+    with pytest.raises(FileNotFoundError, match=f'darkening.pretrain_network_g: file not found: {tmp_path}/g.pth'):
+        check_options(opt)

@@ -1,4 +1,6 @@
 """RDDGModel (stage 2) in-process: the RDDG switch, the on-the-fly mode, BasicSR archs as network_g."""
+import rddg_basicsr  # noqa: F401, I001  (compat layer before any basicsr import)
+
 import copy
 
 import pytest

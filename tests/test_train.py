@@ -44,14 +44,13 @@ def test_logs_every_loss_and_the_validation_metrics(stage1_run):
     assert all(0 <= v <= 1 for v in logged(log, '# domain_score'))
 
 
-def test_discriminator_learns_and_generator_losses_move(stage1_run):
+def test_generator_learns_and_discriminator_losses_move(stage1_run):
     log = read_log(stage1_run[2])
-    acc, d_loss = logged(log, 'acc_d'), [r + f for r, f in zip(logged(log, 'l_d_real'), logged(log, 'l_d_fake'))]
-    assert acc[-1] > acc[0] and acc[-1] > 0.6, acc
-    assert d_loss[-1] < d_loss[0], d_loss
-    g_gan = logged(log, 'l_g_gan')
-    assert g_gan[-1] > g_gan[0], g_gan  # D gets better at spotting x_g, so -log D(x_g) grows
-    assert len(set(logged(log, 'l_g_pix'))) > 1
+    l1 = logged(log, 'l_g_pix')
+    assert l1[-1] < 0.8 * l1[0], l1  # x_g approaches the synthetic twin
+    for key in ('l_g_gan', 'l_d_real', 'l_d_fake', 'acc_d'):
+        assert len(set(logged(log, key))) > 1, key
+    assert all(0 <= v <= 1 for v in logged(log, 'acc_d'))
 
 
 def test_auto_resume_continues_from_the_last_state_from_any_directory(stage1_run, tmp_path):

@@ -44,6 +44,9 @@ def check_types(opt):
     for key, value in opt.items():
         if key.startswith('network_') and isinstance(value, dict):
             check_type(key, value.get('type'), ARCH_REGISTRY)
+    for key, value in (opt.get('darkening') or {}).items():
+        if key.startswith('network_'):
+            check_type(f'darkening.{key}', value.get('type'), ARCH_REGISTRY)
     for phase, dataset in opt['datasets'].items():
         check_type(f'datasets.{phase}', dataset.get('type'), DATASET_REGISTRY)
     for key, value in (opt.get('train') or {}).items():
@@ -54,10 +57,12 @@ def check_types(opt):
 
 
 def check_files(opt):
-    """Pretrained / resume / stage-1 checkpoint paths named in ``path:`` must exist."""
-    for key, value in opt['path'].items():
-        if value and ('pretrain_network' in key or key == 'resume_state') and not os.path.isfile(value):
-            raise FileNotFoundError(f'path.{key}: file not found: {value}')
+    """Pretrained / resume checkpoints in ``path:`` and the stage-1 checkpoints in ``darkening:`` must exist."""
+    named = [(f'path.{k}', v) for k, v in opt['path'].items() if 'pretrain_network' in k or k == 'resume_state']
+    named += [(f'darkening.{k}', v) for k, v in (opt.get('darkening') or {}).items() if 'pretrain_network' in k]
+    for key, value in named:
+        if value and not os.path.isfile(value):
+            raise FileNotFoundError(f'{key}: file not found: {value}')
 
 
 def check_options(opt):

@@ -1,0 +1,80 @@
+"""Shared model hooks (``rddg_basicsr/models/plugin_base.py``): checkpoints that a kill cannot half-write, runs
+that resume after SIGKILL, optimizer options, and metric failures that name the culprit."""
+import rddg_basicsr  # noqa: F401, I001  (compat layer before any basicsr import)
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import REPO, read_log, run_entry, tiny_stage1_options, write_options
+from rddg_basicsr.models.plugin_base import _metric, atomic_torch_save
+
+
+def test_atomic_save_leaves_no_temporary_file_and_replaces_whole(tmp_path):
+    path = tmp_path / 'x.pth'
+    atomic_torch_save({'a': torch.ones(3)}, path)
+    atomic_torch_save({'a': torch.zeros(3)}, path)
+    assert os.listdir(tmp_path) == ['x.pth']
+    assert torch.equal(torch.load(path, weights_only=True)['a'], torch.zeros(3))
+
+
+def probe(opt_path, root, *args, env=None):
+    cmd = [sys.executable, os.path.join(REPO, 'tests', 'probe_train.py'), '-opt', opt_path, '--root_path', root, *args]
+    return subprocess.run(cmd, env=dict(os.environ, **(env or {})), capture_output=True, text=True, timeout=600)
+
+
+def resume_to_the_end(opt_path, root, exp):
+    run_entry('train', '-opt', opt_path, '--root_path', root, '--auto_resume')
+    assert os.path.isfile(os.path.join(exp, 'models', 'net_g_30.pth'))
+    assert os.path.isfile(os.path.join(exp, 'training_states', '30.state'))
+    assert not [n for n in os.listdir(os.path.join(root, 'experiments')) if '_archived_' in n]
+    return read_log(exp)
+
+
+def test_kill_during_a_checkpoint_write_resumes_from_the_last_complete_state(demo_data, tmp_path):
+    opt_path = write_options(tiny_stage1_options(demo_data, name='killsave', total_iter=30), tmp_path / 'k.yml')
+    exp = os.path.join(tmp_path, 'experiments', 'killsave')
+    # saves at iter 10: net_g (1), net_d (2), state (3); at iter 20: net_g (4), net_d (5), state (6) <- killed
+    proc = probe(opt_path, tmp_path, env={'PROBE_KILL_AT_SAVE': '6'})
+    assert proc.returncode == -signal.SIGKILL
+    states = sorted(os.listdir(os.path.join(exp, 'training_states')))
+    assert states == ['10.state', '20.state.tmp']  # the half-written state never got its real name
+    torch.load(os.path.join(exp, 'training_states', '10.state'), weights_only=True)  # complete
+    log = resume_to_the_end(opt_path, tmp_path, exp)
+    assert 'Resuming training from epoch' in log and 'iter: 10.' in log
+
+
+def test_sigkill_mid_training_resumes_and_reaches_the_same_iteration(demo_data, tmp_path):
+    opt_path = write_options(tiny_stage1_options(demo_data, name='kill', total_iter=30), tmp_path / 'k.yml')
+    exp = os.path.join(tmp_path, 'experiments', 'kill')
+    proc = subprocess.Popen([sys.executable, os.path.join(REPO, 'rddg_basicsr', 'train.py'), '-opt', opt_path,
+                             '--root_path', tmp_path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = os.path.join(exp, 'training_states', '10.state')
+    deadline = time.time() + 300
+    while not os.path.exists(state) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert os.path.exists(state) and not os.path.exists(os.path.join(exp, 'models', 'net_g_30.pth'))
+    log = resume_to_the_end(opt_path, tmp_path, exp)
+    assert 'Resuming training from epoch' in log
+
+
+def test_metric_failure_names_metric_and_image():
+    img = np.zeros((96, 96, 3), np.uint8)
+    with pytest.raises(ValueError, match=r'val.metrics.niqe failed on night_01 \(96x96\) \(NIQE needs images'):
+        _metric('niqe', {'img': img}, {'type': 'calculate_niqe', 'crop_border': 0}, 'night_01')
+
+
+def test_unknown_optimizer_is_named(demo_data, tmp_path):
+    opt = tiny_stage1_options(demo_data, name='optim')
+    opt['train']['optim_g'] = {'type': 'Adamax', 'lr': 1e-4}
+    proc = run_entry('train', '-opt', write_options(opt, tmp_path / 'o.yml'), '--root_path', tmp_path, check=False)
+    assert proc.returncode == 1
+    assert "train.optim_g.type: unsupported optimizer 'Adamax'" in proc.stderr

@@ -152,3 +152,23 @@ def test_runs_as_a_script(setup, tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f'rddg-enhance: enhanced 1/1 images into {tmp_path}'
     assert os.listdir(tmp_path) == ['gray.png']
+
+
+class _Malicious:
+    """A 'checkpoint' whose unpickling would create a file: what a booby-trapped .pth downloaded from a stranger does."""
+
+    def __init__(self, sentinel):
+        self.sentinel = sentinel
+
+    def __reduce__(self):
+        return os.system, (f'touch {self.sentinel}',)
+
+
+def test_a_checkpoint_that_would_run_code_is_refused(setup, tmp_path):
+    root, _ = setup
+    sentinel, bad = tmp_path / 'pwned', tmp_path / 'bad.pth'
+    torch.save({'params': _Malicious(sentinel)}, bad)
+    with pytest.raises(SystemExit) as exc:
+        main(['-i', str(root / 'in'), '-o', str(tmp_path / 'out'), '--model_path', str(bad)])
+    assert 'Refused to load' in str(exc.value) and str(bad) in str(exc.value)
+    assert not sentinel.exists()

@@ -1,6 +1,7 @@
 """``rddg_basicsr/train.py``: stage 1 trained end to end by BasicSR's own pipeline on CPU, then resumed."""
 import os
 import re
+import shutil
 
 import pytest
 import torch
@@ -70,3 +71,34 @@ def test_bad_type_name_fails_before_training_with_a_suggestion(demo_data, tmp_pa
     assert proc.returncode == 1
     assert "network_g.type: unknown arch 'DarkeningNett'; did you mean DarkeningNet" in proc.stderr
     assert not os.path.exists(tmp_path / 'experiments'), 'nothing may be created before the options are valid'
+
+
+class _Malicious:
+    def __init__(self, sentinel):
+        self.sentinel = sentinel
+
+    def __reduce__(self):
+        return os.system, (f'touch {self.sentinel}',)
+
+
+def test_a_training_state_that_would_run_code_is_refused(stage1_run, tmp_path):
+    root, opt_path, exp = stage1_run
+    copy_root = tmp_path / 'copy'
+    shutil.copytree(root / 'experiments', copy_root / 'experiments')
+    sentinel = tmp_path / 'pwned'
+    torch.save({'iter': 99, 'epoch': 9, 'optimizers': _Malicious(sentinel)},
+               copy_root / 'experiments' / 'tiny_stage1' / 'training_states' / '99.state')
+    proc = run_entry('train', '-opt', opt_path, '--root_path', copy_root, '--auto_resume', check=False)
+    assert proc.returncode == 1 and 'Refused to load' in proc.stderr and '99.state' in proc.stderr
+    assert not sentinel.exists()
+
+
+def test_a_new_run_with_the_same_name_archives_the_old_one(stage1_run, tmp_path):
+    root, opt_path, exp = stage1_run
+    copy_root = tmp_path / 'copy'
+    shutil.copytree(root / 'experiments', copy_root / 'experiments')
+    run_entry('train', '-opt', opt_path, '--root_path', copy_root, '--force_yml', 'train:total_iter=2')
+    archived = [n for n in os.listdir(copy_root / 'experiments') if n.startswith('tiny_stage1_archived_')]
+    assert len(archived) == 1
+    old_models = set(os.listdir(copy_root / 'experiments' / archived[0] / 'models'))
+    assert {'net_g_10.pth', 'net_g_20.pth'} <= old_models  # nothing the user had is lost

@@ -78,6 +78,7 @@ def test_basicsr_test_pipeline_saves_images_and_metrics(workflow):
         stems = sorted(os.path.splitext(n)[0] for n in os.listdir(f'{data}/{source}'))
         assert saved == [f'{s}_tiny_test.png' for s in stems]
     log = read_log(results, prefix='test_')
+    assert 'Validation demo_test (RGB, 8-bit, crop 0, no GT-mean correction; NIQE on Y)' in log
     paired = log[log.index('Validation demo_test'):log.index('Validation demo_real')]
     for metric in ('psnr', 'ssim', 'niqe'):
         assert re.search(rf'# {metric}: [0-9.]+', paired), metric

@@ -195,5 +195,7 @@ class PluginModelMixin:
         y = any(m.get('test_y_channel') for m in metrics)
         crop = max([m.get('crop_border', 0) for m in metrics] or [0])
         gt_mean = 'GT-mean corrected' if self.opt['val'].get('gt_mean') else 'no GT-mean correction'
-        return f'{"Y" if y else "RGB"}, 8-bit, crop {crop}, {gt_mean}'
+        niqe = [m.get('convert_to', 'y') for m in metrics if m['type'] == 'calculate_niqe']
+        niqe_text = f'; NIQE on {niqe[0].upper()}' if niqe else ''
+        return f'{"Y" if y else "RGB"}, 8-bit, crop {crop}, {gt_mean}{niqe_text}'
 

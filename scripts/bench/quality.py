@@ -42,6 +42,7 @@ from rddg_basicsr.utils.demo_dataset import build_demo_dataset, load_demo_config
 from rddg_basicsr.utils.domain_map import quantize_8bit  # noqa: E402
 from rddg_basicsr.utils.enhancer import LowLightEnhancer  # noqa: E402
 from rddg_basicsr.utils.lowlight_synthesis import camera_lowlight  # noqa: E402
+from rddg_basicsr.utils.safe_load import safe_torch_load  # noqa: E402
 
 VARIANTS = {  # name: (label, lq source, rddg, reverse)
     'naive': ('EN on {naive LL x_s, NL}', 'naive', False, True),
@@ -295,7 +296,7 @@ def zero_dce_fn():
     except ImportError:
         return None, 'neuro-low-light not installed (pip install -r scripts/bench/requirements.txt)'
     path = os.path.join(os.path.dirname(neuro_low_light.__file__), 'weights', 'best_model.pth')
-    ckpt = torch.load(path, map_location='cpu', weights_only=False)  # a training checkpoint (optimizer state too)
+    ckpt = safe_torch_load(path)  # a training checkpoint (optimizer state too): tensors and primitives only
     net = ZeroDCEPP(num_iterations=8)
     net.load_state_dict(ckpt['model_state_dict'])
     net.eval()

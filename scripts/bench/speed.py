@@ -26,6 +26,7 @@ import torch  # noqa: E402
 from basicsr.archs import build_network  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
+from rddg_basicsr.utils.safe_load import safe_torch_load  # noqa: E402
 from rddg_basicsr.utils.tiling import tiled_forward  # noqa: E402
 
 SIZES = {'600x400': (400, 600), '1920x1080': (1080, 1920), '3840x2160 (tiled 512)': (2160, 3840)}
@@ -87,8 +88,7 @@ def zero_dce():
         from neuro_low_light.model import ZeroDCEPP
     except ImportError:
         return None
-    ckpt = torch.load(os.path.join(os.path.dirname(neuro_low_light.__file__), 'weights', 'best_model.pth'),
-                      map_location='cpu', weights_only=False)
+    ckpt = safe_torch_load(os.path.join(os.path.dirname(neuro_low_light.__file__), 'weights', 'best_model.pth'))
     net = ZeroDCEPP(8)
     net.load_state_dict(ckpt['model_state_dict'])
 

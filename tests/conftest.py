@@ -41,16 +41,7 @@ def tiny_stage1_options(data_root, name='tiny_stage1', total_iter=20):
                dataroot_real=f'{data_root}/val/ll_real')
     opt['network_g'].update(num_feat=8, num_block=2)
     opt['network_d'].update(num_feat=8)
-    t = opt['train']
-    t['perceptual_opt']['vgg_weights'] = 'random'
-    for key in ('optim_g', 'optim_d'):
-        t[key]['lr'] = 1e-3
-    t.update(total_iter=total_iter)
-    t['scheduler']['milestones'] = [10 * total_iter]
-    opt['val'].update(val_freq=10)
-    del opt['val']['metrics']['lpips']
-    opt['logger'].update(print_freq=5, save_checkpoint_freq=10, use_tb_logger=False)
-    return opt
+    return shrink_schedule(opt, total_iter, ('optim_g', 'optim_d'))
 
 
 def tiny_stage2_options(data_root, pseudo_root, name='tiny_stage2', total_iter=20):
@@ -62,9 +53,16 @@ def tiny_stage2_options(data_root, pseudo_root, name='tiny_stage2', total_iter=2
                  gt_size=48, num_worker_per_gpu=0, batch_size_per_gpu=4, dataset_enlarge_ratio=20)
     val.update(name='demo_test', dataroot_lq=f'{data_root}/test/ll', dataroot_gt=f'{data_root}/test/nl')
     opt['network_g'].update(num_feat=8, num_level=3)
+    return shrink_schedule(opt, total_iter, ('optim_g', ))
+
+
+def shrink_schedule(opt, total_iter, optimizers):
+    """What both tiny stages share: random VGG, lr 1e-3, no lr decay, validation every 10 iterations without
+    LPIPS (no AlexNet weights offline), logs every 5 and checkpoints every 10 iterations."""
     t = opt['train']
     t['perceptual_opt']['vgg_weights'] = 'random'
-    t['optim_g']['lr'] = 1e-3
+    for key in optimizers:
+        t[key]['lr'] = 1e-3
     t.update(total_iter=total_iter)
     t['scheduler']['milestones'] = [10 * total_iter]
     opt['val'].update(val_freq=10)
@@ -93,3 +91,13 @@ def read_log(experiment_dir, prefix='train_'):
     """Concatenated text of the BasicSR log files in ``experiment_dir``."""
     names = sorted(n for n in os.listdir(experiment_dir) if n.startswith(prefix) and n.endswith('.log'))
     return ''.join(open(os.path.join(experiment_dir, n)).read() for n in names)
+
+
+class RunsCode:
+    """Unpickling this runs ``touch <sentinel>``: what a booby-trapped checkpoint from a stranger does."""
+
+    def __init__(self, sentinel):
+        self.sentinel = sentinel
+
+    def __reduce__(self):
+        return os.system, (f'touch {self.sentinel}', )

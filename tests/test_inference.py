@@ -14,6 +14,7 @@ import yaml
 from basicsr.archs import build_network
 from skimage import data
 
+from conftest import RunsCode
 from rddg_basicsr.inference import main
 
 EN_OPT = {'type': 'EnlighteningNet', 'num_feat': 4, 'num_level': 2, 'num_block': 1}
@@ -154,20 +155,10 @@ def test_runs_as_a_script(setup, tmp_path):
     assert os.listdir(tmp_path) == ['gray.png']
 
 
-class _Malicious:
-    """A 'checkpoint' whose unpickling would create a file: what a booby-trapped .pth downloaded from a stranger does."""
-
-    def __init__(self, sentinel):
-        self.sentinel = sentinel
-
-    def __reduce__(self):
-        return os.system, (f'touch {self.sentinel}',)
-
-
 def test_a_checkpoint_that_would_run_code_is_refused(setup, tmp_path):
     root, _ = setup
     sentinel, bad = tmp_path / 'pwned', tmp_path / 'bad.pth'
-    torch.save({'params': _Malicious(sentinel)}, bad)
+    torch.save({'params': RunsCode(sentinel)}, bad)
     with pytest.raises(SystemExit) as exc:
         main(['-i', str(root / 'in'), '-o', str(tmp_path / 'out'), '--model_path', str(bad)])
     assert 'Refused to load' in str(exc.value) and str(bad) in str(exc.value)

@@ -7,17 +7,8 @@ import pickle
 import pytest
 import torch
 
+from conftest import RunsCode
 from rddg_basicsr.utils.safe_load import UnsafeCheckpointError, safe_torch_load
-
-
-class _RunsCode:
-    """Unpickling this calls os.system: what a malicious checkpoint does."""
-
-    def __init__(self, sentinel):
-        self.sentinel = sentinel
-
-    def __reduce__(self):
-        return os.system, (f'touch {self.sentinel}',)
 
 
 class _CreatesFile:
@@ -47,7 +38,7 @@ def test_plain_state_dict_loads(tmp_path):
     assert loaded['params']['conv.weight'].device.type == 'cpu'
 
 
-@pytest.mark.parametrize('payload', [_RunsCode, _CreatesFile])
+@pytest.mark.parametrize('payload', [RunsCode, _CreatesFile])
 @pytest.mark.parametrize('saver', ['torch', 'pickle'])
 def test_code_running_pickle_is_refused_and_not_run(tmp_path, payload, saver):
     sentinel = tmp_path / 'SENTINEL'

@@ -6,7 +6,7 @@ import shutil
 import pytest
 import torch
 
-from conftest import read_log, run_entry, tiny_stage1_options, write_options
+from conftest import RunsCode, read_log, run_entry, tiny_stage1_options, write_options
 
 
 def logged(log, key):
@@ -73,20 +73,12 @@ def test_bad_type_name_fails_before_training_with_a_suggestion(demo_data, tmp_pa
     assert not os.path.exists(tmp_path / 'experiments'), 'nothing may be created before the options are valid'
 
 
-class _Malicious:
-    def __init__(self, sentinel):
-        self.sentinel = sentinel
-
-    def __reduce__(self):
-        return os.system, (f'touch {self.sentinel}',)
-
-
 def test_a_training_state_that_would_run_code_is_refused(stage1_run, tmp_path):
     root, opt_path, exp = stage1_run
     copy_root = tmp_path / 'copy'
     shutil.copytree(root / 'experiments', copy_root / 'experiments')
     sentinel = tmp_path / 'pwned'
-    torch.save({'iter': 99, 'epoch': 9, 'optimizers': _Malicious(sentinel)},
+    torch.save({'iter': 99, 'epoch': 9, 'optimizers': RunsCode(sentinel)},
                copy_root / 'experiments' / 'tiny_stage1' / 'training_states' / '99.state')
     proc = run_entry('train', '-opt', opt_path, '--root_path', copy_root, '--auto_resume', check=False)
     assert proc.returncode == 1 and 'Refused to load' in proc.stderr and '99.state' in proc.stderr

@@ -1,7 +1,6 @@
 """safe_torch_load: tensors and plain containers load; pickles that would run code are refused, unexecuted."""
 import rddg_basicsr  # noqa: F401, I001  (compat layer first)
 
-import os
 import pickle
 
 import pytest

@@ -13,6 +13,8 @@ import numpy as np
 from basicsr.utils import FileClient
 from PIL import Image
 
+from rddg_basicsr.utils.image_io import split_decoded
+
 IMG_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 MAP_EXTENSIONS = ('.npy', '.png')
 BACKENDS = ('disk', 'lmdb')
@@ -74,17 +76,14 @@ def read_image(file_client, path):
 
     Raises:
         OSError: the file is missing from the lmdb, unreadable or truncated.
-        ValueError: the pixel type is neither 8- nor 16-bit unsigned.
+        ValueError: the pixels are not 8/16-bit gray, BGR or BGRA (``UnreadableImageError``).
     """
     key = osp.splitext(path)[0] if file_client.backend == 'lmdb' else path
     content = file_client.get(key)
     img = cv2.imdecode(np.frombuffer(content, np.uint8), cv2.IMREAD_UNCHANGED) if content else None
     if img is None:
         raise OSError(f'cannot read image {path}')
-    if img.dtype not in (np.uint8, np.uint16):
-        raise ValueError(f'cannot read image {path}: unsupported pixel type {img.dtype} (need 8- or 16-bit)')
-    scale = np.float32(np.iinfo(img.dtype).max)
-    return _to_bgr(img).astype(np.float32) / scale
+    return split_decoded(img, path)[0]
 
 
 def check_images(paths, min_size=None):
@@ -215,15 +214,6 @@ def _name_some(names):
         return 'none'
     more = f' (+{len(names) - _MAX_NAMED} more)' if len(names) > _MAX_NAMED else ''
     return ', '.join(names[:_MAX_NAMED]) + more
-
-
-def _to_bgr(img):
-    """Gray (H x W or H x W x 1) -> 3 channels, BGRA -> BGR, BGR unchanged."""
-    if img.ndim == 2 or img.shape[2] == 1:
-        return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
-    if img.shape[2] == 4:
-        return cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
-    return img
 
 
 # Last bytes of a complete file: a truncated PNG or JPEG (an interrupted copy or download) lacks them.

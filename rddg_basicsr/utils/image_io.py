@@ -35,6 +35,20 @@ def read_image_any(path):
     img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     if img is None:
         raise UnreadableImageError(f'Cannot read image {path}: not a decodable image file')
+    bgr, alpha, meta = split_decoded(img, path)
+    return np.ascontiguousarray(bgr[..., ::-1]), alpha, meta
+
+
+def split_decoded(img, path):
+    """Split an array from ``cv2.imdecode(..., IMREAD_UNCHANGED)`` into colour, alpha and how it was stored.
+
+    Returns:
+        tuple: ``bgr`` float32 (H, W, 3) in [0, 1] (gray replicated to 3 channels); ``alpha`` (H, W) at the
+        file's dtype, or None; ``meta`` {'bit_depth': 8 | 16, 'was_gray': bool}.
+
+    Raises:
+        UnreadableImageError: not 8/16-bit with 1, 3 or 4 channels (the message names ``path``).
+    """
     bit_depth = {np.dtype(np.uint8): 8, np.dtype(np.uint16): 16}.get(img.dtype)
     channels = 1 if img.ndim == 2 else img.shape[2]
     if bit_depth is None or channels not in (1, 3, 4):
@@ -42,11 +56,11 @@ def read_image_any(path):
                                    '(8/16-bit gray, RGB or RGBA only)')
     alpha = img[..., 3].copy() if channels == 4 else None
     if channels == 1:
-        rgb = np.repeat(img.reshape(img.shape[0], img.shape[1], 1), 3, axis=2)
+        bgr = np.repeat(img.reshape(img.shape[0], img.shape[1], 1), 3, axis=2)
     else:
-        rgb = img[..., 2::-1]  # BGR(A) -> RGB
-    rgb = rgb.astype(np.float32) / _MAX_VALUE[bit_depth]
-    return rgb, alpha, {'bit_depth': bit_depth, 'was_gray': channels == 1}
+        bgr = img[..., :3]
+    bgr = bgr.astype(np.float32) / _MAX_VALUE[bit_depth]
+    return bgr, alpha, {'bit_depth': bit_depth, 'was_gray': channels == 1}
 
 
 def needs_png(alpha, meta):

@@ -96,16 +96,12 @@ class DarkeningGANModel(PluginModelMixin, SRGANModel):
             loss_dict['acc_d'] = correct / 2
 
     def test(self):
-        """x_g = G(y) with the EMA generator when present, else G in eval mode; also D's map on x_g."""
-        net_g = self.net_g_ema if hasattr(self, 'net_g_ema') else self.get_bare_model(self.net_g)
+        """x_g = G(y) (see ``PluginModelMixin.test``), then D's probability maps on x_g and on the real image."""
+        super().test()
         net_d = self.get_bare_model(self.net_d) if hasattr(self, 'net_d') else None
-        was_training = net_g.training
-        net_g.eval()
         with torch.no_grad():
-            self.output = net_g(self.lq)
             self.d_prob = torch.sigmoid(net_d(self.output)) if net_d is not None else None
             self.d_prob_real = torch.sigmoid(net_d(self.real)) if net_d is not None and hasattr(self, 'real') else None
-        net_g.train(was_training)
 
     def extra_metric_data(self):
         """D's probability "real LL" on x_g (``d_prob``) and on the real image when the val set has one."""

@@ -125,6 +125,16 @@ class PluginModelMixin:
                     f'or check the inputs, then resume with --auto_resume.')
 
     # ---- validation ------------------------------------------------------------------------------------
+    def test(self):
+        """``self.output`` = net_g(``self.lq``) without gradients: the EMA generator when there is one, else the bare
+        net_g in eval mode (its training mode is restored afterwards)."""
+        net_g = self.net_g_ema if hasattr(self, 'net_g_ema') else self.get_bare_model(self.net_g)
+        was_training = net_g.training
+        net_g.eval()
+        with torch.no_grad():
+            self.output = net_g(self.lq)
+        net_g.train(was_training)
+
     def extra_metric_data(self):
         """Per-image data for metrics beyond img / img2 (override); called after ``test()``."""
         return {}

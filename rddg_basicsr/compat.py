@@ -11,10 +11,17 @@ idempotent. ``apply()`` runs on ``import rddg_basicsr`` before any ``basicsr`` i
 | ``_init_dist_pytorch``      | hard-codes NCCL and ``cuda.set_device(rank % 0)`` (fails on CPU), uses     |
 |                             | RANK rather than LOCAL_RANK for the device                                 |
 | ``make_exp_dirs``           | rank 0 creates the experiment folders while other ranks run ahead          |
+| ``build_dataloader``        | train workers are rebuilt (and reseeded identically) every epoch: start-up |
+|                             | cost per epoch; ``persistent_workers`` defaults to true with workers > 0   |
+| ``worker_init_fn``          | reseeds ``random`` / NumPy in each worker to the same value every epoch:   |
+|                             | every epoch replays the same random crops and draws; seeded from torch's   |
+|                             | per-worker, per-epoch seed instead (still derived from ``manual_seed``)    |
 """
 import os
+import random
 import sys
 
+import numpy as np
 import torch
 import torch.distributed as dist
 
@@ -22,11 +29,15 @@ import torch.distributed as dist
 def apply():
     """Apply every fix (safe to call more than once)."""
     _alias_functional_tensor()
+    import basicsr.data
     import basicsr.test
     import basicsr.train
     import basicsr.utils.dist_util as dist_util
 
     basicsr.train.load_resume_state = load_resume_state
+    basicsr.data.worker_init_fn = worker_init_fn
+    if not getattr(basicsr.train.build_dataloader, '_rddg_persistent', False):
+        basicsr.train.build_dataloader = _persistent_workers(basicsr.train.build_dataloader)
     dist_util._init_dist_pytorch = init_dist_pytorch
     for module in (basicsr.train, basicsr.test):
         if not getattr(module.make_exp_dirs, '_rddg_synced', False):
@@ -98,6 +109,33 @@ def init_dist_pytorch(backend='nccl', **kwargs):
         backend = 'gloo'
     backend = os.environ.get('RDDG_DIST_BACKEND', backend)
     dist.init_process_group(backend=backend, **kwargs)
+
+
+def worker_init_fn(worker_id, num_workers, rank, seed):
+    """Replacement of ``basicsr.data.worker_init_fn``: seed ``random`` and NumPy from ``torch.initial_seed()``.
+
+    torch's DataLoader gives each worker ``base_seed + worker_id``, with ``base_seed`` drawn afresh from the
+    main process's generator for every epoch (BasicSR seeds that generator with ``manual_seed + rank``): distinct
+    per worker, rank and epoch, and reproducible. BasicSR's own version ignores the epoch.
+    """
+    worker_seed = torch.initial_seed() % 2**32
+    np.random.seed(worker_seed)
+    random.seed(worker_seed)
+
+
+def _persistent_workers(build_dataloader):
+    """Wrap BasicSR's ``build_dataloader``: train loaders with workers keep them across epochs unless the options
+    say ``persistent_workers: false``; with no workers the flag is dropped (torch refuses it)."""
+
+    def build(dataset, dataset_opt, *args, **kwargs):
+        if dataset_opt.get('phase') == 'train':
+            dataset_opt = dict(dataset_opt)
+            workers = dataset_opt.get('num_worker_per_gpu', 0)
+            dataset_opt['persistent_workers'] = bool(workers and dataset_opt.get('persistent_workers', True))
+        return build_dataloader(dataset, dataset_opt, *args, **kwargs)
+
+    build._rddg_persistent = True
+    return build
 
 
 def _synced(make_exp_dirs):

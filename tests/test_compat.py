@@ -3,12 +3,15 @@ import rddg_basicsr  # noqa: F401, I001  (compat layer first)
 
 import importlib
 import os
+import random
 import socket
 
+import numpy as np
 import pytest
 import torch
 import torch.distributed as dist
 
+import basicsr.data
 import basicsr.test
 import basicsr.train
 import basicsr.utils.dist_util as dist_util
@@ -27,17 +30,20 @@ def test_functional_tensor_alias_and_basicsr_imports():
 def test_functions_replaced():
     assert basicsr.train.load_resume_state is compat.load_resume_state
     assert dist_util._init_dist_pytorch is compat.init_dist_pytorch
+    assert basicsr.data.worker_init_fn is compat.worker_init_fn
+    assert getattr(basicsr.train.build_dataloader, '_rddg_persistent', False)
     for module in (basicsr.train, basicsr.test):
         assert getattr(module.make_exp_dirs, '_rddg_synced', False)
 
 
 def test_apply_is_idempotent():
-    before = (basicsr.train.make_exp_dirs, basicsr.test.make_exp_dirs, basicsr.train.load_resume_state,
-              dist_util._init_dist_pytorch)
+    def patched():
+        return (basicsr.train.make_exp_dirs, basicsr.test.make_exp_dirs, basicsr.train.load_resume_state,
+                dist_util._init_dist_pytorch, basicsr.train.build_dataloader, basicsr.data.worker_init_fn)
+    before = patched()
     compat.apply()
     compat.apply()
-    after = (basicsr.train.make_exp_dirs, basicsr.test.make_exp_dirs, basicsr.train.load_resume_state,
-             dist_util._init_dist_pytorch)
+    after = patched()
     assert after == before
 
 
@@ -139,3 +145,39 @@ def test_synced_make_exp_dirs_without_a_process_group(tmp_path):
     basicsr.test.make_exp_dirs(opt)
     assert (root / 'visualization').is_dir()
     assert not (tmp_path / 'x.pth').exists()
+
+
+@pytest.mark.parametrize('workers, asked, expected', [(2, None, True), (2, False, False), (0, None, False),
+                                                      (0, True, False)])
+def test_train_workers_persist_across_epochs_by_default(workers, asked, expected):
+    opt = {'phase': 'train', 'num_worker_per_gpu': workers, 'batch_size_per_gpu': 2}
+    if asked is not None:
+        opt['persistent_workers'] = asked
+    loader = basicsr.train.build_dataloader(list(range(8)), opt, num_gpu=0, dist=False, seed=0)
+    assert loader.persistent_workers is expected
+    assert opt.get('persistent_workers', asked) is asked  # the caller's options are not modified
+    val = basicsr.train.build_dataloader(list(range(8)), {'phase': 'val', 'num_worker_per_gpu': 2})
+    assert val.persistent_workers is False
+
+
+def test_worker_seeds_differ_per_epoch_and_follow_the_manual_seed():
+    """BasicSR's own worker_init_fn gives a worker the same seed every epoch; the replacement does not."""
+    opt = {'phase': 'train', 'num_worker_per_gpu': 2, 'batch_size_per_gpu': 1, 'persistent_workers': False}
+
+    def two_epochs():
+        torch.manual_seed(3)
+        loader = basicsr.train.build_dataloader(_Seeds(), opt, num_gpu=0, dist=False, seed=3)
+        return [torch.cat(list(loader)) for _ in range(2)]
+    first, second = two_epochs()
+    assert not torch.equal(first, second)
+    assert all(torch.equal(a, b) for a, b in zip((first, second), two_epochs()))  # reproducible
+
+
+class _Seeds(torch.utils.data.Dataset):
+    """Four draws of Python's and NumPy's generators, as a dataset's crops would make them."""
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, index):
+        return torch.tensor([random.random(), float(np.random.rand())])

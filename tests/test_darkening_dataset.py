@@ -120,6 +120,36 @@ def test_real_image_is_drawn_independently(roots):
     assert len({dataset[index]['real_path'] for index in (0, 0, 0, 0, 0, 0)}) > 1
 
 
+def test_every_real_image_is_used_before_any_repeats(roots):
+    dataset = DarkeningDataset(make_opt(roots))
+    torch.manual_seed(0)
+    draws = [os.path.basename(dataset[i % len(dataset)]['real_path']) for i in range(2 * len(REALS))]
+    assert sorted(draws[:len(REALS)]) == sorted(draws[len(REALS):]) == sorted(f'{s}.png' for s in REALS)
+
+
+@pytest.mark.parametrize('persistent', [True, False])
+def test_real_crops_are_fresh_every_epoch_with_workers(roots, persistent):
+    """Two epochs through BasicSR's own dataloader with 2 workers: new real crops each epoch, the whole real set
+    used. BasicSR 1.4.2 alone reseeds the workers identically every epoch and replays the same crops."""
+    from basicsr.data import build_dataloader
+    from basicsr.data.data_sampler import EnlargedSampler
+
+    opt = make_opt(roots, batch_size_per_gpu=2, num_worker_per_gpu=2, persistent_workers=persistent)
+    dataset = DarkeningDataset(opt)
+    sampler = EnlargedSampler(dataset, 1, 0, ratio=4)
+    loader = build_dataloader(dataset, opt, num_gpu=0, dist=False, sampler=sampler, seed=0)
+    torch.manual_seed(0)
+    epochs = []
+    for epoch in range(2):
+        sampler.set_epoch(epoch)
+        epochs.append([(path, real.numpy().tobytes()) for batch in loader
+                       for path, real in zip(batch['real_path'], batch['real'])])
+    crops = [{crop for _, crop in samples} for samples in epochs]
+    assert len(crops[0] & crops[1]) <= 1  # a 32 px crop of a ~64 px image repeats by chance at most
+    used = {os.path.basename(path) for samples in epochs for path, _ in samples}
+    assert used == {f'{stem}.png' for stem in REALS}
+
+
 def test_real_image_has_its_own_crop_and_augmentation(tmp_path, roots):
     real = tmp_path / 'real_is_gt'
     real.mkdir()

@@ -1,6 +1,5 @@
 """Stage-1 data: synthetic pairs (normal-light y, synthetic low-light x_s) plus unpaired real low-light x_r."""
-import random
-
+import torch
 from basicsr.utils import img2tensor
 from basicsr.utils.registry import DATASET_REGISTRY
 from torch.utils import data
@@ -17,7 +16,8 @@ class DarkeningDataset(data.Dataset):
         dataroot_gt (str): Normal-light images y.
         dataroot_lq (str): Synthetic low-light twins x_s, paired with dataroot_gt by file stem, same sizes.
         dataroot_real (str): Unpaired real-world low-light images x_r (any names and count). Required when
-            training; optional otherwise (then image ``i % len`` is returned).
+            training (drawn without replacement, independently of the pair); optional otherwise (then image
+            ``i % len`` is returned).
         io_backend (dict): ``{type: disk}`` or ``{type: lmdb}`` (each dataroot then ends in ``.lmdb``).
         gt_size (int), use_hflip (bool), use_rot (bool), pad_small (bool, default false): train-phase crop and
             augmentation; without pad_small, images smaller than gt_size are refused at construction.
@@ -44,6 +44,7 @@ class DarkeningDataset(data.Dataset):
             self.real_root = None
         else:
             self.real_root = ImageRoot(opt, 'dataroot_real', min_size)
+        self._real_queue = []
 
     def __getitem__(self, index):
         gt_path, lq_path = self.pairs[index]
@@ -57,9 +58,15 @@ class DarkeningDataset(data.Dataset):
         return sample
 
     def _real_path(self, index):
-        """A uniformly random real image when training (independent of ``index``), else image ``index % len``."""
+        """Training: the next real image of a random permutation of the real set, drawn afresh when used up, so
+        each process (main or worker) goes through the whole set before any repeats; independent of ``index``.
+        torch's generator draws it: per worker and per epoch in DataLoader workers. Else image ``index % len``."""
         paths = self.real_root.paths
-        return paths[random.randrange(len(paths))] if self.train else paths[index % len(paths)]
+        if not self.train:
+            return paths[index % len(paths)]
+        if not self._real_queue:
+            self._real_queue = torch.randperm(len(paths)).tolist()
+        return paths[self._real_queue.pop()]
 
     def __len__(self):
         return len(self.pairs)

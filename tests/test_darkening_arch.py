@@ -1,12 +1,14 @@
 """DarkeningNet (paper Sec. 3.1.1): same-size, (0, 1)-valued, configurable residual generator."""
 import rddg_basicsr  # noqa: F401, I001  (compat layer first)
 
+import math
+
 import pytest
 import torch
 from basicsr.archs import build_network
 from torch import nn
 
-from rddg_basicsr.archs.arch_util import ResidualBlock
+from rddg_basicsr.archs.arch_util import ResidualBlock, linear_to_srgb, srgb_to_linear
 from rddg_basicsr.archs.darkening_arch import DarkeningNet
 
 EPS = 1e-3  # the logit clamp of the identity skip
@@ -136,3 +138,62 @@ def test_gradient_reaches_conv_first_after_one_step_from_init():
 def test_registered_and_buildable_from_options():
     net = build_network({'type': 'DarkeningNet', 'num_feat': 4, 'num_block': 1})
     assert isinstance(net, DarkeningNet)
+
+
+# ---- the stochastic DarkeningNet (ours): a LowLightCamera on top of the clean dark image mu -----------------------
+def _stochastic(seed=0, head_scale=0.3, **camera):
+    return _net(seed, head_scale, camera={'noise': True, 'lighting': True, **camera})
+
+
+def test_two_calls_give_different_samples_around_one_clean_image():
+    net = _stochastic()
+    y = torch.rand(2, 3, 32, 32)
+    with torch.no_grad():
+        (a, mu_a), (b, mu_b) = net(y, return_clean=True), net(y, return_clean=True)
+    assert torch.equal(mu_a, mu_b)
+    assert (a - b).abs().mean() > 1e-3
+    assert a.shape == y.shape and 0 <= a.min() and a.max() <= 1
+    assert torch.equal(a, a.mul(255).round().div(255))  # on the 8-bit grid
+
+
+def test_noise_grows_with_signal_as_poisson_gaussian():
+    """var(x) = a * s + b in linear light: measured on flat grey images at two levels, with lighting off."""
+    net = _stochastic(head_scale=0, lighting=False, quantize=False)
+    with torch.no_grad():
+        net.camera.log_shot.fill_(math.log(4e-3))
+        net.camera.log_read.fill_(math.log(1e-5))
+        variances = []
+        for level in (0.05, 0.4):
+            lin = torch.full((1, 3, 256, 256), level, dtype=torch.float64)
+            display = linear_to_srgb(lin).float()
+            variances.append(float(srgb_to_linear(net(display).double()).var()))
+    for level, var in zip((0.05, 0.4), variances):
+        assert var == pytest.approx(4e-3 * level + 1e-5, rel=0.05)
+    assert variances[1] > 5 * variances[0]
+
+
+def test_zero_noise_and_no_lighting_reproduce_the_deterministic_path():
+    det, sto = _net(seed=3), _stochastic(seed=3, lighting=False, quantize=False)
+    sto.load_state_dict({**det.state_dict(), **{k: v for k, v in sto.state_dict().items() if k.startswith('camera')}})
+    with torch.no_grad():
+        sto.camera.log_shot.fill_(-math.inf)
+        sto.camera.log_read.fill_(-math.inf)
+        y = torch.rand(2, 3, 20, 24)
+        assert torch.allclose(sto(y), det(y), atol=1e-5)
+
+
+def test_lighting_varies_across_images_and_space():
+    net = _stochastic(head_scale=0, noise=False, quantize=False, field_cell=8)
+    with torch.no_grad():
+        net.camera.log_sd.fill_(math.log(0.5))
+        out = net(torch.full((4, 3, 48, 48), 0.5))
+    per_image = out.mean((1, 2, 3))
+    assert per_image.std() > 0.02  # exposure differs from image to image
+    assert out[:, 1].std((1, 2)).min() > 0.01  # a smooth field varies inside each image
+
+
+def test_adversarial_gradient_reaches_every_camera_parameter():
+    net = _stochastic()
+    net(torch.rand(2, 3, 32, 32)).mean().backward()
+    for name, param in net.camera.named_parameters():
+        assert param.grad is not None and param.grad.abs().sum() > 0, name

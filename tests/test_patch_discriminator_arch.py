@@ -8,7 +8,7 @@ import torch
 from basicsr.archs import build_network
 from torch import nn
 
-from rddg_basicsr.archs.patch_discriminator_arch import PatchDiscriminator
+from rddg_basicsr.archs.patch_discriminator_arch import PatchDiscriminator, to_input_grid
 
 
 def _net(seed=0, **kwargs):
@@ -106,26 +106,50 @@ def test_receptive_field_matches_perturbation_extent(kernel_size, num_layers):
     assert int(rows.min() + rows.max()) == 40 and int(cols.min() + cols.max()) == 40
 
 
-def test_receptive_field_strided_formula_and_empirical():
+def test_receptive_field_strided_formula():
     # stride 2 in the first two layers: jumps 1, 2, 4 -> 1 + 4 * (1 + 2 + 4) = 29 input pixels
     net = _net(kernel_size=5, num_layers=4, stride=2)
     assert net.receptive_field == 29
     assert net.stride == 4
-    # a perturbed input pixel influences logits whose input-space windows contain it: the set of changed
-    # logits spans at most ceil(rf / stride) positions
-    rows, _ = _changed_extent(net, 64, (32, 32))
-    assert int(rows.max() - rows.min() + 1) <= math.ceil(net.receptive_field / net.stride)
-    assert int(rows.max() - rows.min() + 1) >= math.floor(net.receptive_field / net.stride) - 1
 
 
 @pytest.mark.parametrize('size', [(16, 16), (17, 31), (64, 48), (5, 3)])
-def test_stride2_output_size(size):
-    net = _net(stride=2)
+@pytest.mark.parametrize('stride, scales', [(2, [1]), (1, [1, 4]), (2, [2])])
+def test_strided_and_multiscale_maps_have_input_size(size, stride, scales):
+    net = _net(stride=stride, scales=scales)
     with torch.no_grad():
-        out = net(torch.rand(1, 3, *size))
-    h, w = size
-    expected = (math.ceil(math.ceil(h / 2) / 2), math.ceil(math.ceil(w / 2) / 2))
-    assert out.shape == (1, 1, *expected)
+        assert net(torch.rand(2, 3, *size)).shape == (2, 1, *size)
+
+
+@pytest.mark.parametrize('stride, scale', [(4, 1), (1, 4), (4, 2), (1, 3)])
+def test_logits_land_on_the_pixel_they_are_centred_on(stride, scale):
+    """A logit map whose values are the input coordinates of their centres resamples to the pixel index itself
+    (inside the outermost centres, where the edges are clamped). Half-pixel conventions fail this by 1.5 px."""
+    size = 41
+    logit_rows = math.ceil(math.ceil(size / scale) / stride)
+    centres = scale * stride * torch.arange(logit_rows, dtype=torch.float64) + (scale - 1) / 2
+    logits = centres.view(1, 1, -1, 1).expand(1, 1, -1, 2)
+    out = to_input_grid(logits, stride, scale, (size, 2))[0, 0, :, 0]
+    inside = torch.arange(size)[(torch.arange(size) >= centres[0]) & (torch.arange(size) <= centres[-1])]
+    assert torch.allclose(out[inside], inside.double(), atol=1e-9)
+
+
+def test_strided_map_is_centred_on_a_perturbation():
+    rows, cols = _changed_extent(_net(stride=2), 64, (32, 32))
+    assert int(rows.min() + rows.max()) == 64 and int(cols.min() + cols.max()) == 64
+
+
+def test_coarse_branch_widens_the_receptive_field():
+    single, multi = _net(), _net(scales=[1, 4])
+    assert multi.receptive_field == 4 * single.receptive_field
+    rows, _ = _changed_extent(multi, 96, (48, 48))
+    assert int(rows.max() - rows.min() + 1) > single.receptive_field  # the 4x pooled branch sees farther
+
+
+@pytest.mark.parametrize('scales', [[], [0], [1.5]])
+def test_bad_scales_raise(scales):
+    with pytest.raises(ValueError, match='scales'):
+        PatchDiscriminator(scales=scales)
 
 
 def test_registered_and_buildable():

@@ -37,12 +37,20 @@ def test_stride1_map_is_sigmoid_of_logits():
     assert torch.allclose(domain_distance_map(net, x), expected)
 
 
-def test_strided_map_is_bilinearly_upsampled_probability():
+def test_strided_d_gives_its_centred_map_at_image_size():
     net = _d(stride=2)
     x = torch.rand(1, 3, 16, 20)
     with torch.no_grad():
         prob = torch.sigmoid(net(x))
-    assert prob.shape[-2:] == (4, 5)
+    assert prob.shape[-2:] == (16, 20)  # PatchDiscriminator resamples its strided logits itself (centred)
+    assert torch.allclose(domain_distance_map(net, x), prob)
+
+
+def test_smaller_map_of_another_discriminator_is_upsampled():
+    net = torch.nn.Conv2d(3, 1, 4, stride=4)
+    x = torch.rand(1, 3, 16, 20)
+    with torch.no_grad():
+        prob = torch.sigmoid(net(x))
     expected = F.interpolate(prob, size=(16, 20), mode='bilinear', align_corners=False)
     assert torch.allclose(domain_distance_map(net, x), expected)
 

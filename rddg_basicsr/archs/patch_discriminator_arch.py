@@ -39,8 +39,10 @@ class PatchDiscriminator(nn.Module):
         if not scales or any(int(s) != s or s < 1 for s in scales):
             raise ValueError(f'PatchDiscriminator: scales must be integers >= 1, got {scales!r}')
         self.scales = [int(s) for s in scales]
-        self.branches = nn.ModuleList(
-            _branch(num_in_ch, num_feat, num_layers, kernel_size, norm, stride) for _ in self.scales)
+        # the first branch keeps the single-scale name ``body`` (older checkpoints load); the others follow
+        self.body = _branch(num_in_ch, num_feat, num_layers, kernel_size, norm, stride)
+        self.extra_branches = nn.ModuleList(
+            _branch(num_in_ch, num_feat, num_layers, kernel_size, norm, stride) for _ in self.scales[1:])
         self.stride = stride**min(num_layers - 1, 2)  # logit spacing of a branch, in its input's pixels
         jumps = [1] + [stride**min(i + 1, 2) for i in range(num_layers - 2)]
         branch_rf = 1 + sum((kernel_size - 1) * j for j in jumps)
@@ -49,7 +51,7 @@ class PatchDiscriminator(nn.Module):
     def forward(self, x):
         h, w = x.shape[-2:]
         maps = []
-        for scale, branch in zip(self.scales, self.branches):
+        for scale, branch in zip(self.scales, [self.body, *self.extra_branches]):
             inp = F.avg_pool2d(x, scale, ceil_mode=True) if scale > 1 else x
             maps.append(to_input_grid(branch(inp), self.stride, scale, (h, w)))
         return maps[0] if len(maps) == 1 else torch.stack(maps).mean(0)

@@ -18,10 +18,17 @@ class DarkeningGANModel(PluginModelMixin, SRGANModel):
     target), ``real`` = unpaired real-world LL x_r (D's positives). Inside the model BasicSR's names keep
     their roles: ``self.lq`` is the network input (y), ``self.gt`` the target (x_s), ``self.output`` x_g.
 
-    G loss = w_col L1(x_g, x_s) + w_sim (1 - SSIM) + w_per |VGG16_conv5_3(x_g) - VGG16_conv5_3(x_s)|_1
+    G loss = w_col L1(a, x_s) + w_sim (1 - SSIM(a, x_s)) + w_per |VGG16_conv5_3(a) - VGG16_conv5_3(x_s)|_1
              + w_adv (-log D(x_g))                       (``pixel_opt``, ``ssim_opt``, ``perceptual_opt``,
-                                                          ``gan_opt``; paper weights 1 / 1 / 0.02 / 0.02)
+                                                          ``gan_opt``; paper weights 1 / 1 / 0.02 / 0.02;
+                                                          ``gan_opt.loss_weight: 0`` is Table 1's ablation
+                                                          without the adversarial term, D still learns)
     D loss = -log D(x_r) - log(1 - D(x_g.detach()))      (vanilla GAN: BCE with logits)
+
+    The anchored image a is x_g itself for the paper's deterministic DarkeningNet. With a stochastic one
+    (``network_g.camera``) it is the clean dark image mu that the camera layer samples from (``train.anchor:
+    clean``, the default): the anchor keeps the content of x_s while D alone decides noise, lighting and tone;
+    ``train.anchor: sample`` anchors the noisy sample instead.
     Logged: l_g_pix, l_g_ssim, l_g_percep, l_g_gan, l_d_real, l_d_fake, out_d_real, out_d_fake (mean
     logits) and acc_d (D's accuracy on the batch, real and fake together).
     """
@@ -42,7 +49,11 @@ class DarkeningGANModel(PluginModelMixin, SRGANModel):
 
     def init_training_settings(self):
         if not self.opt['train'].get('gan_opt'):
-            raise ValueError('train.gan_opt is required for DarkeningGANModel (the adversarial term)')
+            raise ValueError('train.gan_opt is required for DarkeningGANModel (the adversarial term; '
+                             'loss_weight: 0 switches it off for G)')
+        self.anchor = self.opt['train'].get('anchor', 'clean')
+        if self.anchor not in ('clean', 'sample'):
+            raise ValueError(f'train.anchor: expected clean or sample, got {self.anchor!r}')
         ssim_opt = self.opt['train'].get('ssim_opt')
         self.cri_ssim = build_loss(ssim_opt).to(self.device) if ssim_opt else None
         super().init_training_settings()
@@ -53,7 +64,7 @@ class DarkeningGANModel(PluginModelMixin, SRGANModel):
 
     def optimize_parameters(self, current_iter):
         loss_dict = OrderedDict()
-        self.output = self.net_g(self.lq)
+        self.output, self.clean = self._generate()
         if current_iter % self.net_d_iters == 0 and current_iter > self.net_d_init_iters:
             self._step_g(loss_dict, current_iter)
         self._step_d(loss_dict, current_iter)
@@ -61,16 +72,24 @@ class DarkeningGANModel(PluginModelMixin, SRGANModel):
         if self.ema_decay > 0:
             self.model_ema(decay=self.ema_decay)
 
+    def _generate(self):
+        """(x_g, mu): a stochastic DarkeningNet's sample and clean image; (x_g, x_g) for any other generator."""
+        if getattr(self.get_bare_model(self.net_g), 'camera', None) is not None:
+            return self.net_g(self.lq, return_clean=True)
+        output = self.net_g(self.lq)
+        return output, output
+
     def _step_g(self, loss_dict, current_iter):
         self.net_d.requires_grad_(False)
         self.optimizer_g.zero_grad()
         terms = OrderedDict()
+        anchored = self.clean if self.anchor == 'clean' else self.output
         if self.cri_pix:
-            terms['l_g_pix'] = self.cri_pix(self.output, self.gt)
+            terms['l_g_pix'] = self.cri_pix(anchored, self.gt)
         if self.cri_ssim:
-            terms['l_g_ssim'] = self.cri_ssim(self.output, self.gt)
+            terms['l_g_ssim'] = self.cri_ssim(anchored, self.gt)
         if self.cri_perceptual:
-            terms['l_g_percep'] = self.cri_perceptual(self.output, self.gt)
+            terms['l_g_percep'] = self.cri_perceptual(anchored, self.gt)
         terms['l_g_gan'] = self.cri_gan(self.net_d(self.output), True, is_disc=False)
         self.check_finite(terms, current_iter)
         sum(terms.values()).backward()
@@ -96,12 +115,19 @@ class DarkeningGANModel(PluginModelMixin, SRGANModel):
             loss_dict['acc_d'] = correct / 2
 
     def test(self):
-        """x_g = G(y) (see ``PluginModelMixin.test``), then D's probability maps on x_g and on the real image."""
+        """x_g = G(y) (see ``PluginModelMixin.test``), then D's probability maps on x_g and on the real image, with
+        D in eval mode (its training mode is restored afterwards)."""
         super().test()
-        net_d = self.get_bare_model(self.net_d) if hasattr(self, 'net_d') else None
+        self.d_prob = self.d_prob_real = None
+        if not hasattr(self, 'net_d'):
+            return
+        net_d = self.get_bare_model(self.net_d)
+        was_training = net_d.training
+        net_d.eval()
         with torch.no_grad():
-            self.d_prob = torch.sigmoid(net_d(self.output)) if net_d is not None else None
-            self.d_prob_real = torch.sigmoid(net_d(self.real)) if net_d is not None and hasattr(self, 'real') else None
+            self.d_prob = torch.sigmoid(net_d(self.output))
+            self.d_prob_real = torch.sigmoid(net_d(self.real)) if hasattr(self, 'real') else None
+        net_d.train(was_training)
 
     def extra_metric_data(self):
         """D's probability "real LL" on x_g (``d_prob``) and on the real image when the val set has one."""

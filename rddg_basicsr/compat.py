@@ -20,7 +20,7 @@ The plugin's models fix the rest in their ``BaseModel`` hooks (``models/basicsr_
 | ``get_optimizer``           | Adam only; the hook takes any ``torch.optim`` class by name                |
 | ``setup_optimizers``,       | pop ``type`` from the options, so building twice from one dict fails: the  |
 | ``setup_schedulers``        | hooks hand BasicSR a copy                                                  |
-| ``load_network``            | ``torch.load`` with torch's default ``weights_only`` (code runs on torch<2.6)|
+| ``load_network``            | ``torch.load`` without ``weights_only=True``: code runs on torch < 2.6     |
 | ``save_network``,           | ``torch.save`` straight to the real name: a kill leaves a half-written     |
 | ``save_training_state``     | file that ``--auto_resume`` then picks                                     |
 """

@@ -12,6 +12,14 @@ setup(
     python_requires='>=3.9,<3.13',
     install_requires=['basicsr==1.4.2', 'torch>=2.0', 'torchvision', 'lpips', 'opencv-python', 'pyyaml', 'tb-nightly'],
     extras_require={'test': ['pytest>=7'], 'dev': ['pytest>=7', 'ruff']},
-    entry_points={'console_scripts': ['rddg-enhance=rddg_basicsr.inference:main']},
+    entry_points={
+        'console_scripts': [
+            'rddg-train=rddg_basicsr.train:main',
+            'rddg-test=rddg_basicsr.test:main',
+            'rddg-pseudo-pairs=rddg_basicsr.make_pseudo_pairs:main',
+            'rddg-enhance=rddg_basicsr.inference:main',
+            'rddg-demo=rddg_basicsr.demo.__main__:main',
+        ]
+    },
     license='Apache-2.0',
 )

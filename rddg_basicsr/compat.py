@@ -16,6 +16,18 @@ idempotent. ``apply()`` runs on ``import rddg_basicsr`` before any ``basicsr`` i
 | ``worker_init_fn``          | reseeds ``random`` / NumPy in each worker to the same value every epoch:   |
 |                             | every epoch replays the same random crops and draws; seeded from torch's   |
 |                             | per-worker, per-epoch seed instead (still derived from ``manual_seed``)    |
+
+The plugin's models fix the rest in their ``BaseModel`` hooks (``models/basicsr_hooks.py``):
+
+| hook                        | BasicSR 1.4.2 problem                                                      |
+|-----------------------------|----------------------------------------------------------------------------|
+| ``model_to_device``         | DDP gets CUDA ``device_ids`` (fails on CPU)                                |
+| ``get_optimizer``           | Adam only; the hook takes any ``torch.optim`` class by name                |
+| ``setup_optimizers``,       | pop ``type`` from the options, so building twice from one dict fails: the  |
+| ``setup_schedulers``        | hooks hand BasicSR a copy                                                  |
+| ``load_network``            | ``torch.load`` without ``weights_only=True``: code runs on torch < 2.6     |
+| ``save_network``,           | ``torch.save`` straight to the real name: a kill leaves a half-written     |
+| ``save_training_state``     | file that ``--auto_resume`` then picks                                     |
 """
 import os
 import random
@@ -55,19 +67,6 @@ def _alias_functional_tensor():
             sys.modules[name] = functional
 
 
-def latest_state_path(state_dir):
-    """Path of the highest-iteration ``<iter>.state`` file in ``state_dir``, or None.
-
-    Half-written files never carry the ``.state`` suffix (they are written as ``.state.tmp`` and renamed),
-    so whatever this returns is complete.
-    """
-    if not os.path.isdir(state_dir):
-        return None
-    iters = [int(name[:-len('.state')]) for name in os.listdir(state_dir)
-             if name.endswith('.state') and name[:-len('.state')].isdigit()]
-    return os.path.join(state_dir, f'{max(iters)}.state') if iters else None
-
-
 def load_resume_state(opt):
     """Device-aware replacement of ``basicsr.train.load_resume_state``.
 
@@ -77,7 +76,7 @@ def load_resume_state(opt):
     """
     from basicsr.utils import check_resume
 
-    from rddg_basicsr.utils.safe_load import safe_torch_load
+    from rddg_basicsr.utils.checkpoint import latest_state_path, safe_torch_load
 
     if opt['auto_resume']:
         path = latest_state_path(opt['path']['training_states'])

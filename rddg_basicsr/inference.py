@@ -12,51 +12,18 @@ import argparse
 import os
 import sys
 
-if __name__ == '__main__' and not __package__:  # run as a file: import the package from the repo root
-    _HERE = os.path.dirname(os.path.abspath(__file__))
-    if sys.path and os.path.abspath(sys.path[0]) == _HERE:
-        sys.path.pop(0)  # the package folder itself must not shadow top-level modules
-    sys.path.insert(0, os.path.dirname(_HERE))
+if __name__ == '__main__' and not __package__:
+    import _bootstrap  # noqa: F401  (run as a file: import the package from the repo root)
 
-import rddg_basicsr  # noqa: E402, F401, I001  (compat layer before any basicsr import; registers the archs)
+import rddg_basicsr  # noqa: F401, I001  (compat layer before any basicsr import; registers the archs)
 
-import torch  # noqa: E402
-import yaml  # noqa: E402
-from tqdm import tqdm  # noqa: E402
+from tqdm import tqdm
 
-from rddg_basicsr.utils.enhancer import LowLightEnhancer  # noqa: E402
-from rddg_basicsr.utils.image_io import IMAGE_EXTENSIONS, UnreadableImageError, list_inputs  # noqa: E402
+from rddg_basicsr.cli import fail, input_paths, load_network_opts, resolve_device, unreadable_note
+from rddg_basicsr.enhancer import LowLightEnhancer
+from rddg_basicsr.utils.image_io import IMAGE_EXTENSIONS, UnreadableImageError
 
 PROG = 'rddg-enhance'
-
-
-def fail(prog, message):
-    """Stop a CLI with a one-line ``prog: error: message`` on stderr and exit status 1."""
-    raise SystemExit(f'{prog}: error: {message}')
-
-
-def load_network_opt(prog, opt_path, key):
-    """The ``key`` section (e.g. 'network_g') of a BasicSR YAML option file, as a dict."""
-    if not os.path.isfile(opt_path):
-        fail(prog, f'option file not found: {opt_path}')
-    with open(opt_path, encoding='utf-8') as f:
-        opt = yaml.safe_load(f) or {}
-    if not isinstance(opt.get(key), dict) or 'type' not in opt[key]:
-        fail(prog, f'{opt_path} has no {key} section with a type')
-    return opt[key]
-
-
-def resolve_device(prog, name):
-    """torch.device for ``name`` ('cpu', 'cuda', 'cuda:1'...); None picks CUDA when available."""
-    if name is None:
-        return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        fail(prog, f'unknown device {name!r}')
-    if device.type == 'cuda' and not torch.cuda.is_available():
-        fail(prog, f'device {name!r} requested but CUDA is not available')
-    return device
 
 
 def output_path(out_dir, in_path, suffix, ext):
@@ -112,14 +79,9 @@ def main(argv=None):
     args = parse_args(argv)
     if not os.path.isfile(args.model_path):
         fail(PROG, f'model file not found: {args.model_path}')
-    network_opt = load_network_opt(PROG, args.opt, 'network_g') if args.opt else None
+    network_opt = load_network_opts(PROG, args.opt, 'network_g')['network_g'] if args.opt else None
     device = resolve_device(PROG, args.device)
-    try:
-        inputs = list_inputs(args.input)
-    except FileNotFoundError as err:
-        fail(PROG, str(err))
-    if not inputs:
-        fail(PROG, f'no images found in {args.input}')
+    inputs = input_paths(PROG, args.input)
     outputs = [output_path(args.output, path, args.suffix, args.ext) for path in inputs]
     refuse_overwrites(inputs, outputs)
     try:
@@ -135,10 +97,8 @@ def main(argv=None):
         except UnreadableImageError as err:
             failed.append(src)
             tqdm.write(f'{PROG}: skipped: {err}', file=sys.stderr)
-    summary = f'{PROG}: enhanced {len(inputs) - len(failed)}/{len(inputs)} images into {args.output}'
-    if failed:
-        summary += f'; {len(failed)} unreadable: {", ".join(failed)}'
-    print(summary)
+    print(f'{PROG}: enhanced {len(inputs) - len(failed)}/{len(inputs)} images into {args.output}'
+          + unreadable_note(failed))
     return 1 if failed else 0
 
 

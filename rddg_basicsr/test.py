@@ -1,19 +1,14 @@
-"""Test a trained model with BasicSR's test pipeline (saves images, logs metrics).
+"""Test a trained model with BasicSR's test pipeline (saves images, logs metrics; console script: ``rddg-test``).
 
     python rddg_basicsr/test.py -opt options/test_rddg.yml [--root_path DIR]
 """
-import sys
-from os import path as osp
-
-if __name__ == '__main__':  # run as a file: import the package from the repo root, not from its own folder
-    _here = osp.dirname(osp.abspath(__file__))
-    sys.path[:] = [p for p in sys.path if osp.abspath(p or '.') != _here]
-    sys.path.insert(0, osp.dirname(_here))
+if __name__ == '__main__' and not __package__:
+    import _bootstrap  # noqa: F401  (run as a file: import the package from the repo root)
 
 
 def main():
-    from rddg_basicsr.cli import run_pipeline
-    from basicsr.test import test_pipeline
+    from rddg_basicsr.cli import run_pipeline  # first: the compat layer before any basicsr import
+    from basicsr.test import test_pipeline  # isort: skip
     run_pipeline(test_pipeline)
 
 

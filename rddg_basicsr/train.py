@@ -1,20 +1,15 @@
-"""Train stage 1 or stage 2 with BasicSR's pipeline.
+"""Train stage 1 or stage 2 with BasicSR's pipeline (console script: ``rddg-train``).
 
     python rddg_basicsr/train.py -opt options/stage1_darken.yml [--auto_resume] [--root_path DIR]
     torchrun --nproc_per_node=N rddg_basicsr/train.py -opt ... --launcher pytorch
 """
-import sys
-from os import path as osp
-
-if __name__ == '__main__':  # run as a file: import the package from the repo root, not from its own folder
-    _here = osp.dirname(osp.abspath(__file__))
-    sys.path[:] = [p for p in sys.path if osp.abspath(p or '.') != _here]
-    sys.path.insert(0, osp.dirname(_here))
+if __name__ == '__main__' and not __package__:
+    import _bootstrap  # noqa: F401  (run as a file: import the package from the repo root)
 
 
 def main():
-    from rddg_basicsr.cli import run_pipeline
-    from basicsr.train import train_pipeline
+    from rddg_basicsr.cli import run_pipeline  # first: the compat layer before any basicsr import
+    from basicsr.train import train_pipeline  # isort: skip
     run_pipeline(train_pipeline)
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Set up (scripts/setup.sh), then run the offline CPU demo of the whole method (rddg_basicsr/demo.py).
+# Set up (scripts/setup.sh), then run the offline CPU demo of the whole method (python -m rddg_basicsr.demo).
 # Extra arguments go to the demo (e.g. --out DIR). Re-running resumes an interrupted demo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-"${PYTHON:-python3}" rddg_basicsr/demo.py "$@"
+"${PYTHON:-python3}" -m rddg_basicsr.demo "$@"

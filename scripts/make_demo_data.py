@@ -2,12 +2,13 @@
 
     python scripts/make_demo_data.py -opt options/demo_data.yml -o datasets/demo [--seed 0] [--scale small|tiny]
 
-See ``rddg_basicsr.utils.demo_dataset`` for the layout and what each folder stands in for.
+See ``rddg_basicsr.demo.dataset`` for the layout and what each folder stands in for.
 """
 import argparse
 import sys
 
-from rddg_basicsr.utils.demo_dataset import build_demo_dataset, check_split, load_demo_config  # noqa: F401
+from rddg_basicsr.demo.dataset import build_demo_dataset, load_demo_config
+
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description='Build the low-light demo dataset from scikit-image photos.')
@@ -27,7 +28,6 @@ def main(argv=None):
     for folder, count in manifest['counts'].items():
         print(f'  {folder:<14} {count:4d} images')
     return 0
-
 
 
 if __name__ == '__main__':

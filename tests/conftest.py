@@ -2,17 +2,16 @@
 for the real entry points (``python rddg_basicsr/train.py ...``) in a subprocess."""
 import rddg_basicsr  # noqa: F401, I001  (compat layer before any basicsr import)
 
-import copy
 import os
-import subprocess
-import sys
 
 import pytest
-import yaml
 
-from rddg_basicsr.utils.demo_dataset import build_demo_dataset, load_demo_config
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from rddg_basicsr import recipes
+from rddg_basicsr.demo.dataset import build_demo_dataset, load_demo_config
+from rddg_basicsr.recipes import REPO_ROOT as REPO
+from rddg_basicsr.recipes import point_stage1_at, point_stage2_at
+from rddg_basicsr.recipes import repo_options as load_options  # noqa: F401  (the tests import it from here)
+from rddg_basicsr.recipes import write_options  # noqa: F401  (the tests import it from here)
 
 
 @pytest.fixture(scope='session')
@@ -24,21 +23,11 @@ def demo_data(tmp_path_factory):
     return root
 
 
-def load_options(name):
-    with open(os.path.join(REPO, 'options', name)) as f:
-        return yaml.safe_load(f)
-
-
 def tiny_stage1_options(data_root, name='tiny_stage1', total_iter=20):
     """The real stage-1 options shrunk for CPU tests: tiny nets, 48 px crops, random VGG weights, no LPIPS."""
-    opt = load_options('stage1_darken.yml')
+    opt = point_stage1_at(load_options('stage1_darken.yml'), data_root)
     opt.update(name=name, num_gpu=0)
-    train, val = opt['datasets']['train'], opt['datasets']['val']
-    train.update(dataroot_gt=f'{data_root}/train/nl', dataroot_lq=f'{data_root}/train/ll_syn',
-                 dataroot_real=f'{data_root}/train/ll_real', gt_size=48, num_worker_per_gpu=0, batch_size_per_gpu=4,
-                 dataset_enlarge_ratio=20)
-    val.update(dataroot_gt=f'{data_root}/val/nl', dataroot_lq=f'{data_root}/val/ll_syn',
-               dataroot_real=f'{data_root}/val/ll_real')
+    opt['datasets']['train'].update(gt_size=48, num_worker_per_gpu=0, batch_size_per_gpu=4, dataset_enlarge_ratio=20)
     opt['network_g'].update(num_feat=8, num_block=2)
     opt['network_d'].update(num_feat=8)
     return shrink_schedule(opt, total_iter, ('optim_g', 'optim_d'))
@@ -46,12 +35,11 @@ def tiny_stage1_options(data_root, name='tiny_stage1', total_iter=20):
 
 def tiny_stage2_options(data_root, pseudo_root, name='tiny_stage2', total_iter=20):
     """The real stage-2 options shrunk for CPU tests, training on ``pseudo_root``/{lq,w} with ``data_root``'s NL."""
-    opt = load_options('stage2_rddg.yml')
+    opt = point_stage2_at(load_options('stage2_rddg.yml'), data_root, f'{pseudo_root}/lq', f'{pseudo_root}/w')
     opt.update(name=name, num_gpu=0)
-    train, val = opt['datasets']['train'], opt['datasets']['val']
-    train.update(dataroot_lq=f'{pseudo_root}/lq', dataroot_gt=f'{data_root}/train/nl', dataroot_w=f'{pseudo_root}/w',
-                 gt_size=48, num_worker_per_gpu=0, batch_size_per_gpu=4, dataset_enlarge_ratio=20)
-    val.update(name='demo_test', dataroot_lq=f'{data_root}/test/ll', dataroot_gt=f'{data_root}/test/nl')
+    opt['datasets']['train'].update(gt_size=48, num_worker_per_gpu=0, batch_size_per_gpu=4, dataset_enlarge_ratio=20)
+    opt['datasets']['val'].update(name='demo_test', dataroot_lq=f'{data_root}/test/ll',
+                                  dataroot_gt=f'{data_root}/test/nl')
     opt['network_g'].update(num_feat=8, num_level=3)
     return shrink_schedule(opt, total_iter, ('optim_g', ))
 
@@ -71,17 +59,9 @@ def shrink_schedule(opt, total_iter, optimizers):
     return opt
 
 
-def write_options(opt, path):
-    with open(path, 'w') as f:
-        yaml.safe_dump(copy.deepcopy(opt), f, sort_keys=False)
-    return str(path)
-
-
 def run_entry(script, *args, cwd=None, env=None, check=True, timeout=600):
     """Run ``rddg_basicsr/<script>.py`` with ``args`` in a fresh Python; return the CompletedProcess."""
-    full_env = dict(os.environ, PYTHONUNBUFFERED='1', **(env or {}))
-    proc = subprocess.run([sys.executable, os.path.join(REPO, 'rddg_basicsr', f'{script}.py'), *map(str, args)],
-                          cwd=cwd or REPO, env=full_env, capture_output=True, text=True, timeout=timeout)
+    proc = recipes.run_entry(script, *args, cwd=cwd, env=env, timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(f'{script}.py failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}')
     return proc

@@ -16,6 +16,7 @@ import basicsr.test
 import basicsr.train
 import basicsr.utils.dist_util as dist_util
 from rddg_basicsr import compat
+from rddg_basicsr.utils.checkpoint import latest_state_path
 
 
 def test_functional_tensor_alias_and_basicsr_imports():
@@ -74,12 +75,12 @@ def _opt(root, auto_resume, resume_state=None):
 
 def test_latest_state_path_ignores_tmp_and_non_iterations(run_dir, tmp_path):
     states = run_dir / 'training_states'
-    assert compat.latest_state_path(str(states)) == os.path.join(str(states), '12.state')
-    assert compat.latest_state_path(str(tmp_path / 'missing')) is None
+    assert latest_state_path(str(states)) == os.path.join(str(states), '12.state')
+    assert latest_state_path(str(tmp_path / 'missing')) is None
     empty = tmp_path / 'empty'
     empty.mkdir()
     (empty / '99.state.tmp').write_bytes(b'')
-    assert compat.latest_state_path(str(empty)) is None
+    assert latest_state_path(str(empty)) is None
 
 
 def test_auto_resume_picks_latest_regardless_of_cwd(run_dir, tmp_path, monkeypatch):

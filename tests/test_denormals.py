@@ -62,7 +62,7 @@ def test_dataloader_workers_flush(context):
 TIMING = '''
 import json, sys, time
 import rddg_basicsr, torch
-from rddg_basicsr.utils.enhancer import LowLightEnhancer
+from rddg_basicsr.enhancer import LowLightEnhancer
 enhancer = LowLightEnhancer(sys.argv[1], device='cpu', param_key='params')
 x = torch.load(sys.argv[2])
 with torch.no_grad():
@@ -77,6 +77,15 @@ print(json.dumps(min(times)))
 '''
 
 
+def _timed_run(tmp_path, flush):
+    """Fastest of 5 forward passes of the saved checkpoint in a fresh Python; writes out_<flush>.pt."""
+    proc = subprocess.run([sys.executable, '-c', TIMING, str(tmp_path / 'net.pth'), str(tmp_path / 'x.pt'),
+                           str(tmp_path / f'out_{flush}.pt')], cwd=REPO, capture_output=True, text=True,
+                          timeout=300, env=dict(os.environ, RDDG_FLUSH_DENORMAL=str(int(flush))))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout)
+
+
 def test_checkpoint_with_denormal_activations_runs_at_full_speed(tmp_path):
     """EnlighteningNet whose first layer is scaled by 1e-37: every activation after it is denormal, as small
     activations become late in training. Flushed, it runs at least 2x faster than unflushed (about 6x measured)
@@ -89,14 +98,10 @@ def test_checkpoint_with_denormal_activations_runs_at_full_speed(tmp_path):
         net.conv_last.weight.normal_(0, 0.01)  # zero-initialised head: give the output a path from the features
     torch.save({'params': net.state_dict()}, tmp_path / 'net.pth')
     torch.save(torch.rand(1, 3, 192, 192), tmp_path / 'x.pt')
-    seconds = {}
-    for flush in (True, False):
-        out = tmp_path / f'out_{flush}.pt'
-        proc = subprocess.run([sys.executable, '-c', TIMING, str(tmp_path / 'net.pth'), str(tmp_path / 'x.pt'), str(out)],
-                              cwd=REPO, capture_output=True, text=True, timeout=300,
-                              env=dict(os.environ, RDDG_FLUSH_DENORMAL=str(int(flush))))
-        assert proc.returncode == 0, proc.stderr[-2000:]
-        seconds[flush] = json.loads(proc.stdout)
+    for _ in range(3):  # a busy machine can slow one of the two runs: measure again before failing
+        seconds = {flush: _timed_run(tmp_path, flush) for flush in (True, False)}
+        if seconds[False] / seconds[True] > 2:
+            break
     assert seconds[False] / seconds[True] > 2, seconds
     flushed, unflushed = torch.load(tmp_path / 'out_True.pt'), torch.load(tmp_path / 'out_False.pt')
     assert (flushed - unflushed).abs().max() < 1e-5

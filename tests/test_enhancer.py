@@ -10,7 +10,7 @@ import torch
 from basicsr.archs import build_network
 from skimage import data
 
-from rddg_basicsr.utils.enhancer import LowLightEnhancer
+from rddg_basicsr.enhancer import LowLightEnhancer
 
 EN_OPT = {'type': 'EnlighteningNet', 'num_feat': 4, 'num_level': 3, 'num_block': 1}
 

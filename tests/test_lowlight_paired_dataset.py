@@ -102,6 +102,26 @@ def test_gt_only_mode(roots):
         LowLightPairedDataset(dict(opt, dataroot_w=roots['w_npy']))
 
 
+def test_gt_only_mode_cuts_crops_with_context(roots):
+    """On-the-fly darkening gets gt_size + 2 * context crops (the model removes the context after darkening)."""
+    opt = make_opt(roots, maps=None, context=8, use_hflip=False, use_rot=False)
+    del opt['dataroot_lq']
+    random.seed(0)
+    sample = LowLightPairedDataset(opt)[0]
+    assert sample['gt'].shape == (3, 48, 48) and sample['context'] == 8
+    window = sample['gt'].permute(1, 2, 0).numpy()[..., ::-1] * 255
+    full = cv2.imread(os.path.join(roots['gt'], 'im_a.png')).astype(np.float32)
+    assert any(np.allclose(full[top:top + 48, left:left + 48], window, atol=1e-3)
+               for top in range(64 - 47) for left in range(80 - 47))
+    assert 'context' not in LowLightPairedDataset(dict(opt, phase='val'))[0]
+    with pytest.raises(ValueError, match='context: only for on-the-fly darkening'):
+        LowLightPairedDataset(make_opt(roots, maps=None, context=8))
+    with pytest.raises(ValueError, match='context: must be a whole number'):
+        LowLightPairedDataset(dict(opt, context=-1))
+    with pytest.raises(ValueError, match='im_a.png: image is 64x80, smaller than gt_size 80'):
+        LowLightPairedDataset(dict(opt, context=24))  # the crop with its context: 32 + 2 * 24 = 80
+
+
 def test_map_of_wrong_size_is_refused_at_construction(roots):
     bad = os.path.join(roots['w_npy'], 'im_a.npy')
     np.save(bad, np.zeros((32, 80), np.float32))

@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from rddg_basicsr.utils.lowlight_synthesis import (camera_lowlight, linear_to_srgb, load_synthesis_config,
+from rddg_basicsr.data.lowlight_synthesis import (camera_lowlight, linear_to_srgb, load_synthesis_config,
                                                    naive_lowlight, srgb_to_linear, synthesis_keys)
 
 OPTIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'options', 'demo_data.yml')

@@ -1,4 +1,4 @@
-"""scripts/make_demo_data.py: the CLI over rddg_basicsr.utils.demo_dataset."""
+"""scripts/make_demo_data.py: the CLI over rddg_basicsr.demo.dataset."""
 import importlib.util
 import os
 

@@ -11,8 +11,8 @@ import yaml
 from basicsr.archs import build_network
 from skimage import data
 
-from rddg_basicsr.make_pseudo_pairs import darken_and_map, main, make_pseudo_pairs
-from rddg_basicsr.utils.domain_map import domain_distance_map, quantize_8bit
+from rddg_basicsr.darkening import darken_and_map, domain_distance_map, quantize_8bit
+from rddg_basicsr.make_pseudo_pairs import main, make_pseudo_pairs
 from rddg_basicsr.utils.image_io import read_image_any
 from rddg_basicsr.utils.tiling import receptive_radius
 

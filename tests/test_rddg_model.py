@@ -1,4 +1,5 @@
-"""RDDGModel (stage 2) in-process: the RDDG switch, the on-the-fly mode, BasicSR archs as network_g."""
+"""RDDGModel (stage 2) in-process: the RDDG switch, the loss contract, the on-the-fly mode (equal to the offline
+maps on a crop), BasicSR archs as network_g."""
 import rddg_basicsr  # noqa: F401, I001  (compat layer before any basicsr import)
 
 import copy
@@ -11,7 +12,7 @@ from basicsr.archs import build_network
 from basicsr.models import build_model
 
 from conftest import load_options
-from rddg_basicsr.make_pseudo_pairs import darken_and_map
+from rddg_basicsr.darkening import build_stage1_nets, context_margin, darken_and_map
 
 STAGE1_NETS = {'network_g': {'type': 'DarkeningNet', 'num_feat': 4, 'num_block': 1},
                'network_d': {'type': 'PatchDiscriminator', 'num_feat': 4}}
@@ -135,3 +136,56 @@ def test_perceptual_term_is_weighted_too(tmp_path):
         expected = (err * (1 - F.interpolate(w, size=err.shape[-2:], mode='area'))).mean() * 0.02
     model.optimize_parameters(1)
     assert model.log_dict['l_percep'] == pytest.approx(expected.item(), rel=1e-4)
+
+
+def on_the_fly_options(tmp_path, context=None):
+    """Stage-2 options whose train set yields only NL crops, darkened by the frozen stage-1 nets (default smoothing)."""
+    paths = save_stage1(tmp_path)
+    opt = model_options(tmp_path, rddg=True)
+    train_set = opt['datasets']['train']
+    for key in ('dataroot_lq', 'dataroot_w'):
+        train_set.pop(key)
+    opt['darkening'] = dict(STAGE1_NETS, pretrain_network_g=paths['network_g'], pretrain_network_d=paths['network_d'])
+    nets = build_stage1_nets(opt['darkening'], paths['network_g'], paths['network_d'])
+    train_set['context'] = context_margin(*nets) if context is None else context
+    return opt, nets
+
+
+def test_on_the_fly_maps_equal_the_offline_maps_on_a_crop(tmp_path):
+    """make_pseudo_pairs' defaults (whole image, smoothed over D's receptive field), cropped, are what the model
+    computes on the fly from the same crop cut with context."""
+    opt, (net_g, net_d) = on_the_fly_options(tmp_path)
+    context = opt['datasets']['train']['context']
+    model = build_model(opt)
+    full = torch.rand(1, 3, 80, 96, generator=torch.Generator().manual_seed(1))
+    x_g, w = darken_and_map(net_g, net_d, full)
+    top, left, size = 30, 35, 20
+    model.feed_data({'gt': full[..., top - context:top + size + context, left - context:left + size + context],
+                     'context': torch.tensor([context])})
+    inner = (..., slice(top, top + size), slice(left, left + size))
+    assert torch.equal(model.gt, full[inner])
+    assert torch.equal(model.lq, x_g[inner])
+    assert torch.allclose(model.w, w[inner], atol=1e-6)
+    assert model.w.std() > 1e-3
+    _, w_no_context = darken_and_map(net_g, net_d, full[inner])
+    assert (w_no_context - w[inner]).abs().max() > 1e-4  # the context matters
+    model.optimize_parameters(1)
+    assert 'mean_1_minus_w' in model.log_dict
+
+
+def test_on_the_fly_mode_refuses_crops_without_enough_context(tmp_path):
+    opt, nets = on_the_fly_options(tmp_path, context=3)
+    with pytest.raises(ValueError, match=f'set context: {context_margin(*nets)}'):
+        build_model(opt)
+
+
+def test_rddg_refuses_a_loss_that_cannot_take_the_map(tmp_path):
+    opt = model_options(tmp_path, rddg=True)
+    opt['train']['pixel_opt'] = {'type': 'L1Loss', 'loss_weight': 1.0}
+    with pytest.raises(ValueError, match=r'train.pixel_opt \(L1Loss\) cannot take the map w'):
+        build_model(opt)
+    opt['train']['rddg'] = False
+    model = build_model(opt)
+    model.feed_data(batch(w=half_map()))
+    model.optimize_parameters(1)
+    assert 'l_pix' in model.log_dict

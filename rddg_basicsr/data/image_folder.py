@@ -13,17 +13,16 @@ import numpy as np
 from basicsr.utils import FileClient
 from PIL import Image
 
-from rddg_basicsr.utils.image_io import split_decoded
+from rddg_basicsr.utils.image_io import IMAGE_EXTENSIONS, split_decoded
 
-IMG_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 MAP_EXTENSIONS = ('.npy', '.png')
 BACKENDS = ('disk', 'lmdb')
 _MAX_NAMED = 5
 
 
 def list_images(folder, opt_key):
-    """Sorted paths of the image files directly inside ``folder`` (extensions in ``IMG_EXTENSIONS``)."""
-    return _list_files(folder, opt_key, IMG_EXTENSIONS, 'images')
+    """Sorted paths of the image files directly inside ``folder`` (extensions in ``IMAGE_EXTENSIONS``)."""
+    return _list_files(folder, opt_key, IMAGE_EXTENSIONS, 'images')
 
 
 def list_maps(folder, opt_key):

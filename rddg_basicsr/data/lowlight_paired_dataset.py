@@ -16,6 +16,9 @@ class LowLightPairedDataset(data.Dataset):
         dataroot_lq (str, optional): Low-light images (pseudo-LL for training, or a paired LL test set), paired
             with dataroot_gt by file stem, same sizes. Without it only ``gt`` is returned and the model makes the
             low-light input itself (frozen darkening network); ``lq_path`` then equals ``gt_path``.
+        context (int, optional, without dataroot_lq): Pixels of context around each training crop (default 0):
+            ``gt`` is then ``gt_size + 2 * context`` square and the model removes the context after darkening, so
+            its x_g and w equal the offline ones (``rddg_basicsr.darkening.context_margin`` says how much).
         dataroot_w (str, optional, needs dataroot_lq): Domain-distance maps ``<stem>.npy`` (float, H x W or
             H x W x 1, values in [0, 1]) or ``<stem>.png`` (16-bit, value / 65535), one per low-light image and of
             its size; always read from disk.
@@ -27,13 +30,16 @@ class LowLightPairedDataset(data.Dataset):
 
     Returns (``__getitem__``):
         dict: ``gt`` (and ``lq``): 3 x H x W RGB float32 tensors in [0, 1]; ``w``: 1 x H x W float32 tensor in
-        [0, 1] when dataroot_w is given; ``gt_path``, ``lq_path`` (and ``w_path``) strings.
+        [0, 1] when dataroot_w is given; ``gt_path``, ``lq_path`` (and ``w_path``) strings; ``context`` (int)
+        when it is not 0.
     """
 
     def __init__(self, opt):
         super().__init__()
         self.opt = opt
-        min_size = train_min_size(opt)
+        self.context = self._context(opt)
+        self._crop_opt = dict(opt, gt_size=opt['gt_size'] + 2 * self.context) if self.context else opt
+        min_size = train_min_size(self._crop_opt)
         self.gt_root = ImageRoot(opt, 'dataroot_gt', min_size)
         if opt.get('dataroot_lq') is None:
             if opt.get('dataroot_w') is not None:
@@ -45,6 +51,16 @@ class LowLightPairedDataset(data.Dataset):
             self.pairs = pair_by_stem(self.lq_root.paths, self.gt_root.paths, 'dataroot_lq', 'dataroot_gt')
             check_aligned(self.pairs, self.lq_root.sizes, self.gt_root.sizes)
         self.w_paths = None if opt.get('dataroot_w') is None else self._match_maps(opt['dataroot_w'])
+
+    @staticmethod
+    def _context(opt):
+        """Context around training crops for on-the-fly darkening (0 outside training)."""
+        context = opt.get('context') or 0
+        if context and opt.get('dataroot_lq') is not None:
+            raise ValueError('context: only for on-the-fly darkening (no dataroot_lq)')
+        if not isinstance(context, int) or context < 0:
+            raise ValueError(f'context: must be a whole number of pixels >= 0, got {context!r}')
+        return context if opt.get('phase') == 'train' else 0
 
     def _match_maps(self, folder):
         """One map per pair, matched to the low-light image by stem and checked (from its header) to share its size."""
@@ -60,10 +76,13 @@ class LowLightPairedDataset(data.Dataset):
         arrays = {'gt': self.gt_root.read(gt_path)}
         if self.lq_root is not None:
             arrays['lq'] = self.lq_root.read(lq_path)
+        if self.context:
+            sample['context'] = self.context
         if self.w_paths is not None:
             sample['w_path'] = self.w_paths[index]
             arrays['w'] = read_map(sample['w_path'])[..., None]  # H x W x 1: cropped, augmented and converted alike
-        tensors = img2tensor(train_transform(list(arrays.values()), self.opt, lq_path), bgr2rgb=True, float32=True)
+        arrays_out = train_transform(list(arrays.values()), self._crop_opt, lq_path)
+        tensors = img2tensor(arrays_out, bgr2rgb=True, float32=True)
         sample.update(zip(arrays, tensors))
         return sample
 

@@ -1,12 +1,10 @@
-from torch import nn
-
 from basicsr.utils.registry import LOSS_REGISTRY
 
-from .domain_weighting import as_weight, check_options, weighted_reduce
+from .domain_weighting import DomainWeightedLoss, weighted_reduce
 
 
 @LOSS_REGISTRY.register()
-class DomainWeightedL1Loss(nn.Module):
+class DomainWeightedL1Loss(DomainWeightedLoss):
     """L_w,content = mean((1 - w) * |EN(x_g) - y|) (paper Sec. 3.1.2; see ``domain_weighting``).
 
     Args:
@@ -19,14 +17,14 @@ class DomainWeightedL1Loss(nn.Module):
     """
 
     def __init__(self, loss_weight=1.0, reduction='mean', reverse=True, normalize='pixels'):
+        self.check_weighting(reduction, normalize)
         super().__init__()
-        check_options(type(self).__name__, reduction, normalize)
         self.loss_weight = loss_weight
         self.reduction = reduction
         self.reverse = reverse
         self.normalize = normalize
 
     def forward(self, pred, target, w=None, **kwargs):
-        weight = as_weight(w, self.reverse, pred)
+        weight = self.map_weight(w, pred)
         err = (pred - target).abs()
         return self.loss_weight * weighted_reduce(err, weight, self.reduction, self.normalize)

@@ -9,6 +9,7 @@ with w (N, 1, H, W) broadcast over channels. Normalisation (``normalize``):
     'weights' : sum(weight * err) / (C * sum(weight)) (BasicSR's ``weight_reduce_loss``): a weighted
               average whose scale does not depend on mean(1 - w) (undefined when all weights are 0; then 0).
 """
+from torch import nn
 from torch.nn import functional as F
 
 from .reduction import check_reduction
@@ -47,11 +48,23 @@ def weighted_reduce(err, weight, reduction='mean', normalize='pixels'):
     return weighted.sum() / total if total > 0 else weighted.sum() * 0
 
 
-def check_options(name, reduction, normalize):
-    """One-line errors naming the loss for an unknown ``reduction`` or ``normalize``."""
-    check_reduction(name, reduction)
-    if normalize not in NORMALIZATIONS:
-        raise ValueError(f'{name}: normalize must be one of {NORMALIZATIONS}, got {normalize!r}')
+class DomainWeightedLoss(nn.Module):
+    """Base of the losses that take a domain-distance map: ``forward(pred, target, w=None)``.
+
+    The RDDG model hands ``w`` only to losses of this class (``train.rddg: true`` with any other loss is refused
+    at start). Subclasses check their options with ``check_weighting`` and set ``reverse`` and ``normalize``.
+    """
+
+    @classmethod
+    def check_weighting(cls, reduction, normalize):
+        """One-line errors naming the loss for an unknown ``reduction`` or ``normalize``."""
+        check_reduction(cls.__name__, reduction)
+        if normalize not in NORMALIZATIONS:
+            raise ValueError(f'{cls.__name__}: normalize must be one of {NORMALIZATIONS}, got {normalize!r}')
+
+    def map_weight(self, w, like):
+        """Loss weight (N, 1, H, W) from map ``w`` (None for unweighted), on ``like``'s device and dtype."""
+        return as_weight(w, self.reverse, like)
 
 
 def as_weight(w, reverse, like):
@@ -61,5 +74,3 @@ def as_weight(w, reverse, like):
     if w.dim() == 3:
         w = w.unsqueeze(1)
     return weight_from_map(w.to(like), reverse)
-
-

@@ -7,7 +7,7 @@ from basicsr.losses import build_loss
 from basicsr.models.srgan_model import SRGANModel
 from basicsr.utils.registry import MODEL_REGISTRY
 
-from .plugin_base import PluginModelMixin
+from .plugin_model import PluginModelMixin
 
 
 @MODEL_REGISTRY.register()

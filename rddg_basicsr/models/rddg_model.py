@@ -1,14 +1,14 @@
 from collections import OrderedDict
 
 import torch
-
-from basicsr.archs import build_network
 from basicsr.models.sr_model import SRModel
 from basicsr.utils.registry import MODEL_REGISTRY
 
-from rddg_basicsr.utils.checkpoint import load_network_weights
-from rddg_basicsr.utils.domain_map import domain_distance_map, quantize_8bit
-from .plugin_base import PluginModelMixin
+from rddg_basicsr.darkening import DEFAULT_SMOOTH, build_stage1_nets, context_margin, crop_context, darken_and_map
+from rddg_basicsr.losses.domain_weighting import DomainWeightedLoss
+from .plugin_model import PluginModelMixin
+
+WEIGHTED_LOSSES = (('pixel_opt', 'cri_pix'), ('perceptual_opt', 'cri_perceptual'))
 
 
 @MODEL_REGISTRY.register()
@@ -16,15 +16,16 @@ class RDDGModel(PluginModelMixin, SRModel):
     """Stage 2 (paper Sec. 3.1.2): Enlightening Network trained with Reverse Domain-Distance Guidance.
 
     Data: ``lq`` = pseudo-LL x_g (or any LL input), ``gt`` = normal-light y, ``w`` = domain-distance map
-    (N, 1, H, W) in (0, 1) (``LowLightPairedDataset`` with ``dataroot_w``). Losses (``pixel_opt``,
-    ``perceptual_opt``) receive ``w`` when ``train.rddg`` is true (the paper's L_w,content and
-    L_w,percept, weighted by 1 - w or w by the loss's ``reverse``), and ``None`` (plain losses) when false:
-    the ablation of Table 2.
+    (N, 1, H, W) in (0, 1) (``LowLightPairedDataset`` with ``dataroot_w``). When ``train.rddg`` is true the losses
+    (``pixel_opt``, ``perceptual_opt``) must be ``DomainWeightedLoss``es and receive ``w`` (the paper's
+    L_w,content and L_w,percept, weighted by 1 - w or w by the loss's ``reverse``); when false they are called
+    plainly: the ablation of Table 2.
 
     On-the-fly mode: with ``darkening:`` options (``network_g``, ``network_d``, ``pretrain_network_g``,
-    ``pretrain_network_d``, ``smooth``) and a dataset that yields only ``gt``, the frozen stage-1
-    networks give x_g = quantize_8bit(G(y)) and w = domain_distance_map(D, x_g) per batch, the same
-    functions the offline ``make_pseudo_pairs.py`` uses, so both modes agree on the same crop.
+    ``pretrain_network_d``, ``smooth``, default 'rf') and a dataset that yields only ``gt`` (with ``context``
+    pixels around each crop), the frozen stage-1 networks give x_g and w per batch through
+    ``rddg_basicsr.darkening``, as the offline ``make_pseudo_pairs.py`` does, and the context is then removed:
+    both modes give the same x_g and w for the same pixels.
     """
 
     def __init__(self, opt):
@@ -37,17 +38,33 @@ class RDDGModel(PluginModelMixin, SRModel):
         if self.darken_opt:
             self._build_darkening()
         super().init_training_settings()
-        if self.rddg and not self.darken_opt and not self.opt['datasets']['train'].get('dataroot_w'):
+        if self.rddg:
+            self._check_rddg_inputs()
+
+    def _build_darkening(self):
+        """Frozen stage-1 G and D for the on-the-fly mode; the train crops must carry enough context."""
+        self.darken_g, self.darken_d = build_stage1_nets(self.darken_opt, self.darken_opt['pretrain_network_g'],
+                                                         self.darken_opt['pretrain_network_d'], self.device)
+        self.darken_smooth = self.darken_opt.get('smooth', DEFAULT_SMOOTH)
+        train_set = self.opt['datasets'].get('train') or {}
+        if train_set.get('dataroot_lq') is None:
+            needed = context_margin(self.darken_g, self.darken_d, self.darken_smooth)
+            if (train_set.get('context') or 0) < needed:
+                raise ValueError(f'datasets.train.context: on-the-fly darkening needs {needed} px of context around '
+                                 f'each crop (G and D receptive radii + smoothing) to match the offline maps; '
+                                 f'set context: {needed}')
+
+    def _check_rddg_inputs(self):
+        """``train.rddg: true`` needs maps (files or on the fly) and losses that can take them."""
+        if not self.darken_opt and not self.opt['datasets']['train'].get('dataroot_w'):
             raise ValueError('train.rddg is true but datasets.train has no dataroot_w and there are no '
                              '`darkening:` options to compute maps on the fly; set train.rddg: false for the '
                              'unweighted ablation')
-
-    def _build_darkening(self):
-        """Frozen stage-1 G and D for the on-the-fly mode (weights_only loading, eval mode, no grads)."""
-        self.darken_g = build_network(self.darken_opt['network_g']).to(self.device).eval().requires_grad_(False)
-        self.darken_d = build_network(self.darken_opt['network_d']).to(self.device).eval().requires_grad_(False)
-        load_network_weights(self.darken_g, self.darken_opt['pretrain_network_g'], 'params_ema')
-        load_network_weights(self.darken_d, self.darken_opt['pretrain_network_d'], 'params')
+        for key, attr in WEIGHTED_LOSSES:
+            loss = getattr(self, attr, None)
+            if loss is not None and not isinstance(loss, DomainWeightedLoss):
+                raise ValueError(f'train.rddg is true but train.{key} ({type(loss).__name__}) cannot take the map w; '
+                                 'use DomainWeightedL1Loss / DomainWeightedPerceptualLoss or set train.rddg: false')
 
     def setup_optimizers(self):
         self.optimizer_g = self.build_optimizer('optim_g', self.net_g)
@@ -58,17 +75,19 @@ class RDDGModel(PluginModelMixin, SRModel):
         if 'lq' in data:
             self.lq = data['lq'].to(self.device)
         else:
-            self.lq, self.w = self.darken(self.gt)
+            context = int(torch.as_tensor(data['context']).reshape(-1)[0]) if 'context' in data else 0
+            self.lq, self.w = self.darken(self.gt, context)
+            self.gt = crop_context(self.gt, context)
         if self.gt is None:
             del self.gt
 
     @torch.no_grad()
-    def darken(self, gt):
-        """(x_g, w) for a batch of normal-light images (N, 3, H, W) with the frozen stage-1 networks."""
+    def darken(self, gt, context=0):
+        """(x_g, w) for normal-light images (N, 3, H, W) with the frozen stage-1 networks, ``context`` px removed."""
         if not hasattr(self, 'darken_g'):
             raise ValueError('the batch has no `lq` images and there are no `darkening:` options to make them')
-        x_g = quantize_8bit(self.darken_g(gt))
-        return x_g, domain_distance_map(self.darken_d, x_g, self.darken_opt.get('smooth', 0))
+        x_g, w = darken_and_map(self.darken_g, self.darken_d, gt, smooth=self.darken_smooth)
+        return crop_context(x_g, context), crop_context(w, context)
 
     def optimize_parameters(self, current_iter):
         self.optimizer_g.zero_grad()
@@ -95,7 +114,7 @@ class RDDGModel(PluginModelMixin, SRModel):
 
 def _call_loss(loss, pred, target, w):
     """Domain-weighted losses take the map; BasicSR's own losses are called plainly (tuples summed)."""
-    if hasattr(loss, 'reverse'):
+    if isinstance(loss, DomainWeightedLoss):
         return loss(pred, target, w=w)
     out = loss(pred, target)
     return sum(v for v in out if v is not None) if isinstance(out, tuple) else out

@@ -1,5 +1,41 @@
-"""Reading network weights from BasicSR checkpoints (``{'params': ..., 'params_ema': ...}``) safely."""
-from .safe_load import safe_torch_load
+"""Checkpoint I/O, all of it: loading that never runs code, atomic saving, and the latest complete training state.
+
+- Loading: every checkpoint, state and weights file goes through ``torch.load(weights_only=True)``. People
+  download ``.pth`` files from strangers; a pickle that needs more than tensors, containers and primitives is
+  refused with an error naming the file instead of being executed.
+- Network weights: BasicSR checkpoints ``{'params': ..., 'params_ema': ...}`` (or a bare state dict), with a
+  ``module.`` prefix left by DDP/DataParallel stripped.
+- Saving: written to ``<file>.tmp``, fsynced and renamed, so a kill never leaves a half-written file under the
+  real name; hence every ``<iter>.state`` on disk is complete.
+"""
+import os
+import pickle
+
+import torch
+
+
+class UnsafeCheckpointError(RuntimeError):
+    """A checkpoint needs arbitrary Python objects (code) to load, so it was refused."""
+
+
+def safe_torch_load(path, map_location='cpu'):
+    """Load ``path`` with ``weights_only=True``.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist (the message names it).
+        UnsafeCheckpointError: the file holds objects beyond tensors and plain containers.
+    """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'Checkpoint not found: {path}')
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UnsafeCheckpointError(
+            f'Refused to load {path}: it is not a plain tensor checkpoint and loading it could run code '
+            f'({first_line}). Re-save it as a state_dict of tensors.') from None
+    except (RuntimeError, EOFError, OSError) as err:
+        raise RuntimeError(f'Cannot read checkpoint {path} (truncated or not a torch file): {err}') from None
 
 
 def load_state_dict(path, param_key='params_ema'):
@@ -19,6 +55,11 @@ def load_state_dict(path, param_key='params_ema'):
         state = ckpt
     else:
         raise KeyError(f'{path}: no network weights under {param_key!r} or "params" (keys: {sorted(ckpt)[:5]})')
+    return strip_module_prefix(state)
+
+
+def strip_module_prefix(state):
+    """``state`` with the ``module.`` prefix of DDP/DataParallel keys removed (portable checkpoints)."""
     return {(k[7:] if k.startswith('module.') else k): v for k, v in state.items()}
 
 
@@ -30,3 +71,26 @@ def load_network_weights(net, path, param_key='params_ema', strict=True):
     except RuntimeError as err:
         raise RuntimeError(f'{path} does not fit {type(bare).__name__}: {str(err).splitlines()[0]}') from None
     return net
+
+
+def atomic_torch_save(obj, path):
+    """``torch.save`` to ``path + '.tmp'``, fsync, then rename: readers see the old file or the whole new one."""
+    tmp = f'{path}.tmp'
+    with open(tmp, 'wb') as f:
+        torch.save(obj, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def latest_state_path(state_dir):
+    """Path of the highest-iteration ``<iter>.state`` file in ``state_dir``, or None.
+
+    Half-written files never carry the ``.state`` suffix (see ``atomic_torch_save``), so whatever this returns
+    is complete.
+    """
+    if not os.path.isdir(state_dir):
+        return None
+    iters = [int(name[:-len('.state')]) for name in os.listdir(state_dir)
+             if name.endswith('.state') and name[:-len('.state')].isdigit()]
+    return os.path.join(state_dir, f'{max(iters)}.state') if iters else None

@@ -15,7 +15,7 @@ import os
 import torch
 import torchvision
 
-from .safe_load import safe_torch_load
+from .checkpoint import safe_torch_load
 
 _WEIGHTS = {
     'vgg16': torchvision.models.VGG16_Weights.IMAGENET1K_V1,

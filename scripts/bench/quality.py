@@ -4,7 +4,7 @@
 
 What it does, from scratch, every step of the method through its real entry point:
 
-1. Data (``rddg_basicsr.utils.demo_dataset.build_demo_dataset`` with a bench copy of options/demo_data.yml):
+1. Data (``rddg_basicsr.demo.dataset.build_demo_dataset`` with a bench copy of options/demo_data.yml):
    NL patches of scikit-image photos with naive synthetic LL twins x_s (train/nl, train/ll_syn), an unpaired
    camera-simulated "real" LL set x_r (train/ll_real), and a paired target-domain test set (test/ll = camera
    simulation of held-out photos, test/nl = their NL truth). Train, val and test photos are disjoint.
@@ -36,13 +36,13 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from basicsr.metrics import calculate_niqe, calculate_psnr, calculate_ssim  # noqa: E402
 
-from rddg_basicsr.make_pseudo_pairs import build_stage1_nets  # noqa: E402
+from rddg_basicsr.darkening import build_stage1_nets, quantize_8bit  # noqa: E402
 from rddg_basicsr.metrics.lpips_metric import calculate_lpips, lpips_available  # noqa: E402
-from rddg_basicsr.utils.demo_dataset import build_demo_dataset, load_demo_config  # noqa: E402
-from rddg_basicsr.utils.domain_map import quantize_8bit  # noqa: E402
-from rddg_basicsr.utils.enhancer import LowLightEnhancer  # noqa: E402
-from rddg_basicsr.utils.lowlight_synthesis import camera_lowlight  # noqa: E402
-from rddg_basicsr.utils.safe_load import safe_torch_load  # noqa: E402
+from rddg_basicsr.demo.dataset import build_demo_dataset, load_demo_config  # noqa: E402
+from rddg_basicsr.enhancer import LowLightEnhancer  # noqa: E402
+from rddg_basicsr.recipes import read_options as read_option_file  # noqa: E402
+from rddg_basicsr.data.lowlight_synthesis import camera_lowlight  # noqa: E402
+from rddg_basicsr.utils.checkpoint import safe_torch_load  # noqa: E402
 
 VARIANTS = {  # name: (label, lq source, rddg, reverse)
     'naive': ('EN on {naive LL x_s, NL}', 'naive', False, True),
@@ -314,7 +314,8 @@ def zero_dce_fn():
 @torch.no_grad()
 def stage1_figures(s1_yml, models, data, pseudo):
     """Table-1 figures of one stage-1 run on the val split (and the maps it wrote for stage 2)."""
-    net_g, net_d = build_stage1_nets(s1_yml, f'{models}/net_g_latest.pth', f'{models}/net_d_latest.pth')
+    net_g, net_d = build_stage1_nets(read_option_file(s1_yml), f'{models}/net_g_latest.pth',
+                                     f'{models}/net_d_latest.pth')
     net_g.eval(), net_d.eval()
 
     def t(path):

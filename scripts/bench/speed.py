@@ -26,7 +26,7 @@ import torch  # noqa: E402
 from basicsr.archs import build_network  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
-from rddg_basicsr.utils.safe_load import safe_torch_load  # noqa: E402
+from rddg_basicsr.utils.checkpoint import safe_torch_load  # noqa: E402
 from rddg_basicsr.utils.tiling import tiled_forward  # noqa: E402
 
 SIZES = {'600x400': (400, 600), '1920x1080': (1080, 1920), '3840x2160 (tiled 512)': (2160, 3840)}
@@ -162,8 +162,8 @@ def run_inference(spec, timeout=600):
 # ----------------------------------------------------------------------------------------------- training
 def make_train_data(root, n=48):
     """600x400 NL images (FiveK-like size) from scikit-image photos with naive / camera LL twins and fake maps."""
-    from rddg_basicsr.utils.demo_dataset import load_demo_config
-    from rddg_basicsr.utils.lowlight_synthesis import camera_lowlight, naive_lowlight
+    from rddg_basicsr.demo.dataset import load_demo_config
+    from rddg_basicsr.data.lowlight_synthesis import camera_lowlight, naive_lowlight
     import skimage
     cfg = load_demo_config(os.path.join(REPO, 'options', 'demo_data.yml'))
     photos = [cv2.imread(p) for p in sorted(glob.glob(os.path.join(os.path.dirname(skimage.__file__), 'data', '*.png')))]

@@ -1,4 +1,4 @@
-"""The whole method, offline, on CPU, in minutes: python rddg_basicsr/demo.py [--out demo_output]
+"""The whole method, offline, on CPU, in minutes: python -m rddg_basicsr.demo [--out demo_output] (or rddg-demo)
 
 1. builds a demo dataset from scikit-image's photos (NL, naive synthetic LL twins, camera-simulated real LL,
    a held-out paired test set), 2. trains stage 1 (Darkening GAN), 3. writes pseudo pairs and domain-distance
@@ -6,33 +6,29 @@
 5. runs BasicSR's test pipeline on the full method, 6. prints a results table on the held-out test set and
    writes one picture: input | pseudo-LL | domain-distance map | enhanced | ground truth.
 
-Every training step runs ``train.py`` through BasicSR's pipeline with ``--auto_resume``, and finished steps are
-skipped, so an interrupted demo resumes where it stopped. Settings: ``options/demo.yml``.
+Every training step runs ``rddg_basicsr/train.py`` through BasicSR's pipeline with ``--auto_resume``, and finished steps
+are skipped, so an interrupted demo resumes where it stopped. Settings: ``options/demo.yml``.
 """
 import argparse
 import copy
 import os
-import subprocess
 import sys
 from os import path as osp
 
-if __name__ == '__main__':  # run as a file: import the package from the repo root, not from its own folder
-    _here = osp.dirname(osp.abspath(__file__))
-    sys.path[:] = [p for p in sys.path if osp.abspath(p or '.') != _here]
-    sys.path.insert(0, osp.dirname(_here))
+import rddg_basicsr  # noqa: F401, I001  (compat layer before any basicsr import)
 
-import rddg_basicsr  # noqa: E402, F401, I001  (compat layer before any basicsr import)
+import cv2
+import numpy as np
+import torch
+from basicsr.metrics import calculate_psnr, calculate_ssim
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-import yaml  # noqa: E402
-from basicsr.metrics import calculate_psnr, calculate_ssim  # noqa: E402
-
-from rddg_basicsr.cli import REPO_ROOT  # noqa: E402
-from rddg_basicsr.metrics.lpips_metric import calculate_lpips, lpips_available  # noqa: E402
-from rddg_basicsr.utils.demo_dataset import build_demo_dataset, load_demo_config  # noqa: E402
-from rddg_basicsr.utils.enhancer import LowLightEnhancer  # noqa: E402
-from rddg_basicsr.utils.pretrained import default_weights_path, weights_available  # noqa: E402
+from rddg_basicsr.darkening import build_stage1_nets, darken_and_map, heat_map, pseudo_ll_bgr
+from rddg_basicsr.demo.dataset import build_demo_dataset, load_demo_config
+from rddg_basicsr.enhancer import LowLightEnhancer
+from rddg_basicsr.metrics.lpips_metric import calculate_lpips, lpips_available
+from rddg_basicsr.recipes import (REPO_ROOT, merge, point_stage1_at, point_stage2_at, read_options, repo_options,
+                                  run_entry, write_options)
+from rddg_basicsr.utils.pretrained import default_weights_path, weights_available
 
 MARKER = '.rddg_demo'
 PANELS = ('input (real LL)', 'pseudo-LL x_g', 'domain map w', 'enhanced (RDDG)', 'ground truth')
@@ -40,25 +36,6 @@ PANELS = ('input (real LL)', 'pseudo-LL x_g', 'domain map w', 'enhanced (RDDG)',
 
 def say(message):
     print(f'[demo] {message}', flush=True)
-
-
-def merge(base, overrides):
-    """Recursively merge ``overrides`` into a copy of ``base`` (dicts merged key by key, other values replaced)."""
-    out = copy.deepcopy(base)
-    for key, value in overrides.items():
-        out[key] = merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-    return out
-
-
-def read_yaml(path):
-    with open(path) as f:
-        return yaml.safe_load(f)
-
-
-def write_yaml(opt, path):
-    with open(path, 'w') as f:
-        yaml.safe_dump(opt, f, sort_keys=False)
-    return path
 
 
 def check_pretrained():
@@ -80,8 +57,7 @@ def prepare_out(out):
 
 
 def run(script, *args):
-    cmd = [sys.executable, osp.join(REPO_ROOT, 'rddg_basicsr', f'{script}.py'), *map(str, args)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = run_entry(script, *args)
     if proc.returncode != 0:
         raise SystemExit(f'error: {script}.py failed:\n{proc.stderr[-2000:] or proc.stdout[-2000:]}')
     return proc
@@ -97,18 +73,14 @@ def train(opt, out, vgg):
         say(f'{opt["name"]}: already trained, skipped')
         return models
     say(f'{opt["name"]}: training {opt["train"]["total_iter"]} iterations (log: {osp.dirname(models)})')
-    run('train', '-opt', write_yaml(opt, osp.join(out, 'options', f'{opt["name"]}.yml')), '--root_path', out,
+    run('train', '-opt', write_options(opt, osp.join(out, 'options', f'{opt["name"]}.yml')), '--root_path', out,
         '--auto_resume')
     return models
 
 
 def stage1(demo, data, out, vgg):
-    opt = merge(read_yaml(osp.join(REPO_ROOT, 'options', 'stage1_darken.yml')), demo['stage1'])
+    opt = point_stage1_at(merge(repo_options('stage1_darken.yml'), demo['stage1']), data)
     opt['name'] = 'demo_stage1'
-    opt['datasets']['train'].update(dataroot_gt=f'{data}/train/nl', dataroot_lq=f'{data}/train/ll_syn',
-                                    dataroot_real=f'{data}/train/ll_real')
-    opt['datasets']['val'].update(dataroot_gt=f'{data}/val/nl', dataroot_lq=f'{data}/val/ll_syn',
-                                  dataroot_real=f'{data}/val/ll_real')
     return train(opt, out, vgg)
 
 
@@ -127,33 +99,27 @@ def pseudo_pairs(demo, data, out, models):
 
 def stage2(demo, data, out, pseudo, vgg):
     """Train every variant of ``demo['variants']``; returns {variant: (models folder, option file)}."""
-    base = merge(read_yaml(osp.join(REPO_ROOT, 'options', 'stage2_rddg.yml')), demo['stage2'])
+    base = merge(repo_options('stage2_rddg.yml'), demo['stage2'])
     trained = {}
     for name, variant in demo['variants'].items():
-        opt = copy.deepcopy(base)
-        opt['name'] = f'demo_{name}'
         lq = f'{pseudo}/lq' if variant['lq'] == 'pseudo' else f'{data}/train/ll_syn'
-        train_set = opt['datasets']['train']
-        train_set.update(dataroot_lq=lq, dataroot_gt=f'{data}/train/nl')
-        train_set.pop('dataroot_w')
-        if variant['rddg']:
-            train_set['dataroot_w'] = f'{pseudo}/w'
+        opt = point_stage2_at(copy.deepcopy(base), data, lq, f'{pseudo}/w' if variant['rddg'] else None)
+        opt['name'] = f'demo_{name}'
         opt['train']['rddg'] = variant['rddg']
-        opt['datasets']['val'].update(dataroot_lq=f'{data}/val/ll_syn', dataroot_gt=f'{data}/val/nl')
         trained[name] = train(opt, out, vgg), osp.join(out, 'options', f'{opt["name"]}.yml')
     return trained
 
 
 def test_pipeline(data, out, models, network_g):
     """BasicSR's test pipeline on the held-out test set: enhanced images and a metrics log under results/."""
-    opt = read_yaml(osp.join(REPO_ROOT, 'options', 'test_rddg.yml'))
+    opt = repo_options('test_rddg.yml')
     opt.update(name='demo_test_rddg', num_gpu=0, network_g=network_g)
     opt['path']['pretrain_network_g'] = f'{models}/net_g_latest.pth'
     opt['datasets'] = {'test_1': dict(opt['datasets']['test_1'], name='demo_test', dataroot_lq=f'{data}/test/ll',
                                       dataroot_gt=f'{data}/test/nl')}
     opt['val']['metrics'] = {k: v for k, v in opt['val']['metrics'].items() if k in ('psnr', 'ssim')}
     say('BasicSR test pipeline on the held-out test set')
-    run('test', '-opt', write_yaml(opt, osp.join(out, 'options', 'demo_test_rddg.yml')), '--root_path', out)
+    run('test', '-opt', write_options(opt, osp.join(out, 'options', 'demo_test_rddg.yml')), '--root_path', out)
     return osp.join(out, 'results', 'demo_test_rddg')
 
 
@@ -171,7 +137,7 @@ def evaluate(enhance, data, lp):
 
 
 def enhancer_fn(models, option_file):
-    net_opt = read_yaml(option_file)['network_g']
+    net_opt = read_options(option_file)['network_g']
     enhancer = LowLightEnhancer(f'{models}/net_g_latest.pth', network_opt=net_opt, device='cpu')
 
     def enhance(bgr):
@@ -196,13 +162,9 @@ def results_table(trained, data, lp):
 
 def picture(data, trained, out):
     """Rows of: input | pseudo-LL (of its NL) | domain map | enhanced (full method) | ground truth."""
-    import torch
-
-    from rddg_basicsr.make_pseudo_pairs import build_stage1_nets, darken_and_map, heat_map, pseudo_ll_bgr
-
     models = osp.join(out, 'experiments', 'demo_stage1', 'models')
-    net_g, net_d = build_stage1_nets(osp.join(out, 'options', 'demo_stage1.yml'), f'{models}/net_g_latest.pth',
-                                     f'{models}/net_d_latest.pth')
+    net_g, net_d = build_stage1_nets(read_options(osp.join(out, 'options', 'demo_stage1.yml')),
+                                     f'{models}/net_g_latest.pth', f'{models}/net_d_latest.pth')
     enhance = enhancer_fn(*trained['pseudo_rddg'])
     rows = []
     for name in sorted(os.listdir(f'{data}/test/ll'))[:3]:
@@ -221,12 +183,12 @@ def picture(data, trained, out):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog='python -m rddg_basicsr.demo', description=__doc__.splitlines()[0])
     parser.add_argument('--out', default=osp.join(REPO_ROOT, 'demo_output'), help='Demo folder (resumable)')
     parser.add_argument('--opt', default=osp.join(REPO_ROOT, 'options', 'demo.yml'), help='Demo settings')
     args = parser.parse_args(argv)
     out = osp.abspath(args.out)
-    demo = read_yaml(args.opt)
+    demo = read_options(args.opt)
     vgg, lp = check_pretrained()
     prepare_out(out)
     os.makedirs(osp.join(out, 'options'), exist_ok=True)
@@ -238,7 +200,7 @@ def main(argv=None):
     models1 = stage1(demo, data, out, vgg)
     pseudo = pseudo_pairs(demo, data, out, models1)
     trained = stage2(demo, data, out, pseudo, vgg)
-    results = test_pipeline(data, out, trained['pseudo_rddg'][0], read_yaml(trained['pseudo_rddg'][1])['network_g'])
+    results = test_pipeline(data, out, trained['pseudo_rddg'][0], read_options(trained['pseudo_rddg'][1])['network_g'])
     table = results_table(trained, data, lp)
     notes = [f'Held-out test set: {len(os.listdir(f"{data}/test/ll"))} camera-simulated low-light images with their NL '
              'ground truth (photos never used in training). PSNR/SSIM on RGB, 8-bit, no GT-mean correction.']

@@ -1,4 +1,5 @@
-"""Domain-distance maps w = sigmoid(D(x_g)) at image size, optional box smoothing, 8-bit quantisation."""
+"""Stage-1 inference (``rddg_basicsr/darkening.py``): frozen nets from checkpoints, domain-distance maps
+w = sigmoid(D(x_g)) at image size, optional box smoothing, 8-bit quantisation, the context a crop needs."""
 import rddg_basicsr  # noqa: F401, I001  (compat layer first)
 
 import pytest
@@ -7,7 +8,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from rddg_basicsr.archs.patch_discriminator_arch import PatchDiscriminator
-from rddg_basicsr.utils.domain_map import box_smooth, domain_distance_map, quantize_8bit
+from rddg_basicsr.archs.darkening_arch import DarkeningNet
+from rddg_basicsr.darkening import (box_smooth, build_stage1_nets, context_margin, crop_context, domain_distance_map,
+                                    quantize_8bit)
 
 
 def _d(seed=0, **kwargs):
@@ -119,3 +122,28 @@ def test_quantize_8bit_on_grid_and_idempotent():
     assert torch.equal(quantize_8bit(q), q)
     inside = (img >= 0) & (img <= 1)
     assert (q - img)[inside].abs().max() <= 0.5 / 255 + 1e-6
+
+
+def test_build_stage1_nets_loads_frozen_nets_and_raises_instead_of_exiting(tmp_path):
+    opt = {'network_g': {'type': 'DarkeningNet', 'num_feat': 4, 'num_block': 1},
+           'network_d': {'type': 'PatchDiscriminator', 'num_feat': 4}}
+    torch.manual_seed(0)
+    g, d = DarkeningNet(num_feat=4, num_block=1), PatchDiscriminator(num_feat=4)
+    torch.save({'params_ema': g.state_dict()}, tmp_path / 'g.pth')
+    torch.save({'params': d.state_dict()}, tmp_path / 'd.pth')
+    net_g, net_d = build_stage1_nets(opt, str(tmp_path / 'g.pth'), str(tmp_path / 'd.pth'))
+    for net, ref in ((net_g, g), (net_d, d)):
+        assert not net.training and not any(p.requires_grad for p in net.parameters())
+        assert all(torch.equal(v, ref.state_dict()[k]) for k, v in net.state_dict().items())
+    with pytest.raises(RuntimeError, match='does not fit DarkeningNet'):
+        build_stage1_nets(None, str(tmp_path / 'g.pth'), str(tmp_path / 'd.pth'))  # the 64-feature defaults
+    with pytest.raises(FileNotFoundError, match='missing.pth'):
+        build_stage1_nets(opt, str(tmp_path / 'missing.pth'), str(tmp_path / 'd.pth'))
+
+
+def test_context_margin_is_both_receptive_radii_plus_the_box_radius():
+    g, d = DarkeningNet(num_feat=4, num_block=8), _d(kernel_size=5, num_layers=4)
+    assert context_margin(g, d, 0) == 18 + d.receptive_field // 2
+    assert context_margin(g, d) == context_margin(g, d, 'rf') == 18 + 2 * (d.receptive_field // 2)
+    x = torch.rand(1, 3, 10, 12)
+    assert crop_context(x, 0) is x and torch.equal(crop_context(x, 2), x[..., 2:8, 2:10])

@@ -11,9 +11,9 @@ import torch
 
 from basicsr.archs import build_network
 
-from .checkpoint import load_network_weights
-from .image_io import needs_png, read_image_any, write_image_like
-from .tiling import tiled_forward
+from rddg_basicsr.utils.checkpoint import load_network_weights
+from rddg_basicsr.utils.image_io import needs_png, read_image_any, write_image_like
+from rddg_basicsr.utils.tiling import tiled_forward
 
 
 class LowLightEnhancer:

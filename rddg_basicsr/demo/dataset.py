@@ -23,7 +23,9 @@ import cv2
 import numpy as np
 import yaml
 
-from .lowlight_synthesis import camera_lowlight, check_synthesis_params, load_synthesis_config, naive_lowlight
+from rddg_basicsr.data.lowlight_synthesis import (camera_lowlight, check_synthesis_params, load_synthesis_config,
+                                                 naive_lowlight)
+from rddg_basicsr.utils.image_io import IMAGE_EXTENSIONS
 
 SPLIT_ROLES = {'train': ('nl', 'll_real'), 'val': ('nl', 'll_real'), 'test': ('nl', )}
 SPLIT_KEYS = ('photo_dir', 'scenes', 'train', 'val', 'test', 'scales')
@@ -31,7 +33,6 @@ SCALE_KEYS = ('patch_size', 'patches_per_photo')
 COUNT_KEYS = ('train_nl', 'train_ll_real', 'val_nl', 'val_ll_real', 'test')
 FOLDERS = ('train/nl', 'train/ll_syn', 'train/ll_real', 'val/nl', 'val/ll_syn', 'val/ll_real', 'test/nl', 'test/ll')
 OUTPUTS = ('train', 'val', 'test', 'README.txt', 'manifest.json')
-PHOTO_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.tif', '.tiff', '.bmp')
 
 
 def load_demo_config(path):
@@ -208,14 +209,14 @@ def _skimage_data_dir():
 
 def _read_photo(photo_dir, name):
     """The photo ``name`` (a file stem in ``photo_dir``) as H x W x 3 BGR uint8; gray files are made 3-channel."""
-    for ext in PHOTO_EXTENSIONS:
+    for ext in IMAGE_EXTENSIONS:
         path = os.path.join(photo_dir, name + ext)
         if os.path.isfile(path):
             image = cv2.imread(path, cv2.IMREAD_COLOR)
             if image is None:
                 raise ValueError(f'photo {name!r}: OpenCV cannot read {path}')
             return image
-    raise FileNotFoundError(f'photo {name!r} not found in {photo_dir} (tried {", ".join(PHOTO_EXTENSIONS)})')
+    raise FileNotFoundError(f'photo {name!r} not found in {photo_dir} (tried {", ".join(IMAGE_EXTENSIONS)})')
 
 
 def _prepare_out_dir(out_dir, overwrite):
@@ -236,7 +237,7 @@ def _prepare_out_dir(out_dir, overwrite):
 
 def _readme(manifest):
     lines = [
-        'Low-light demo dataset built by rddg_basicsr.utils.demo_dataset from photos shipped with scikit-image.',
+        'Low-light demo dataset built by rddg_basicsr.demo.dataset from photos shipped with scikit-image.',
         f'Rebuild: python scripts/make_demo_data.py -opt options/demo_data.yml -o OUT --seed {manifest["seed"]} '
         f'--scale {manifest["scale"]}',
         f'Libraries: numpy {manifest["versions"]["numpy"]}, opencv {manifest["versions"]["opencv"]} '

@@ -10,8 +10,8 @@ import basicsr.train
 import yaml
 from basicsr.utils.options import ordered_yaml
 
-from rddg_basicsr.utils import options_check
-from rddg_basicsr.utils.options_check import check_options, check_type, install_option_checks
+from rddg_basicsr import option_checks
+from rddg_basicsr.option_checks import check_options, check_type, install_option_checks
 
 OPTIONS = Path(__file__).resolve().parents[1] / 'options'
 
@@ -131,8 +131,8 @@ def test_shipped_options_use_registered_names(name, is_train):
     with open(OPTIONS / name) as f:
         opt = yaml.load(f, Loader=ordered_yaml()[0])
     opt['is_train'] = is_train
-    options_check.check_required(opt, is_train)
-    options_check.check_types(opt)
+    option_checks.check_required(opt, is_train)
+    option_checks.check_types(opt)
 
 
 def test_install_option_checks_wraps_parse_options(monkeypatch):

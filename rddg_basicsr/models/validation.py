@@ -1,0 +1,114 @@
+"""Validation of the plugin's models, replacing ``BaseModel``'s: what BasicSR 1.4.2 cannot do.
+
+- extra per-image data for metrics (e.g. D's probability map, ``extra_metric_data``);
+- metrics that need ground truth are skipped on sets without it (NIQE and the domain score still run);
+- a failing metric names itself and the image; each log line states the protocol (RGB/Y, crop, GT-mean);
+- ``test()`` runs the EMA generator when there is one, else the bare net_g in eval mode.
+"""
+from os import path as osp
+
+import torch
+from basicsr.metrics import calculate_metric
+from basicsr.utils import get_root_logger, imwrite, tensor2img
+
+# metrics that judge the result alone (no ground truth needed)
+NO_REFERENCE_METRICS = ('calculate_niqe', 'calculate_domain_score')
+
+
+def _metric(name, metric_data, metric_opt, img_name):
+    """One metric value; a failure names the metric and the image (e.g. NIQE on a too-small image)."""
+    try:
+        return float(calculate_metric(metric_data, metric_opt))
+    except (ValueError, RuntimeError, ArithmeticError, TypeError) as err:
+        h, w = metric_data['img'].shape[:2]
+        hint = ' (NIQE needs images of at least 192 x 192)' if metric_opt['type'] == 'calculate_niqe' else ''
+        raise ValueError(f'val.metrics.{name} failed on {img_name} ({h}x{w}){hint}: {err}') from err
+
+
+class ValidationMixin:
+    """Mix in before a BasicSR model class (after ``BasicSRHooksMixin``)."""
+
+    def test(self):
+        """``self.output`` = net_g(``self.lq``) without gradients: the EMA generator when there is one, else the bare
+        net_g in eval mode (its training mode is restored afterwards)."""
+        net_g = self.net_g_ema if hasattr(self, 'net_g_ema') else self.get_bare_model(self.net_g)
+        was_training = net_g.training
+        net_g.eval()
+        with torch.no_grad():
+            self.output = net_g(self.lq)
+        net_g.train(was_training)
+
+    def extra_metric_data(self):
+        """Per-image data for metrics beyond img / img2 (override); called after ``test()``."""
+        return {}
+
+    def nondist_validation(self, dataloader, current_iter, tb_logger, save_img):
+        dataset_name = dataloader.dataset.opt['name']
+        metrics = self.opt['val'].get('metrics') or {}
+        sums, counts = {m: 0.0 for m in metrics}, {m: 0 for m in metrics}
+        for val_data in dataloader:
+            img_name = osp.splitext(osp.basename(val_data['lq_path'][0]))[0]
+            self.feed_data(val_data)
+            self.test()
+            metric_data = self._metric_data()
+            if save_img:
+                imwrite(metric_data['img'], self._visual_path(dataset_name, img_name, current_iter))
+            for name, metric_opt in metrics.items():
+                if 'img2' in metric_data or metric_opt['type'] in NO_REFERENCE_METRICS:
+                    sums[name] += _metric(name, metric_data, metric_opt, img_name)
+                    counts[name] += 1
+            self._release_batch()
+        if metrics:
+            self.metric_results = {m: sums[m] / counts[m] for m in metrics if counts[m]}
+            self._initialize_best_metric_results(dataset_name)
+            for name, value in self.metric_results.items():
+                self._update_best_metric_result(dataset_name, name, value, current_iter)
+            self._log_metrics(dataset_name, current_iter, tb_logger, [m for m in metrics if not counts[m]])
+
+    def dist_validation(self, dataloader, current_iter, tb_logger, save_img):
+        if self.opt['rank'] == 0:
+            self.nondist_validation(dataloader, current_iter, tb_logger, save_img)
+
+    def _metric_data(self):
+        visuals = self.get_current_visuals()
+        data = {'img': tensor2img([visuals['result']])}
+        if 'gt' in visuals:
+            result, gt = visuals['result'], visuals['gt']
+            if self.opt['val'].get('gt_mean', False):
+                data['img'] = tensor2img([(result * gt.mean() / result.mean().clamp_min(1e-6)).clamp(0, 1)])
+            data['img2'] = tensor2img([gt])
+        data.update(self.extra_metric_data())
+        return data
+
+    def _release_batch(self):
+        for attr in ('lq', 'gt', 'output', 'real'):
+            if hasattr(self, attr):
+                delattr(self, attr)
+
+    def _visual_path(self, dataset_name, img_name, current_iter):
+        if self.opt['is_train']:
+            return osp.join(self.opt['path']['visualization'], img_name, f'{img_name}_{current_iter}.png')
+        suffix = self.opt['val'].get('suffix') or self.opt['name']
+        return osp.join(self.opt['path']['visualization'], dataset_name, f'{img_name}_{suffix}.png')
+
+    def _log_metrics(self, dataset_name, current_iter, tb_logger, skipped):
+        lines = [f'Validation {dataset_name} ({self.metric_protocol()})']
+        for name, value in self.metric_results.items():
+            best = self.best_metric_results[dataset_name][name]
+            lines.append(f'\t # {name}: {value:.4f}\tBest: {best["val"]:.4f} @ {best["iter"]} iter')
+        lines += [f'\t # {name}: n/a (no ground truth in {dataset_name})' for name in skipped]
+        get_root_logger().info('\n'.join(lines))
+        if tb_logger:
+            for name, value in self.metric_results.items():
+                tb_logger.add_scalar(f'metrics/{dataset_name}/{name}', value, current_iter)
+
+    def metric_protocol(self):
+        """How reference metrics are computed, e.g. 'PSNR/SSIM on RGB, crop 0, no GT-mean correction'."""
+        metrics = (self.opt['val'].get('metrics') or {}).values()
+        y = any(m.get('test_y_channel') for m in metrics)
+        crop = max([m.get('crop_border', 0) for m in metrics] or [0])
+        gt_mean = 'GT-mean corrected' if self.opt['val'].get('gt_mean') else 'no GT-mean correction'
+        niqe = [m.get('convert_to', 'y') for m in metrics if m['type'] == 'calculate_niqe']
+        niqe_text = f'; NIQE on {niqe[0].upper()}' if niqe else ''
+        return f'{"Y" if y else "RGB"}, 8-bit, crop {crop}, {gt_mean}{niqe_text}'
+

@@ -33,12 +33,12 @@ def build_stage1_nets(opt, model_g, model_d, device='cpu'):
     Args:
         opt (dict | None): Any options with ``network_g`` / ``network_d`` (the stage-1 options or stage 2's
             ``darkening:`` block); a missing section uses the arch's defaults.
-        model_g (str): G's checkpoint (``params_ema``, else ``params``).
+        model_g (str | None): G's checkpoint (``params_ema``, else ``params``); None builds no G (maps only).
         model_d (str): D's checkpoint (``params``).
         device (str | torch.device): Where the nets go.
 
     Returns:
-        tuple[nn.Module, nn.Module]: (net_g, net_d).
+        tuple[nn.Module | None, nn.Module]: (net_g, net_d).
 
     Raises:
         FileNotFoundError: a checkpoint is missing. KeyError: it holds no weights. RuntimeError: it does not
@@ -47,6 +47,9 @@ def build_stage1_nets(opt, model_g, model_d, device='cpu'):
     opt = opt or {}
     nets = []
     for key, path, param_key in (('network_g', model_g, 'params_ema'), ('network_d', model_d, 'params')):
+        if path is None:
+            nets.append(None)
+            continue
         net = build_network(dict(opt.get(key) or DEFAULT_NETWORKS[key]))
         nets.append(load_network_weights(net, path, param_key).to(device).eval().requires_grad_(False))
     return tuple(nets)

@@ -1,7 +1,8 @@
 """Stage-2 training data: pseudo low-light images x_g = DN(y) and domain-distance maps w (paper Sec. 3.1.2).
 
     python rddg_basicsr/make_pseudo_pairs.py -i NL_DIR -o OUT_DIR --model_g G.pth --model_d D.pth
-        [--opt STAGE1_YML] [--tile 512] [--smooth none|rf|INT] [--device cpu|cuda] [--overwrite]
+        [--opt STAGE1_YML] [--tile 512] [--smooth none|rf|INT] [--seed 0] [--device cpu|cuda] [--overwrite]
+    python rddg_basicsr/make_pseudo_pairs.py --maps_only -i LL_DIR -o OUT_DIR --model_d D.pth [--opt ...]
 
 Console script: ``rddg-pseudo-pairs``. For each normal-light image y (any size) the trained stage-1 DarkeningNet
 gives x_g, which is quantised to 8 bit (the saved PNG is what stage 2 trains on), and the trained
@@ -13,7 +14,12 @@ radius (exact, no seams); the smoothing is applied to the whole map afterwards. 
     OUT_DIR/w/<stem>.npy      w, float32 (H, W) in (0, 1), at the image size
     OUT_DIR/w_vis/<stem>.png  w as a JET heat map on the fixed scale 0..1 (comparable across images)
 
-Deterministic: the same inputs give byte-identical files.
+A stochastic DarkeningNet (``network_g.camera``) draws one sample per image from ``--seed``'s generator (it is
+never tiled: its lighting is drawn per image); stage 2 can instead darken on the fly for a fresh sample per batch.
+``--maps_only`` skips G: w = sigmoid(D(x)) for the low-light images x given as input (e.g. the synthetic twins x_s,
+Table 2's {x_s, y} + RDDG column), written to ``w/`` and ``w_vis/``.
+
+Deterministic: the same inputs and seed give byte-identical files.
 """
 import argparse
 import os
@@ -30,16 +36,19 @@ import torch
 from tqdm import tqdm
 
 from rddg_basicsr.cli import fail, input_paths, load_network_opts, resolve_device, unreadable_note
-from rddg_basicsr.darkening import DEFAULT_SMOOTH, build_stage1_nets, darken_and_map, heat_map, pseudo_ll_bgr
+from rddg_basicsr.darkening import (DEFAULT_SMOOTH, build_stage1_nets, darken_and_map, domain_distance_map, heat_map,
+                                    pseudo_ll_bgr, tiled)
 from rddg_basicsr.utils.image_io import UnreadableImageError, read_image_any
 
 PROG = 'make_pseudo_pairs'
 SUBDIRS = {'lq': '.png', 'w': '.npy', 'w_vis': '.png'}
+MAP_SUBDIRS = {'w': '.npy', 'w_vis': '.png'}
 
 
 def make_pseudo_pairs(nl_paths, out_dir, net_g, net_d, tile=512, smooth=DEFAULT_SMOOTH, device='cpu',
                       overwrite=False):
-    """Write ``lq/``, ``w/`` and ``w_vis/`` files under ``out_dir`` for every NL image (see the module doc).
+    """Write ``lq/``, ``w/`` and ``w_vis/`` files under ``out_dir`` for every NL image (see the module doc); with
+    ``net_g`` None, the inputs are low-light images already and only their maps are written.
 
     The nets are moved to ``device`` and put in eval mode. Unreadable images are reported and skipped.
 
@@ -50,10 +59,11 @@ def make_pseudo_pairs(nl_paths, out_dir, net_g, net_d, tile=512, smooth=DEFAULT_
         ValueError: two inputs share a stem.
         FileExistsError: an output exists and ``overwrite`` is False (nothing is written).
     """
-    stems = check_outputs(nl_paths, out_dir, overwrite)
-    for sub in SUBDIRS:
+    subdirs = SUBDIRS if net_g is not None else MAP_SUBDIRS
+    stems = check_outputs(nl_paths, out_dir, overwrite, subdirs)
+    for sub in subdirs:
         os.makedirs(os.path.join(out_dir, sub), exist_ok=True)
-    net_g, net_d = net_g.eval().to(device), net_d.eval().to(device)
+    net_d = net_d.eval().to(device)
     failed = []
     for path, stem in zip(tqdm(nl_paths, desc=PROG, unit='img'), stems):
         try:
@@ -62,13 +72,17 @@ def make_pseudo_pairs(nl_paths, out_dir, net_g, net_d, tile=512, smooth=DEFAULT_
             failed.append(path)
             tqdm.write(f'{PROG}: skipped: {err}', file=sys.stderr)
             continue
-        nl = torch.from_numpy(rgb).permute(2, 0, 1)[None].to(device)
-        x_g, w = darken_and_map(net_g, net_d, nl, tile, smooth)
-        save_pair(out_dir, stem, x_g, w)
+        img = torch.from_numpy(rgb).permute(2, 0, 1)[None].to(device)
+        if net_g is None:
+            save_map(out_dir, stem, domain_distance_map(tiled(net_d, tile), img, smooth))
+        else:
+            x_g, w = darken_and_map(net_g.eval().to(device), net_d, img, tile, smooth)
+            _write_png(os.path.join(out_dir, 'lq', f'{stem}.png'), pseudo_ll_bgr(x_g))
+            save_map(out_dir, stem, w)
     return failed
 
 
-def check_outputs(nl_paths, out_dir, overwrite):
+def check_outputs(nl_paths, out_dir, overwrite, subdirs=SUBDIRS):
     """Stems of ``nl_paths``; refuses duplicate stems and (unless ``overwrite``) existing outputs."""
     stems = [os.path.splitext(os.path.basename(path))[0] for path in nl_paths]
     seen = {}
@@ -76,16 +90,15 @@ def check_outputs(nl_paths, out_dir, overwrite):
         if stem in seen:
             raise ValueError(f'{seen[stem]} and {path} share the stem {stem!r}; their outputs would collide')
         seen[stem] = path
-        for sub, ext in SUBDIRS.items():
+        for sub, ext in subdirs.items():
             target = os.path.join(out_dir, sub, stem + ext)
             if not overwrite and os.path.exists(target):
                 raise FileExistsError(f'{target} exists (use --overwrite to replace it)')
     return stems
 
 
-def save_pair(out_dir, stem, x_g, w):
-    """Write x_g (1, 3, H, W) on the 8-bit grid as PNG, w (1, 1, H, W) as float32 .npy and as a heat map."""
-    _write_png(os.path.join(out_dir, 'lq', f'{stem}.png'), pseudo_ll_bgr(x_g))
+def save_map(out_dir, stem, w):
+    """Write w (1, 1, H, W) as float32 .npy and as a heat map."""
     np.save(os.path.join(out_dir, 'w', f'{stem}.npy'), w[0, 0].cpu().numpy().astype(np.float32))
     _write_png(os.path.join(out_dir, 'w_vis', f'{stem}.png'), heat_map(w))
 
@@ -115,14 +128,17 @@ def set_deterministic():
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog=PROG, description='Pseudo-LL images and domain-distance maps for stage 2.')
-    parser.add_argument('-i', '--input', required=True, help='NL image or folder')
+    parser.add_argument('-i', '--input', required=True, help='NL image or folder (LL images with --maps_only)')
     parser.add_argument('-o', '--output', required=True, help='Output folder (gets lq/, w/, w_vis/)')
-    parser.add_argument('--model_g', required=True, help='Stage-1 DarkeningNet checkpoint')
+    parser.add_argument('--model_g', help='Stage-1 DarkeningNet checkpoint (required unless --maps_only)')
     parser.add_argument('--model_d', required=True, help='Stage-1 PatchDiscriminator checkpoint')
     parser.add_argument('--opt', help='Stage-1 YAML (network_g, network_d). Default: the archs\' defaults')
     parser.add_argument('--tile', type=int, default=512, help='Tile size, 0 for whole images. Default: 512')
     parser.add_argument('--smooth', type=parse_smooth, default=DEFAULT_SMOOTH,
                         help="Box smoothing of w: none | rf (D's receptive field, as DASR) | INT. Default: rf")
+    parser.add_argument('--maps_only', action='store_true',
+                        help='Inputs are low-light images: write only their maps w = sigmoid(D(x)) (no G)')
+    parser.add_argument('--seed', type=int, default=0, help='Seed of a stochastic DarkeningNet\'s samples. Default: 0')
     parser.add_argument('--device', help='cpu | cuda | cuda:N. Default: CUDA when available')
     parser.add_argument('--overwrite', action='store_true', help='Replace existing outputs')
     return parser.parse_args(argv)
@@ -131,23 +147,29 @@ def parse_args(argv=None):
 def main(argv=None):
     """Run the CLI; returns the exit status (0, or 1 when some input was unreadable)."""
     args = parse_args(argv)
+    if args.maps_only:
+        args.model_g = None
+    elif args.model_g is None:
+        fail(PROG, '--model_g is required (or --maps_only for the maps of low-light images)')
     for path in (args.model_g, args.model_d):
-        if not os.path.isfile(path):
+        if path is not None and not os.path.isfile(path):
             fail(PROG, f'checkpoint not found: {path}')
     nl_paths = input_paths(PROG, args.input)
     device = resolve_device(PROG, args.device)
     try:
-        check_outputs(nl_paths, args.output, args.overwrite)
+        check_outputs(nl_paths, args.output, args.overwrite, MAP_SUBDIRS if args.maps_only else SUBDIRS)
     except (ValueError, FileExistsError) as err:
         fail(PROG, str(err))
     set_deterministic()
+    torch.manual_seed(args.seed)
     network_opts = load_network_opts(PROG, args.opt, 'network_g', 'network_d') if args.opt else None
     try:
         net_g, net_d = build_stage1_nets(network_opts, args.model_g, args.model_d, device)
     except (KeyError, RuntimeError) as err:
         fail(PROG, err.args[0])
     failed = make_pseudo_pairs(nl_paths, args.output, net_g, net_d, args.tile, args.smooth, device, args.overwrite)
-    print(f'{PROG}: wrote {len(nl_paths) - len(failed)}/{len(nl_paths)} pseudo pairs into {args.output} '
+    what = 'maps' if args.maps_only else 'pseudo pairs'
+    print(f'{PROG}: wrote {len(nl_paths) - len(failed)}/{len(nl_paths)} {what} into {args.output} '
           f'(tile {args.tile}, smooth {args.smooth})' + unreadable_note(failed))
     return 1 if failed else 0
 

@@ -158,3 +158,37 @@ def test_unreadable_image_reported_and_skipped(stage1, tmp_path, capsys):
     captured = capsys.readouterr()
     assert 'bad.png' in captured.err and 'wrote 1/2' in captured.out
     assert os.listdir(tmp_path / 'out' / 'w') == ['good.npy']
+
+
+def test_maps_only_gives_d_on_the_given_low_light_images(stage1, tmp_path, capsys):
+    root, _, net_d = stage1
+    assert main(['-i', str(root / 'nl'), '-o', str(tmp_path), '--maps_only', '--model_d', str(root / 'd.pth'),
+                 '--opt', str(root / 'stage1.yml'), '--device', 'cpu', '--smooth', 'none']) == 0
+    assert sorted(os.listdir(tmp_path)) == ['w', 'w_vis']  # no G, no lq/
+    expected = domain_distance_map(net_d, _nl_tensor(root / 'nl' / 'coffee.png'))[0, 0].numpy()
+    assert np.allclose(np.load(tmp_path / 'w' / 'coffee.npy'), expected, atol=1e-6)
+    assert 'wrote 2/2 maps into' in capsys.readouterr().out
+
+
+def test_g_is_required_without_maps_only(stage1, tmp_path):
+    root = stage1[0]
+    with pytest.raises(SystemExit, match='--model_g is required'):
+        main(['-i', str(root / 'nl'), '-o', str(tmp_path), '--model_d', str(root / 'd.pth')])
+
+
+def test_stochastic_g_samples_follow_the_seed(stage1, tmp_path):
+    root = stage1[0]
+    g_opt = dict(G_OPT, camera={'noise': True, 'lighting': True})
+    torch.manual_seed(1)
+    torch.save({'params': build_network(g_opt).state_dict()}, tmp_path / 'g_sto.pth')
+    (tmp_path / 'sto.yml').write_text(yaml.safe_dump({'network_g': g_opt, 'network_d': D_OPT}))
+
+    def run(out, seed):
+        assert main(['-i', str(root / 'nl'), '-o', str(tmp_path / out), '--model_g', str(tmp_path / 'g_sto.pth'),
+                     '--model_d', str(root / 'd.pth'), '--opt', str(tmp_path / 'sto.yml'), '--device', 'cpu',
+                     '--seed', str(seed)]) == 0
+        return (tmp_path / out / 'lq' / 'coffee.png').read_bytes()
+    with pytest.warns(UserWarning, match='untiled'):  # drawn per image: never tiled
+        first = run('a', 0)
+    assert first == run('b', 0)
+    assert first != run('c', 1)

@@ -76,6 +76,8 @@ class LowLightCamera(nn.Module):
         quantize (bool): Round to 8 bits in the forward pass. Default: True.
     """
 
+    exact_tiling = False  # per-image random draws: tiles would each get their own lighting
+
     def __init__(self, num_ch=3, noise=True, lighting=True, field_cell=32, quantize=True):
         super().__init__()
         self.noise, self.lighting, self.field_cell, self.quantize = noise, lighting, field_cell, quantize

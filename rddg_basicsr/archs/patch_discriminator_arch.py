@@ -39,6 +39,7 @@ class PatchDiscriminator(nn.Module):
         if not scales or any(int(s) != s or s < 1 for s in scales):
             raise ValueError(f'PatchDiscriminator: scales must be integers >= 1, got {scales!r}')
         self.scales = [int(s) for s in scales]
+        self.exact_tiling = self.scales == [1]  # a pooled branch's grid phase would depend on the tile offset
         # the first branch keeps the single-scale name ``body`` (older checkpoints load); the others follow
         self.body = _branch(num_in_ch, num_feat, num_layers, kernel_size, norm, stride)
         self.extra_branches = nn.ModuleList(

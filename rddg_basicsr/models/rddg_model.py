@@ -6,6 +6,7 @@ from basicsr.utils.registry import MODEL_REGISTRY
 
 from rddg_basicsr.darkening import DEFAULT_SMOOTH, build_stage1_nets, context_margin, crop_context, darken_and_map
 from rddg_basicsr.losses.domain_weighting import DomainWeightedLoss
+from rddg_basicsr.utils.tiling import is_local
 from .plugin_model import PluginModelMixin
 
 WEIGHTED_LOSSES = (('pixel_opt', 'cri_pix'), ('perceptual_opt', 'cri_perceptual'))
@@ -25,7 +26,8 @@ class RDDGModel(PluginModelMixin, SRModel):
     ``pretrain_network_d``, ``smooth``, default 'rf') and a dataset that yields only ``gt`` (with ``context``
     pixels around each crop), the frozen stage-1 networks give x_g and w per batch through
     ``rddg_basicsr.darkening``, as the offline ``make_pseudo_pairs.py`` does, and the context is then removed:
-    both modes give the same x_g and w for the same pixels.
+    both modes give the same x_g and w for the same pixels. A stochastic G (``DarkeningNet`` with ``camera``) draws a
+    fresh sample for every batch: the maps then follow that sample and ``context`` is optional.
     """
 
     def __init__(self, opt):
@@ -47,7 +49,8 @@ class RDDGModel(PluginModelMixin, SRModel):
                                                          self.darken_opt['pretrain_network_d'], self.device)
         self.darken_smooth = self.darken_opt.get('smooth', DEFAULT_SMOOTH)
         train_set = self.opt['datasets'].get('train') or {}
-        if train_set.get('dataroot_lq') is None:
+        exact = is_local(self.darken_g) and is_local(self.darken_d)  # a stochastic G draws afresh anyway
+        if train_set.get('dataroot_lq') is None and exact:
             needed = context_margin(self.darken_g, self.darken_d, self.darken_smooth)
             if (train_set.get('context') or 0) < needed:
                 raise ValueError(f'datasets.train.context: on-the-fly darkening needs {needed} px of context around '

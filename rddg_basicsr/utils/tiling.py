@@ -70,9 +70,12 @@ def receptive_radius(net):
 def is_local(net):
     """True when tiling ``net`` with ``tile_pad >= receptive_radius(net)`` is exact.
 
-    That needs stride 1 in every conv and no per-image statistics (InstanceNorm without running stats).
+    That needs stride 1 in every conv, no per-image statistics (InstanceNorm without running stats) and no module
+    that declares ``exact_tiling = False`` (random per-image draws, pooling whose phase depends on the tile).
     """
     for m in getattr(net, 'module', net).modules():
+        if getattr(m, 'exact_tiling', True) is False:
+            return False
         if isinstance(m, nn.Conv2d) and any(s != 1 for s in m.stride):
             return False
         if isinstance(m, nn.InstanceNorm2d) and not m.track_running_stats:

@@ -1,3 +1,4 @@
+import torch
 from torch import nn
 from torch.nn import functional as F
 
@@ -12,9 +13,10 @@ class EnlighteningNet(nn.Module):
 
     The paper does not describe EN; this is a compact U-Net of residual blocks. Level i (0-based) works at
     1 / 2^i resolution with ``num_feat * 2^i`` channels; down-sampling by stride-2 conv, up-sampling by
-    pixel shuffle, skips added. The head predicts a residual r in logit space, so the output is
-    sigmoid(logit(x) + r): identity at r = 0 and always inside (0, 1). Inputs of any H x W are padded
-    (replicate) to a multiple of 2^(num_level - 1) and cropped back.
+    pixel shuffle, skips added. The head predicts r in logit space and the output is sigmoid(logit(x) + r) with
+    ``input_skip: true`` (identity at r = 0), or sigmoid(r) with ``input_skip: false``: the input's noise then has no
+    direct path to the output, which suits noisy inputs (ours, measured in scripts/bench/quality.py). Always inside
+    (0, 1). Inputs of any H x W are padded (replicate) to a multiple of 2^(num_level - 1) and cropped back.
 
     Args:
         num_in_ch (int): Input channels. Default: 3.
@@ -22,11 +24,12 @@ class EnlighteningNet(nn.Module):
         num_feat (int): Channels at full resolution. Default: 16.
         num_level (int): Resolution levels. Default: 4.
         num_block (int): Residual blocks per level on each path. Default: 1.
+        input_skip (bool): Add the output to logit(x) (a residual on the input). Default: True.
 
     Shapes: (N, 3, H, W) in [0, 1] -> (N, 3, H, W) in (0, 1).
     """
 
-    def __init__(self, num_in_ch=3, num_out_ch=3, num_feat=16, num_level=4, num_block=1):
+    def __init__(self, num_in_ch=3, num_out_ch=3, num_feat=16, num_level=4, num_block=1, input_skip=True):
         super().__init__()
         if num_out_ch != num_in_ch:
             raise ValueError('EnlighteningNet: num_out_ch must equal num_in_ch (the output is a residual on x)')
@@ -40,6 +43,7 @@ class EnlighteningNet(nn.Module):
         self.decoders = nn.ModuleList(_blocks(c, num_block) for c in reversed(chans[:-1]))
         self.conv_last = zero_init(nn.Conv2d(chans[0], num_out_ch, 3, 1, 1))
         self.multiple = 2**(num_level - 1)
+        self.input_skip = input_skip
 
     def forward(self, x):
         h, w = x.shape[-2:]
@@ -55,7 +59,7 @@ class EnlighteningNet(nn.Module):
         for up, decoder, skip in zip(self.ups, self.decoders, reversed(skips)):
             feat = decoder(up(feat) + skip)
         residual = self.conv_last(F.relu(feat))[..., :h, :w]
-        return logit_residual(x, residual)
+        return logit_residual(x, residual) if self.input_skip else torch.sigmoid(residual)
 
 
 def _blocks(num_feat, num_block):

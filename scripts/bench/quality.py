@@ -666,15 +666,18 @@ def camera_table(stage1, seeds):
 
     def avg(key):
         return np.mean([np.atleast_1d(c[key]) for c in cams], 0)
+
+    def one(key):
+        return float(avg(key)[0])
     rows = [['shot-noise gain a (R, G, B), linear units', ', '.join(f'{v:.2e}' for v in avg('shot')),
              'K in [3e-4, 3e-3] (variance = K * signal)'],
             ['read-noise std sqrt(b) (R, G, B)', ', '.join(f'{v:.2e}' for v in avg('read')), '[5e-4, 3e-3]'],
-            ['tone exponent p on linear light', f'{float(avg("tone")):.3f}', '— (x_s has gamma 1.8-3 on display '
+            ['tone exponent p on linear light', f'{one("tone"):.3f}', '— (x_s has gamma 1.8-3 on display '
              'values; the camera scales linear light)'],
             ['mean gain exp(e) (R, G, B) on x_s\'s light', ', '.join(f'{v:.3f}' for v in avg('gain')),
              'lamp tints vary per image'],
             ['spread of exposure / tint / field (log units)',
-             f'{float(avg("sd_exposure")):.3f} / {float(avg("sd_tint")):.3f} / {float(avg("sd_field")):.3f}',
+             f'{one("sd_exposure"):.3f} / {one("sd_tint"):.3f} / {one("sd_field"):.3f}',
              'exposure 0.02-0.08, 4 lamp colours, 1-4 light pools']]
     return '\n\n### What our stage 1 learned (camera layer, mean over seeds)\n\n' + md_table(
         ['parameter', 'learned', 'simulator of the real domain'], rows)

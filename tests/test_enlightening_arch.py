@@ -1,4 +1,5 @@
-"""EnlighteningNet: any H x W, output in (0, 1), identity at init, trainable, channel check."""
+"""EnlighteningNet: any H x W, output in (0, 1), identity at init with the input skip, no input path without it,
+trainable, channel check."""
 import rddg_basicsr  # noqa: F401, I001  (compat layer first)
 
 import pytest
@@ -12,8 +13,9 @@ EPS = 1e-3  # the logit clamp inside EnlighteningNet
 
 
 def _net(seed=0, **kwargs):
+    """A tiny EnlighteningNet with the input skip unless ``input_skip=False`` is given."""
     torch.manual_seed(seed)
-    return EnlighteningNet(**{'num_feat': 4, 'num_level': 3, 'num_block': 1, **kwargs})
+    return EnlighteningNet(**{'num_feat': 4, 'num_level': 3, 'num_block': 1, 'input_skip': True, **kwargs})
 
 
 def _perturb_head(net, seed=1, scale=0.5):
@@ -104,12 +106,28 @@ def test_gradients_flow_after_one_step():
     assert loss2.item() < loss.item()
 
 
-def test_num_out_ch_must_equal_num_in_ch():
+def test_num_out_ch_must_equal_num_in_ch_with_the_input_skip():
     with pytest.raises(ValueError, match='num_out_ch'):
-        EnlighteningNet(num_in_ch=3, num_out_ch=1)
+        EnlighteningNet(num_in_ch=3, num_out_ch=1, input_skip=True)
 
 
 def test_registered_and_buildable():
     net = build_network({'type': 'EnlighteningNet', 'num_feat': 4, 'num_level': 2})
     assert isinstance(net, EnlighteningNet)
     assert net.multiple == 2
+
+
+def test_without_input_skip_the_output_is_a_new_image():
+    net = _net(input_skip=False)
+    x = torch.rand(2, 3, 12, 12)
+    with torch.no_grad():
+        assert torch.allclose(net(x), torch.full_like(x, 0.5))  # zero head: sigmoid(0), nothing of x passes
+        _perturb_head(net)
+        out = net(x)
+    assert out.min() > 0 and out.max() < 1 and (out - x).abs().max() > 1e-3
+
+
+def test_default_has_no_input_skip_and_may_change_channels():
+    assert EnlighteningNet().input_skip is False
+    with torch.no_grad():
+        assert EnlighteningNet(num_feat=4, num_out_ch=1)(torch.rand(1, 3, 8, 8)).shape == (1, 1, 8, 8)

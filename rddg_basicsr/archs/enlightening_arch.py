@@ -20,19 +20,21 @@ class EnlighteningNet(nn.Module):
 
     Args:
         num_in_ch (int): Input channels. Default: 3.
-        num_out_ch (int): Output channels (must equal num_in_ch for the logit skip). Default: 3.
+        num_out_ch (int): Output channels (equal to num_in_ch with ``input_skip``). Default: 3.
         num_feat (int): Channels at full resolution. Default: 16.
         num_level (int): Resolution levels. Default: 4.
         num_block (int): Residual blocks per level on each path. Default: 1.
-        input_skip (bool): Add the output to logit(x) (a residual on the input). Default: True.
+        input_skip (bool): Add the output to logit(x) (a residual on the input; the identity at init). Default: False
+            (on the camera-simulated benchmark the skip passes the input's noise through: 14.15 dB / SSIM 0.353
+            with it against 15.03 dB / 0.537 without, same data and budget).
 
     Shapes: (N, 3, H, W) in [0, 1] -> (N, 3, H, W) in (0, 1).
     """
 
-    def __init__(self, num_in_ch=3, num_out_ch=3, num_feat=16, num_level=4, num_block=1, input_skip=True):
+    def __init__(self, num_in_ch=3, num_out_ch=3, num_feat=16, num_level=4, num_block=1, input_skip=False):
         super().__init__()
-        if num_out_ch != num_in_ch:
-            raise ValueError('EnlighteningNet: num_out_ch must equal num_in_ch (the output is a residual on x)')
+        if input_skip and num_out_ch != num_in_ch:
+            raise ValueError('EnlighteningNet: with input_skip, num_out_ch must equal num_in_ch (a residual on x)')
         chans = [num_feat * 2**i for i in range(num_level)]
         self.conv_first = nn.Conv2d(num_in_ch, chans[0], 3, 1, 1)
         self.encoders = nn.ModuleList(_blocks(c, num_block) for c in chans[:-1])

@@ -11,8 +11,8 @@ from basicsr.models import build_model
 from conftest import load_options
 
 
-def model_options(tmp_path, **train):
-    opt = load_options('stage1_darken.yml')
+def model_options(tmp_path, preset='stage1_darken.yml', **train):
+    opt = load_options(preset)
     opt.update(name='unit', num_gpu=0, is_train=True, dist=False, rank=0, world_size=1)
     opt['network_g'].update(num_feat=4, num_block=1)
     opt['network_d'].update(num_feat=4)
@@ -59,7 +59,7 @@ def test_g_waits_for_net_d_init_iters_and_steps_every_net_d_iters(tmp_path):
 
 
 def test_generator_loss_is_the_weighted_sum_of_the_paper_terms(tmp_path):
-    model = build_model(model_options(tmp_path))
+    model = build_model(model_options(tmp_path, 'stage1_paper.yml'))
     data = batch()
     model.feed_data(data)
     with torch.no_grad():
@@ -114,3 +114,53 @@ def test_discriminator_learns_to_tell_real_from_generated(tmp_path):
         accuracy.append(model.log_dict['acc_d'])
     assert accuracy[-1] >= 0.95 and accuracy[-1] > accuracy[0], accuracy
     assert model.log_dict['out_d_real'] > 0 > model.log_dict['out_d_fake']
+
+
+def _stochastic_step(tmp_path, anchor):
+    """One step of the default (stochastic) stage 1; returns the log and the L1 of the clean image and of a sample."""
+    model = build_model(model_options(tmp_path, anchor=anchor))
+    data = batch()
+    model.feed_data(data)
+    torch.manual_seed(7)
+    with torch.no_grad():
+        sample, clean = model.net_g(data['gt'], return_clean=True)
+    torch.manual_seed(7)
+    model.optimize_parameters(1)
+    return model.log_dict, (clean - data['lq']).abs().mean().item(), (sample - data['lq']).abs().mean().item()
+
+
+def test_default_anchor_holds_the_clean_image_and_sample_anchors_the_noisy_one(tmp_path):
+    log, l1_clean, l1_sample = _stochastic_step(tmp_path, 'clean')
+    assert abs(l1_clean - l1_sample) > 1e-4  # the camera layer really changes the image
+    assert log['l_g_pix'] == pytest.approx(l1_clean, rel=1e-5)
+    log, _, l1_sample = _stochastic_step(tmp_path, 'sample')
+    assert log['l_g_pix'] == pytest.approx(l1_sample, rel=1e-5)
+
+
+def test_bad_anchor_is_refused(tmp_path):
+    with pytest.raises(ValueError, match='train.anchor'):
+        build_model(model_options(tmp_path, anchor='mu'))
+
+
+def test_adversarial_weight_zero_is_the_table1_ablation(tmp_path):
+    """gan_opt.loss_weight 0: G learns from the anchor alone, D still learns (its maps stay available)."""
+    opt = model_options(tmp_path, 'stage1_paper.yml')
+    opt['train']['gan_opt']['loss_weight'] = 0
+    model = build_model(opt)
+    d0 = snapshot(model.net_d)
+    model.feed_data(batch())
+    model.optimize_parameters(1)
+    assert model.log_dict['l_g_gan'] == 0 and model.log_dict['l_g_pix'] > 0
+    assert changed(model.net_d, d0)
+
+
+def test_validation_runs_d_in_eval_mode_and_restores_training(tmp_path):
+    opt = model_options(tmp_path)
+    opt['network_d']['norm'] = 'batch'
+    model = build_model(opt)
+    model.feed_data(batch())
+    modes = []
+    model.net_d.register_forward_pre_hook(lambda module, args: modes.append(module.training))
+    model.test()
+    assert modes and not any(modes)  # batch norm with running statistics, as at deployment
+    assert model.net_d.training

@@ -189,3 +189,28 @@ def test_rddg_refuses_a_loss_that_cannot_take_the_map(tmp_path):
     model.feed_data(batch(w=half_map()))
     model.optimize_parameters(1)
     assert 'l_pix' in model.log_dict
+
+
+def test_stochastic_stage1_darkens_afresh_every_batch_without_context(tmp_path):
+    """A DarkeningNet with a camera layer cannot match offline maps pixel for pixel (it draws per call): no context
+    is required, and the same NL crop gives a new pseudo-LL sample, with its own map, in every batch."""
+    nets = {'network_g': dict(STAGE1_NETS['network_g'], camera={'noise': True, 'lighting': True}),
+            'network_d': dict(STAGE1_NETS['network_d'], scales=[1, 4])}
+    torch.manual_seed(0)
+    paths = {}
+    for key, net_opt in nets.items():
+        paths[key] = str(tmp_path / f'{key}.pth')
+        torch.save({'params': build_network(net_opt).state_dict()}, paths[key])
+    opt = model_options(tmp_path, rddg=True)
+    for key in ('dataroot_lq', 'dataroot_w'):
+        opt['datasets']['train'].pop(key)
+    opt['darkening'] = dict(nets, pretrain_network_g=paths['network_g'], pretrain_network_d=paths['network_d'])
+    model = build_model(opt)  # no `context` needed
+    gt = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    model.feed_data({'gt': gt})
+    first_lq, first_w = model.lq.clone(), model.w.clone()
+    model.feed_data({'gt': gt})
+    assert model.lq.shape == gt.shape and (model.lq - first_lq).abs().mean() > 1e-3
+    assert not torch.equal(model.w, first_w)
+    model.optimize_parameters(1)
+    assert 0 < model.log_dict['mean_1_minus_w'] < 1

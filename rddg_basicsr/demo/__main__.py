@@ -1,8 +1,9 @@
 """The whole method, offline, on CPU, in minutes: python -m rddg_basicsr.demo [--out demo_output] (or rddg-demo)
 
 1. builds a demo dataset from scikit-image's photos (NL, naive synthetic LL twins, camera-simulated real LL,
-   a held-out paired test set), 2. trains stage 1 (Darkening GAN), 3. writes pseudo pairs and domain-distance
-   maps, 4. trains the EnlighteningNet three ways (naive pairs, pseudo pairs, pseudo pairs + RDDG),
+   a held-out paired test set), 2. trains stage 1 (the default stochastic Darkening GAN), 3. trains the
+   EnlighteningNet three ways (naive pairs; pseudo pairs darkened afresh every batch by the frozen stage 1, without
+   and with RDDG; variants with ``lq: pseudo`` train on pairs written once by ``make_pseudo_pairs.py``),
 5. runs BasicSR's test pipeline on the full method, 6. prints a results table on the held-out test set and
    writes one picture: input | pseudo-LL | domain-distance map | enhanced | ground truth.
 
@@ -85,7 +86,10 @@ def stage1(demo, data, out, vgg):
 
 
 def pseudo_pairs(demo, data, out, models):
+    """Offline pseudo pairs and maps (make_pseudo_pairs.py), written only when a variant trains on them."""
     pseudo = osp.join(out, 'pseudo')
+    if not any(variant['lq'] == 'pseudo' for variant in demo['variants'].values()):
+        return pseudo
     if osp.isdir(osp.join(pseudo, 'w')) and len(os.listdir(osp.join(pseudo, 'w'))) == len(os.listdir(f'{data}/train/nl')):
         say('pseudo pairs: already written, skipped')
         return pseudo
@@ -97,13 +101,21 @@ def pseudo_pairs(demo, data, out, models):
     return pseudo
 
 
-def stage2(demo, data, out, pseudo, vgg):
-    """Train every variant of ``demo['variants']``; returns {variant: (models folder, option file)}."""
+def stage2(demo, data, out, pseudo, models1, vgg):
+    """Train every variant of ``demo['variants']`` (``lq``: naive, pseudo or fly); returns {variant: (models folder,
+    option file)}."""
     base = merge(repo_options('stage2_rddg.yml'), demo['stage2'])
+    stage1_opt = read_options(osp.join(out, 'options', 'demo_stage1.yml'))
     trained = {}
     for name, variant in demo['variants'].items():
-        lq = f'{pseudo}/lq' if variant['lq'] == 'pseudo' else f'{data}/train/ll_syn'
-        opt = point_stage2_at(copy.deepcopy(base), data, lq, f'{pseudo}/w' if variant['rddg'] else None)
+        lq = {'pseudo': f'{pseudo}/lq', 'naive': f'{data}/train/ll_syn', 'fly': None}[variant['lq']]
+        w = f'{pseudo}/w' if variant['rddg'] and variant['lq'] == 'pseudo' else None
+        opt = point_stage2_at(copy.deepcopy(base), data, lq, w)
+        if lq is None:  # darkened on the fly by the frozen stage-1 nets: a fresh sample and its map every batch
+            opt['datasets']['train'].pop('dataroot_lq')
+            opt['darkening'] = {'network_g': stage1_opt['network_g'], 'network_d': stage1_opt['network_d'],
+                                'pretrain_network_g': f'{models1}/net_g_latest.pth',
+                                'pretrain_network_d': f'{models1}/net_d_latest.pth'}
         opt['name'] = f'demo_{name}'
         opt['train']['rddg'] = variant['rddg']
         trained[name] = train(opt, out, vgg), osp.join(out, 'options', f'{opt["name"]}.yml')
@@ -199,7 +211,7 @@ def main(argv=None):
         build_demo_dataset(data, config, demo['data']['seed'], demo['data']['scale'], overwrite=True)
     models1 = stage1(demo, data, out, vgg)
     pseudo = pseudo_pairs(demo, data, out, models1)
-    trained = stage2(demo, data, out, pseudo, vgg)
+    trained = stage2(demo, data, out, pseudo, models1, vgg)
     results = test_pipeline(data, out, trained['pseudo_rddg'][0], read_options(trained['pseudo_rddg'][1])['network_g'])
     table = results_table(trained, data, lp)
     notes = [f'Held-out test set: {len(os.listdir(f"{data}/test/ll"))} camera-simulated low-light images with their NL '

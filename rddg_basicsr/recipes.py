@@ -58,8 +58,10 @@ def point_stage1_at(opt, data):
 
 
 def point_stage2_at(opt, data, lq_root, w_root=None):
-    """Stage-2 options training on ``lq_root`` (pseudo-LL or synthetic twins) with ``data``'s NL and, when given,
-    the maps in ``w_root``; validation (when present) on the paired val split."""
+    """Stage-2 options training on ``lq_root`` (pseudo-LL or synthetic twins; saved pairs replace on-the-fly
+    darkening) with ``data``'s NL and, when given, the maps in ``w_root``; validation (when present) on the paired
+    val split."""
+    opt.pop('darkening', None)
     train = opt['datasets']['train']
     train.update(dataroot_lq=lq_root, dataroot_gt=f'{data}/train/nl')
     train.pop('dataroot_w', None)

@@ -125,7 +125,8 @@ def test_missing_resume_state_named(tmp_path):
         check_options(opt)
 
 
-@pytest.mark.parametrize('name,is_train', [('stage1_darken.yml', True), ('stage2_rddg.yml', True),
+@pytest.mark.parametrize('name,is_train', [('stage1_darken.yml', True), ('stage1_paper.yml', True),
+                                           ('stage2_rddg.yml', True), ('stage2_paper.yml', True),
                                            ('test_rddg.yml', False)])
 def test_shipped_options_use_registered_names(name, is_train):
     with open(OPTIONS / name) as f:

@@ -19,7 +19,7 @@ STAGE1_NETS = {'network_g': {'type': 'DarkeningNet', 'num_feat': 4, 'num_block':
 
 
 def model_options(tmp_path, **train):
-    opt = load_options('stage2_rddg.yml')
+    opt = load_options('stage2_paper.yml')  # saved pairs: the on-the-fly tests add their own darkening
     opt.update(name='unit', num_gpu=0, is_train=True, dist=False, rank=0, world_size=1)
     opt['network_g'].update(num_feat=4, num_level=2)
     opt['path'].update(experiments_root=str(tmp_path), models=str(tmp_path), training_states=str(tmp_path))

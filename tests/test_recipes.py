@@ -30,6 +30,7 @@ def test_point_stage1_and_stage2_at_a_demo_dataset():
     train = s2['datasets']['train']
     assert (train['dataroot_lq'], train['dataroot_gt'], train['dataroot_w']) == ('/p/lq', '/d/train/nl', '/p/w')
     assert s2['datasets']['val']['dataroot_gt'] == '/d/val/nl'
+    assert 'darkening' in repo_options('stage2_rddg.yml') and 'darkening' not in s2  # saved pairs, no on-the-fly
     assert 'dataroot_w' not in point_stage2_at(repo_options('stage2_rddg.yml'), '/d', '/d/train/ll_syn')['datasets'][
         'train']
 

@@ -100,5 +100,5 @@ def input_paths(prog, path):
 
 
 def unreadable_note(failed):
-    """What a batch CLI's closing line adds for the unreadable inputs it skipped ('' when none)."""
-    return f'; {len(failed)} unreadable: {", ".join(failed)}' if failed else ''
+    """What a batch CLI's closing line adds for the inputs it skipped, unreadable or too large ('' when none)."""
+    return f'; {len(failed)} skipped (unreadable or too large): {", ".join(failed)}' if failed else ''

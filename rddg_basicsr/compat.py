@@ -130,7 +130,7 @@ def set_dist_timeout(seconds):
     _dist_timeout_s[0] = DEFAULT_DIST_TIMEOUT_S if seconds is None else seconds
 
 
-def unresponsive_ranks(wait_s=20):
+def unresponsive_ranks(wait_s=10):
     """After a collective timed out: the ranks that do not check in through the process group's store.
 
     Every live rank that timed out checks in; those still missing after ``wait_s`` seconds are frozen or dead.

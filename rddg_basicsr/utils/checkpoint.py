@@ -23,19 +23,25 @@ def safe_torch_load(path, map_location='cpu'):
 
     Raises:
         FileNotFoundError: ``path`` does not exist (the message names it).
-        UnsafeCheckpointError: the file holds objects beyond tensors and plain containers.
+        UnsafeCheckpointError: the file asks for Python objects beyond tensors and plain containers (code).
+        RuntimeError: the file is truncated or not a torch checkpoint at all.
     """
     if not os.path.isfile(path):
         raise FileNotFoundError(f'Checkpoint not found: {path}')
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
-        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise UnsafeCheckpointError(
-            f'Refused to load {path}: it is not a plain tensor checkpoint and loading it could run code '
-            f'({first_line}). Re-save it as a state_dict of tensors.') from None
-    except (RuntimeError, EOFError, OSError) as err:
-        raise RuntimeError(f'Cannot read checkpoint {path} (truncated or not a torch file): {err}') from None
+        lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+        needs_code = next((line for line in lines if 'GLOBAL' in line), None)
+        if needs_code is not None:
+            raise UnsafeCheckpointError(
+                f'Refused to load {path}: it is not a plain tensor checkpoint and loading it could run code '
+                f'({needs_code}). Re-save it as a state_dict of tensors.') from None
+        detail = next((line for line in lines if line.startswith('Unsupported')), lines[0] if lines else '')
+        raise RuntimeError(f'Cannot read checkpoint {path}: truncated or not a torch checkpoint ({detail})') from None
+    except (RuntimeError, EOFError, OSError, KeyError, ValueError) as err:
+        first = str(err).strip().splitlines()[0].split('. ')[0] if str(err).strip() else type(err).__name__
+        raise RuntimeError(f'Cannot read checkpoint {path}: truncated or not a torch checkpoint ({first})') from None
 
 
 def load_state_dict(path, param_key='params_ema'):
@@ -74,13 +80,23 @@ def load_network_weights(net, path, param_key='params_ema', strict=True):
 
 
 def atomic_torch_save(obj, path):
-    """``torch.save`` to ``path + '.tmp'``, fsync, then rename: readers see the old file or the whole new one."""
+    """``torch.save`` to ``path + '.tmp'``, fsync, then rename: readers see the old file or the whole new one.
+
+    Raises:
+        OSError: ``cannot write <path>: <reason>`` (disk full, read-only folder...); the temporary file is removed.
+    """
     tmp = f'{path}.tmp'
-    with open(tmp, 'wb') as f:
-        torch.save(obj, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, 'wb') as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except (OSError, RuntimeError) as err:  # torch.save reports a full disk as RuntimeError
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        reason = getattr(err, 'strerror', None) or str(err).strip().splitlines()[0]
+        raise OSError(f'cannot write {path}: {reason}') from None
 
 
 def latest_state_path(state_dir):

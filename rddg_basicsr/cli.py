@@ -7,7 +7,7 @@ from os import path as osp
 import torch
 
 from rddg_basicsr.option_checks import install_option_checks
-from rddg_basicsr.recipes import REPO_ROOT, read_options
+from rddg_basicsr.recipes import IN_CHECKOUT, REPO_ROOT, read_options
 from rddg_basicsr.utils.image_io import list_inputs
 
 # Errors a user can fix from the message alone: printed as one line instead of a traceback.
@@ -20,12 +20,13 @@ def fail(prog, message):
 
 
 def pop_root_path(argv):
-    """Remove ``--root_path DIR`` from ``argv`` (BasicSR's parser does not know it); default: the repo root.
+    """Remove ``--root_path DIR`` from ``argv`` (BasicSR's parser does not know it); default: the repo root, or
+    the current directory for an installed (non-editable) package.
 
     Experiments go to ``<root>/experiments/<name>``, results to ``<root>/results/<name>`` (BasicSR layout).
     """
     if '--root_path' not in argv:
-        return REPO_ROOT
+        return REPO_ROOT if IN_CHECKOUT else os.getcwd()
     i = argv.index('--root_path')
     if i + 1 >= len(argv):
         raise SystemExit('error: --root_path needs a directory')

@@ -65,6 +65,7 @@ setup(
             'rddg-enhance=rddg_basicsr.inference:main',
             'rddg-demo=rddg_basicsr.demo.__main__:main',
             'rddg-options=rddg_basicsr.copy_options:main',
+            'rddg-prepare=rddg_basicsr.prepare_data:main',
         ]
     },
     license='Apache-2.0',

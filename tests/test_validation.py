@@ -86,7 +86,8 @@ def test_validation_skips_small_images_for_niqe_and_writes_w_heat_maps(tmp_path)
         logger.setLevel(level)
     skipped = [line for line in records.lines if ': skipped ' in line]
     assert len(skipped) == 1 and 'img_0 (96x96)' in skipped[0]
-    assert 'niqe' in model.metric_results and any('over 4 images; 1 too small skipped' in line for line in records.lines)
+    assert 'niqe' in model.metric_results
+    assert any('over 4 images; 1 too small skipped' in line for line in records.lines)
     heat = cv2.imread(str(tmp_path / 'img_1' / 'img_1_7_w.png'))
     assert (tmp_path / 'img_1' / 'img_1_7.png').is_file() and heat.shape == (100, 300, 3)
     assert [tag for tag, _, _ in tb.images] == ['w/night/img_0', 'w/night/img_1', 'w/night/img_2']

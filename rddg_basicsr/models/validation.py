@@ -83,7 +83,8 @@ class ValidationMixin:
                 if too_small_for(metric_opt, metric_data['img']):
                     h, w = metric_data['img'].shape[:2]
                     get_root_logger().warning(f'val.metrics.{name}: skipped {img_name} ({h}x{w}): NIQE needs two '
-                                              f'{NIQE_BLOCK} x {NIQE_BLOCK} blocks (e.g. {2 * NIQE_BLOCK} x {NIQE_BLOCK})')
+                                              f'{NIQE_BLOCK} x {NIQE_BLOCK} blocks (e.g. {2 * NIQE_BLOCK} x '
+                                              f'{NIQE_BLOCK})')
                     small[name] += 1
                 elif 'img2' in metric_data or metric_opt['type'] in NO_REFERENCE_METRICS:
                     sums[name] += _metric(name, metric_data, metric_opt, img_name)

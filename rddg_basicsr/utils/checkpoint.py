@@ -84,8 +84,8 @@ def describe_mismatch(net, state):
     key = next((k for k in own if k in state and own[k].shape != state[k].shape), None)
     if key is None:
         return f'{expected} (the expected architecture): the checkpoint has other layers ({_some_keys(own, state)})'
-    return (f'{expected} (the expected architecture) with these sizes: the checkpoint holds {expected} with other sizes '
-            f'({key}: expected {list(own[key].shape)}, found {list(state[key].shape)})')
+    return (f'{expected} (the expected architecture) with these sizes: the checkpoint holds {expected} with other '
+            f'sizes ({key}: expected {list(own[key].shape)}, found {list(state[key].shape)})')
 
 
 def _modules(state):

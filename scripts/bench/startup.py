@@ -63,7 +63,8 @@ def main():
         hook_us = hook_import_us(hooked, args.runs)
     lines.append(f'| python start-up, no hook | {base * 1e3:.1f} ms | |')
     lines.append(f'| python start-up, hook installed | {with_hook * 1e3:.1f} ms | '
-                 f'difference {(with_hook - base) * 1e3:+.1f} ms (noise: see next row); torch, basicsr loaded: {loaded} |')
+                 f'difference {(with_hook - base) * 1e3:+.1f} ms (noise: see next row); '
+                 f'torch, basicsr loaded: {loaded} |')
     lines.append(f'| import of the hook module (`-X importtime`) | {hook_us / 1e3:.2f} ms | what the .pth line costs |')
     for command in COMMANDS:
         seconds, _ = median_seconds([sys.executable, '-m', f'rddg_basicsr.{command}', '--help'], 3, env)

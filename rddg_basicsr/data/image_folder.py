@@ -152,9 +152,9 @@ class ImageRoot:
 
     Built from ``opt[opt_key]`` and ``opt['io_backend']`` (``{type: disk}`` or ``{type: lmdb}``); images with a
     side below ``min_size`` (when given) are refused; ``recursive: true`` also lists a folder's sub-folders.
-    Attributes: ``paths`` (sorted; the ``meta_info.txt`` names
-    for lmdb) and ``sizes`` (``path -> (H, W)``). Pixels are read lazily through a FileClient made on first use
-    (so the dataset pickles into DataLoader workers before any lmdb is opened).
+    Attributes: ``paths`` (sorted; the ``meta_info.txt`` names for lmdb) and ``sizes`` (``path -> (H, W)``).
+    Pixels are read lazily through a FileClient made on first use (so the dataset pickles into DataLoader workers
+    before any lmdb is opened).
     """
 
     def __init__(self, opt, opt_key, min_size=None):

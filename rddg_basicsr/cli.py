@@ -9,7 +9,7 @@ import torch.distributed as dist
 
 from rddg_basicsr.compat import unresponsive_ranks
 from rddg_basicsr.option_checks import install_option_checks
-from rddg_basicsr.recipes import REPO_ROOT
+from rddg_basicsr.recipes import IN_CHECKOUT, REPO_ROOT
 from rddg_basicsr.utils.image_io import list_inputs
 from rddg_basicsr.utils.safe_yaml import OptionFileError, load_yaml
 
@@ -23,12 +23,13 @@ def fail(prog, message):
 
 
 def pop_root_path(argv):
-    """Remove ``--root_path DIR`` from ``argv`` (BasicSR's parser does not know it); default: the repo root.
+    """Remove ``--root_path DIR`` from ``argv`` (BasicSR's parser does not know it); default: the repo root, or
+    the current directory for an installed (non-editable) package.
 
     Experiments go to ``<root>/experiments/<name>``, results to ``<root>/results/<name>`` (BasicSR layout).
     """
     if '--root_path' not in argv:
-        return REPO_ROOT
+        return REPO_ROOT if IN_CHECKOUT else os.getcwd()
     i = argv.index('--root_path')
     if i + 1 >= len(argv):
         raise SystemExit('error: --root_path needs a directory')

@@ -219,3 +219,19 @@ def test_a_failed_save_names_the_file_and_leaves_the_old_one(tmp_path, monkeypat
         atomic_torch_save({'a': torch.zeros(3)}, path)
     assert os.listdir(tmp_path) == ['net_g_latest.pth']
     assert torch.equal(torch.load(path, weights_only=True)['a'], torch.ones(3))
+
+
+def test_mismatch_names_expected_and_found_architecture_and_suggests_opt(tmp_path):
+    from rddg_basicsr.archs.enlightening_arch import EnlighteningNet
+
+    torch.save({'params': _net(0).state_dict()}, tmp_path / 'dn.pth')
+    with pytest.raises(RuntimeError, match=r'fit EnlighteningNet \(the expected architecture\): the checkpoint holds '
+                       r'DarkeningNet; pass the training YAML \(--opt\)'):
+        load_network_weights(EnlighteningNet(num_feat=4, num_level=2), str(tmp_path / 'dn.pth'), 'params')
+
+
+def test_mismatch_of_sizes_names_a_layer_and_both_shapes(tmp_path):
+    torch.save({'params': _net(0).state_dict()}, tmp_path / 'dn.pth')
+    with pytest.raises(RuntimeError, match=r'holds DarkeningNet with other sizes \(conv_first.weight: expected '
+                       r'\[4, 3, 3, 3\], found \[2, 3, 3, 3\]\).*--opt'):
+        load_network_weights(DarkeningNet(num_feat=4, num_block=1), str(tmp_path / 'dn.pth'), 'params')

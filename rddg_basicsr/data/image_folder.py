@@ -20,9 +20,10 @@ BACKENDS = ('disk', 'lmdb')
 _MAX_NAMED = 5
 
 
-def list_images(folder, opt_key):
-    """Sorted paths of the image files directly inside ``folder`` (extensions in ``IMAGE_EXTENSIONS``)."""
-    return _list_files(folder, opt_key, IMAGE_EXTENSIONS, 'images')
+def list_images(folder, opt_key, recursive=False):
+    """Sorted paths of the image files inside ``folder`` (extensions in ``IMAGE_EXTENSIONS``); with ``recursive``,
+    in its sub-folders too (class folders such as ExDark's)."""
+    return _list_files(folder, opt_key, IMAGE_EXTENSIONS, 'images', recursive)
 
 
 def list_maps(folder, opt_key):
@@ -153,9 +154,10 @@ class ImageRoot:
     """The images under one ``dataroot_*`` option: a folder on disk or a BasicSR ``.lmdb``.
 
     Built from ``opt[opt_key]`` and ``opt['io_backend']`` (``{type: disk}`` or ``{type: lmdb}``); images with a
-    side below ``min_size`` (when given) are refused. Attributes: ``paths`` (sorted; the ``meta_info.txt`` names
-    for lmdb) and ``sizes`` (``path -> (H, W)``). Pixels are read lazily through a FileClient made on first use
-    (so the dataset pickles into DataLoader workers before any lmdb is opened).
+    side below ``min_size`` (when given) are refused; ``recursive: true`` also lists a folder's sub-folders.
+    Attributes: ``paths`` (sorted; the ``meta_info.txt`` names for lmdb) and ``sizes`` (``path -> (H, W)``).
+    Pixels are read lazily through a FileClient made on first use (so the dataset pickles into DataLoader workers
+    before any lmdb is opened).
     """
 
     def __init__(self, opt, opt_key, min_size=None):
@@ -169,7 +171,7 @@ class ImageRoot:
             check_min_size(self.sizes, min_size)
             self._backend_opt['db_paths'] = [self.root]
         else:
-            self.sizes = check_images(list_images(self.root, opt_key), min_size)
+            self.sizes = check_images(list_images(self.root, opt_key, opt.get('recursive', False)), min_size)
         self.backend = backend
         self.paths = sorted(self.sizes)
         self._file_client = None
@@ -181,14 +183,23 @@ class ImageRoot:
         return read_image(self._file_client, path)
 
 
-def _list_files(folder, opt_key, extensions, what):
+def _list_files(folder, opt_key, extensions, what, recursive=False):
     if not osp.isdir(folder):
         raise FileNotFoundError(f'{opt_key}: folder not found: {folder}')
-    names = [name for name in os.listdir(folder) if name.lower().endswith(extensions)]
-    paths = sorted(osp.join(folder, name) for name in names if osp.isfile(osp.join(folder, name)))
+    if recursive:
+        paths = sorted(osp.join(root, name) for root, _, names in os.walk(folder, followlinks=True) for name in names
+                       if name.lower().endswith(extensions))
+    else:
+        names = [name for name in os.listdir(folder) if name.lower().endswith(extensions)]
+        paths = sorted(osp.join(folder, name) for name in names if osp.isfile(osp.join(folder, name)))
     if not paths:
-        raise ValueError(f'{opt_key}: no {what} in {folder}')
+        hint = '' if recursive else ' (class folders: set recursive: true)' if _has_subfolders(folder) else ''
+        raise ValueError(f'{opt_key}: no {what} in {folder}{hint}')
     return paths
+
+
+def _has_subfolders(folder):
+    return any(osp.isdir(osp.join(folder, name)) for name in os.listdir(folder))
 
 
 def _parse_meta_line(line, meta_path, number):

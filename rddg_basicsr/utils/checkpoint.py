@@ -72,11 +72,46 @@ def strip_module_prefix(state):
 def load_network_weights(net, path, param_key='params_ema', strict=True):
     """Load ``path`` into ``net`` (its DDP wrapper is looked through) and return ``net``."""
     bare = getattr(net, 'module', net)
+    state = load_state_dict(path, param_key)
     try:
-        bare.load_state_dict(load_state_dict(path, param_key), strict=strict)
-    except RuntimeError as err:
-        raise RuntimeError(f'{path} does not fit {type(bare).__name__}: {str(err).splitlines()[0]}') from None
+        bare.load_state_dict(state, strict=strict)
+    except RuntimeError:
+        raise RuntimeError(f'{path} does not fit {describe_mismatch(bare, state)}; pass the training YAML '
+                           '(--opt) whose network options built this checkpoint') from None
     return net
+
+
+def describe_mismatch(net, state):
+    """'<expected arch> ...: the checkpoint holds <found arch>' for a state dict that does not load into ``net``."""
+    expected = type(net).__name__
+    own = net.state_dict()
+    if _modules(own) != _modules(state):
+        return f'{expected} (the expected architecture): the checkpoint holds {_guess_arch(state)}'
+    key = next((k for k in own if k in state and own[k].shape != state[k].shape), None)
+    if key is None:
+        return f'{expected} (the expected architecture): the checkpoint has other layers ({_some_keys(own, state)})'
+    return (f'{expected} (the expected architecture) with these sizes: the checkpoint holds {expected} with other '
+            f'sizes ({key}: expected {list(own[key].shape)}, found {list(state[key].shape)})')
+
+
+def _modules(state):
+    return {key.split('.')[0] for key in state}
+
+
+def _some_keys(own, state):
+    missing, extra = sorted(own.keys() - state.keys())[:2], sorted(state.keys() - own.keys())[:2]
+    return f'missing {", ".join(missing) or "none"}; unexpected {", ".join(extra) or "none"}'
+
+
+def _guess_arch(state):
+    """The plugin architecture whose default build has the checkpoint's top-level modules, or a description."""
+    from basicsr.utils.registry import ARCH_REGISTRY
+
+    for name, cls in ARCH_REGISTRY._obj_map.items():
+        if cls.__module__.startswith('rddg_basicsr.archs') and name != 'VGG16FeatureExtractor':
+            if _modules(cls().state_dict()) == _modules(state):
+                return name
+    return f'another architecture (top-level modules: {", ".join(sorted(_modules(state)))})'
 
 
 def atomic_torch_save(obj, path):

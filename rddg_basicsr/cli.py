@@ -1,6 +1,7 @@
 """What the entry points share: the experiments root, BasicSR pipelines with option checks, one-line errors,
 devices, network options from YAML, and input listing."""
 import os
+import re
 import sys
 from os import path as osp
 
@@ -57,6 +58,7 @@ def run_pipeline(pipeline):
 def timeout_message(message):
     """What a rank says when a collective timed out (``dist_timeout``): which ranks stopped answering."""
     missing = unresponsive_ranks()
+    message = re.sub(r'^\[[^\]]*\]\s*', '', message)  # gloo's source location
     who = f'rank {", ".join(map(str, missing))}' if missing else 'another rank'
     return (f'rank {dist.get_rank()}: {who} stopped answering for dist_timeout ({message}); the job stops here, '
             'rerun with --auto_resume to continue from the last saved state')

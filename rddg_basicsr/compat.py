@@ -38,6 +38,7 @@ import datetime
 import os
 import random
 import sys
+import threading
 import time
 
 import numpy as np
@@ -133,8 +134,18 @@ def set_dist_timeout(seconds):
 def unresponsive_ranks(wait_s=10):
     """After a collective timed out: the ranks that do not check in through the process group's store.
 
-    Every live rank that timed out checks in; those still missing after ``wait_s`` seconds are frozen or dead.
+    Every live rank that timed out checks in; those still missing after ``wait_s`` seconds are frozen or dead. The
+    store is served from rank 0's process, so when it does not answer either (its calls can block for good), rank 0
+    is the one.
     """
+    found = []
+    asking = threading.Thread(target=lambda: found.append(_missing_check_ins(wait_s)), daemon=True)
+    asking.start()
+    asking.join(wait_s + 5)
+    return found[0] if found else [0]
+
+
+def _missing_check_ins(wait_s):
     store = dist.distributed_c10d._get_default_store()
     rank, world_size = dist.get_rank(), dist.get_world_size()
     store.set(f'rddg_alive/{rank}', '1')

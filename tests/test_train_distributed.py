@@ -1,9 +1,11 @@
 """``torchrun --nproc_per_node=2 rddg_basicsr/train.py ... --launcher pytorch`` on CPU (gloo): the compat
-layer's process-group setup, DDP without CUDA device ids, rank-0-only writing, sharded data."""
+layer's process-group setup, DDP without CUDA device ids, rank-0-only writing, sharded data; a frozen rank ends the
+job within ``dist_timeout``, named by the rank that waited, and ``--auto_resume`` continues."""
 import os
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from conftest import REPO, tiny_stage1_options, write_options
@@ -57,24 +59,28 @@ def _start_ranks(opt_path, root, port, *extra, env=None):
     return procs
 
 
-def test_a_frozen_rank_ends_the_job_naming_it_and_auto_resume_continues(demo_data, tmp_path):
+@pytest.mark.parametrize('frozen', [1, 0])
+def test_a_frozen_rank_ends_the_job_naming_it_and_auto_resume_continues(demo_data, tmp_path, frozen):
     opt = tiny_stage1_options(demo_data, name='frozen', total_iter=20)
     opt['datasets']['train'].update(dataset_enlarge_ratio=4, batch_size_per_gpu=1)
     opt['dist_timeout'] = 10
     del opt['val']
     opt_path = write_options(opt, tmp_path / 'frozen.yml')
-    rank0, rank1 = _start_ranks(opt_path, tmp_path, free_port(), env={'PROBE_FREEZE': '1:15'})
+    procs = _start_ranks(opt_path, tmp_path, free_port(), env={'PROBE_FREEZE': f'{frozen}:15'})
+    live = 1 - frozen
     try:
-        _, err0 = rank0.communicate(timeout=300)  # torch's default would wait 30 minutes
+        _, err = procs[live].communicate(timeout=300)  # torch's default would wait 30 minutes
     finally:
-        rank1.kill()
-        rank1.communicate()
-    assert rank0.returncode != 0
-    lines = [line for line in err0.splitlines() if line.startswith('error:')]
-    assert len(lines) == 1 and 'rank 0: rank 1 stopped answering for dist_timeout' in lines[0], err0[-3000:]
-    assert '--auto_resume' in lines[0]
+        procs[frozen].kill()
+        procs[frozen].communicate()
+    assert procs[live].returncode != 0
+    lines = [line for line in err.splitlines() if line.startswith('error:')]
+    assert len(lines) == 1, err[-3000:]
+    assert f'rank {live}: rank {frozen} stopped answering for dist_timeout' in lines[0] and '--auto_resume' in lines[0]
     exp = tmp_path / 'experiments' / 'frozen'
     assert '10.state' in os.listdir(exp / 'training_states')
+    if frozen == 0:
+        return  # resuming is the same either way
 
     procs = _start_ranks(opt_path, tmp_path, free_port(), '--auto_resume')
     outputs = [proc.communicate(timeout=300) for proc in procs]

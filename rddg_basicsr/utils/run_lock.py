@@ -10,7 +10,7 @@ import os
 
 import torch.distributed as dist
 
-_held = []  # open lock files: kept open (hence locked) until the process exits
+_held = {}  # lock path -> open file descriptor: kept open (hence locked) until the process exits
 
 
 class RunLockedError(RuntimeError):
@@ -24,12 +24,14 @@ def lock_path(folder):
 
 
 def acquire(folder):
-    """Lock the run folder ``folder`` for this process (the folder itself need not exist yet).
+    """Lock the run folder ``folder`` for this process (the folder itself need not exist yet; locking twice is fine).
 
     Raises:
-        RunLockedError: a live process holds the lock.
+        RunLockedError: another live process holds the lock.
     """
     path = lock_path(folder)
+    if path in _held:
+        return
     os.makedirs(os.path.dirname(path), exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -41,7 +43,7 @@ def acquire(folder):
                              'end or choose another name') from None
     os.ftruncate(fd, 0)
     os.pwrite(fd, f'{os.getpid()}\n'.encode(), 0)
-    _held.append(fd)
+    _held[path] = fd
 
 
 def lock_run_folder(opt):

@@ -13,8 +13,8 @@ from conftest import REPO, read_log, tiny_stage1_options, write_options
 
 
 def _run(cmd, cwd, env=None, check=True):
-    full_env = dict(os.environ, PYTHONUNBUFFERED='1', **(env or {}))
-    full_env.pop('PYTHONPATH', None)  # what the venv installed must be what runs
+    full_env = {key: value for key, value in os.environ.items() if key != 'PYTHONPATH'}  # the venv's install runs
+    full_env.update(PYTHONUNBUFFERED='1', **(env or {}))
     proc = subprocess.run([str(c) for c in cmd], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=600)
     if check and proc.returncode != 0:
         raise AssertionError(f'{cmd} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}')
@@ -39,10 +39,20 @@ def wheel_python(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def editable_python(tmp_path_factory):
-    """Python of a venv holding an editable install of this repository."""
+    """Python of a venv holding a legacy editable install (``setup.py develop``) of this repository."""
     tmp = tmp_path_factory.mktemp('editable')
     python = _venv(tmp / 'venv')
     _run([python, '-m', 'pip', 'install', '--no-deps', '--no-build-isolation', '--no-index', '-e', REPO], tmp)
+    return python
+
+
+@pytest.fixture(scope='module')
+def pep660_python(tmp_path_factory):
+    """Python of a venv holding a PEP 660 editable install (setuptools' ``editable_wheel``) of this repository."""
+    tmp = tmp_path_factory.mktemp('pep660')
+    python = _venv(tmp / 'venv')
+    _run([python, '-m', 'pip', 'install', '--use-pep517', '--no-deps', '--no-build-isolation', '--no-index', '-e',
+          REPO], tmp)
     return python
 
 
@@ -52,7 +62,7 @@ def stage1_opt(demo_data, tmp_path_factory):
     return write_options(opt, tmp_path_factory.mktemp('opt') / 'stage1.yml')
 
 
-@pytest.mark.parametrize('install', ['wheel_python', 'editable_python'])
+@pytest.mark.parametrize('install', ['wheel_python', 'editable_python', 'pep660_python'])
 def test_importing_basicsr_registers_the_plugin_and_nothing_loads_before(install, request, tmp_path):
     python = request.getfixturevalue(install)
     code = ('import sys; print("torch" in sys.modules, "rddg_basicsr" in sys.modules); import basicsr.train; '
@@ -60,7 +70,7 @@ def test_importing_basicsr_registers_the_plugin_and_nothing_loads_before(install
             'print("DarkeningDataset" in DATASET_REGISTRY, rddg_basicsr.__file__)')
     lines = _run([python, '-c', code], tmp_path).stdout.splitlines()
     assert lines[0] == 'False False' and lines[1].startswith('True ')
-    assert lines[1].split()[1].startswith(REPO if install == 'editable_python' else str(python.parent.parent))
+    assert lines[1].split()[1].startswith(str(python.parent.parent) if install == 'wheel_python' else REPO)
 
 
 def test_the_environment_variable_turns_the_hook_off(wheel_python, tmp_path):
@@ -82,11 +92,13 @@ def test_basicsr_train_as_a_file_in_a_checkout_trains_and_resumes(editable_pytho
     checkout = tmp_path / 'BasicSR'
     shutil.copytree(os.path.dirname(basicsr.__file__), checkout / 'basicsr', ignore=shutil.ignore_patterns('*.pyc'))
     env = {'PYTHONPATH': str(checkout)}  # BasicSR's docs: PYTHONPATH="./:${PYTHONPATH}" python basicsr/train.py
+    where = 'import basicsr; print(basicsr.__file__)'
+    assert _run([editable_python, '-c', where], checkout, env=env).stdout.startswith(str(checkout))
     cmd = [editable_python, 'basicsr/train.py', '-opt', stage1_opt]
-    _run(cmd, checkout, env=env | {'PYTHONPATH': str(checkout)})
+    _run(cmd, checkout, env=env)
     exp = checkout / 'experiments' / 'hook_stage1'
     assert (exp / 'training_states' / '10.state').is_file()
-    _run(cmd + ['--auto_resume', '--force_yml', 'train:total_iter=20'], checkout, env={'PYTHONPATH': str(checkout)})
+    _run(cmd + ['--auto_resume', '--force_yml', 'train:total_iter=20'], checkout, env=env)
     assert 'Resuming training from epoch' in read_log(exp) and (exp / 'models' / 'net_g_20.pth').is_file()
 
 

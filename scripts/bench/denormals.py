@@ -173,7 +173,7 @@ def main(argv=None):
     loader = loader_rows(os.path.abspath(args.scratch))
     random_on = figures['random init'][0]
     trained = [(label, on) for label, (on, _) in figures.items() if label != 'random init']
-    targets = [f'- Trained EN at 600x400 within 10 % of random init (flush on): '
+    targets = ['- Trained EN at 600x400 within 10 % of random init (flush on): '
                + ', '.join(f'{label} {on / random_on:.0%}' for label, on in trained)
                + (': **MET**' if trained and all(on >= 0.9 * random_on for _, on in trained) else ': **MISSED**')]
     if train:

@@ -276,7 +276,7 @@ def main(argv=None):
     conv_peak = {d: max(v for k, v in pk.items() if k.startswith('conv') and 'float32' in k) for d, pk in peaks.items()}
     rows = [[d, k, f'{v / 1e9:.1f}'] for d, pk in peaks.items() for k, v in pk.items()]
     sections.append('## Measured peaks of this machine\n\n' + md_table(['device', 'kernel', 'GFLOP/s'], rows, 'llr') +
-                    f'\n\nConv peak used below (best fp32 3x3 conv): ' +
+                    '\n\nConv peak used below (best fp32 3x3 conv): ' +
                     ', '.join(f'{d} {v / 1e9:.1f} GFLOP/s' for d, v in conv_peak.items()) + '.')
     say('peaks done')
 

@@ -9,7 +9,6 @@ import os
 
 from setuptools import find_packages, setup
 from setuptools.command.build_py import build_py
-from setuptools.command.develop import develop
 from setuptools.command.editable_wheel import editable_wheel
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -36,15 +35,6 @@ class EditableWithHook(editable_wheel):
         self.copy_file(os.path.join(HERE, HOOK_PTH), os.path.join(installation_dir, HOOK_PTH))
 
 
-class DevelopWithHook(develop):
-    """A legacy editable install (``setup.py develop``: older setuptools, ``--no-build-isolation``) too."""
-
-    def run(self):
-        super().run()
-        if not self.uninstall:
-            self.copy_file(os.path.join(HERE, HOOK_PTH), os.path.join(self.install_dir, HOOK_PTH))
-
-
 setup(
     name='rddg-basicsr',
     version='0.1.0',
@@ -53,7 +43,7 @@ setup(
     long_description_content_type='text/markdown',
     packages=find_packages(include=['rddg_basicsr', 'rddg_basicsr.*']),
     py_modules=['rddg_basicsr_hook'],
-    cmdclass={'build_py': BuildWithHookAndOptions, 'develop': DevelopWithHook, 'editable_wheel': EditableWithHook},
+    cmdclass={'build_py': BuildWithHookAndOptions, 'editable_wheel': EditableWithHook},
     python_requires='>=3.9,<3.13',
     install_requires=['basicsr==1.4.2', 'torch>=2.0', 'torchvision', 'lpips', 'opencv-python', 'pyyaml', 'tb-nightly'],
     extras_require={'test': ['pytest>=7'], 'dev': ['pytest>=7', 'ruff']},

@@ -13,6 +13,11 @@ idempotent. ``apply()`` runs on ``import rddg_basicsr`` before any ``basicsr`` i
 | ``make_exp_dirs``           | rank 0 creates the experiment folders while other ranks run ahead          |
 | ``build_dataloader``        | train workers are rebuilt (and reseeded identically) every epoch: start-up |
 |                             | cost per epoch; ``persistent_workers`` defaults to true with workers > 0   |
+| ``_init_dist_pytorch``      | torch's default 30-minute process-group timeout: a frozen rank hangs the   |
+| (timeout)                   | others silently; here ``dist_timeout`` (seconds, default 600), and the     |
+|                             | ranks that time out name the ranks that stopped answering                  |
+| ``ordered_yaml``            | ``yaml.load`` with a full loader: a ``!!python/...`` tag in an option file |
+|                             | runs code; replaced by ``utils/safe_yaml.py``'s safe loader                |
 | ``worker_init_fn``          | reseeds ``random`` / NumPy in each worker to the same value every epoch:   |
 |                             | every epoch replays the same random crops and draws; seeded from torch's   |
 |                             | per-worker, per-epoch seed instead (still derived from ``manual_seed``)    |
@@ -29,13 +34,21 @@ The plugin's models fix the rest in their ``BaseModel`` hooks (``models/basicsr_
 | ``save_network``,           | ``torch.save`` straight to the real name: a kill leaves a half-written     |
 | ``save_training_state``     | file that ``--auto_resume`` then picks                                     |
 """
+import datetime
 import os
 import random
 import sys
+import threading
+import time
 
 import numpy as np
 import torch
 import torch.distributed as dist
+
+from rddg_basicsr.utils import safe_yaml
+
+DEFAULT_DIST_TIMEOUT_S = 600
+_dist_timeout_s = [DEFAULT_DIST_TIMEOUT_S]
 
 
 def apply():
@@ -45,7 +58,9 @@ def apply():
     import basicsr.test
     import basicsr.train
     import basicsr.utils.dist_util as dist_util
+    import basicsr.utils.options as options
 
+    options.ordered_yaml = safe_yaml.ordered_yaml
     basicsr.train.load_resume_state = load_resume_state
     basicsr.data.worker_init_fn = worker_init_fn
     if not getattr(basicsr.train.build_dataloader, '_rddg_persistent', False):
@@ -107,7 +122,39 @@ def init_dist_pytorch(backend='nccl', **kwargs):
     else:
         backend = 'gloo'
     backend = os.environ.get('RDDG_DIST_BACKEND', backend)
+    kwargs.setdefault('timeout', datetime.timedelta(seconds=_dist_timeout_s[0]))
     dist.init_process_group(backend=backend, **kwargs)
+
+
+def set_dist_timeout(seconds):
+    """Process-group timeout (the ``dist_timeout`` option) for the next ``init_dist_pytorch``; None: the default."""
+    _dist_timeout_s[0] = DEFAULT_DIST_TIMEOUT_S if seconds is None else seconds
+
+
+def unresponsive_ranks(wait_s=10):
+    """After a collective timed out: the ranks that do not check in through the process group's store.
+
+    Every live rank that timed out checks in; those still missing after ``wait_s`` seconds are frozen or dead. The
+    store is served from rank 0's process, so when it does not answer either (its calls can block for good), rank 0
+    is the one.
+    """
+    found = []
+    asking = threading.Thread(target=lambda: found.append(_missing_check_ins(wait_s)), daemon=True)
+    asking.start()
+    asking.join(wait_s + 5)
+    return found[0] if found else [0]
+
+
+def _missing_check_ins(wait_s):
+    store = dist.distributed_c10d._get_default_store()
+    rank, world_size = dist.get_rank(), dist.get_world_size()
+    store.set(f'rddg_alive/{rank}', '1')
+    missing = [r for r in range(world_size) if r != rank]
+    deadline = time.monotonic() + wait_s
+    while missing and time.monotonic() < deadline:
+        missing = [r for r in missing if not store.check([f'rddg_alive/{r}'])]
+        time.sleep(0.5)
+    return missing
 
 
 def worker_init_fn(worker_id, num_workers, rank, seed):

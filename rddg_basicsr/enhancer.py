@@ -12,7 +12,7 @@ import torch
 from basicsr.archs import build_network
 
 from rddg_basicsr.utils.checkpoint import load_network_weights
-from rddg_basicsr.utils.image_io import needs_png, read_image_any, write_image_like
+from rddg_basicsr.utils.image_io import DEFAULT_MAX_PIXELS, needs_png, read_image_any, write_image_like
 from rddg_basicsr.utils.tiling import tiled_forward
 
 
@@ -53,16 +53,19 @@ class LowLightEnhancer:
         out = tiled_forward(self.net, x, self.tile, self.tile_pad)
         return out[0].float().clamp_(0, 1).permute(1, 2, 0).cpu().numpy()
 
-    def enhance_file(self, in_path, out_path):
-        """Enhance an image file at its bit depth, gray as gray, alpha passed through unchanged.
+    def enhance_file(self, in_path, out_path, max_pixels=DEFAULT_MAX_PIXELS):
+        """Enhance an image file at its bit depth, upright (EXIF orientation applied), gray as gray, alpha passed
+        through unchanged; the output is written to a temporary name and renamed.
 
         Returns:
             str: The path written: ``out_path``, or its ``.png`` twin when the image is 16-bit or has alpha.
 
         Raises:
-            UnreadableImageError: ``in_path`` cannot be decoded (nothing is written).
+            UnreadableImageError: ``in_path`` cannot be decoded or has more than ``max_pixels`` pixels (nothing is
+                written).
+            OSError: the output could not be written (the message names it; no partial file is left).
         """
-        rgb, alpha, meta = read_image_any(in_path)
+        rgb, alpha, meta = read_image_any(in_path, max_pixels)
         if needs_png(alpha, meta):
             out_path = os.path.splitext(out_path)[0] + '.png'
         write_image_like(out_path, self.enhance(rgb), alpha, meta)

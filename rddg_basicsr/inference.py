@@ -1,14 +1,19 @@
 """Enhance low-light images with a trained Enlightening Network (flags as Real-ESRGAN's inference script).
 
     python rddg_basicsr/inference.py -i FILE_OR_DIR -o OUT_DIR --model_path EN.pth [--opt TRAIN_YML]
-        [--tile 0] [--tile_pad 32] [--fp16] [--suffix ''] [--ext auto|png|jpg] [--device cpu|cuda]
+        [--tile 0] [--tile_pad 32] [--fp32] [--suffix ''] [--ext auto|png|jpg] [--device cpu|cuda]
+        [--max_pixels 134217728]
 
 Also installed as the console script ``rddg-enhance``. Outputs keep the input stem (``<stem>_<suffix>``
-with a suffix); 16-bit and RGBA inputs are written as PNG at their depth with the alpha untouched, gray
-stays gray. Unreadable files are reported by name and skipped, and the exit status is then 1. Inputs are
-never overwritten: such a plan is refused before any work.
+with a suffix); inputs sharing a stem (``a.tif``, ``a.png``) keep their extension in the name instead
+(``a_tif.*``, ``a_png.*``), so no output replaces another. 16-bit and RGBA inputs are written as PNG at their
+depth with the alpha untouched, gray stays gray, and EXIF orientation is applied. CUDA runs in fp16 unless
+``--fp32``. Unreadable files and files above ``--max_pixels`` are reported by name and skipped, and the exit
+status is then 1. Each output is written to a temporary name and renamed; a failed write stops the run with
+one line naming the file. Inputs are never overwritten: such a plan is refused before any work.
 """
 import argparse
+import collections
 import os
 import sys
 
@@ -21,15 +26,16 @@ from tqdm import tqdm
 
 from rddg_basicsr.cli import fail, input_paths, load_network_opts, resolve_device, unreadable_note
 from rddg_basicsr.enhancer import LowLightEnhancer
-from rddg_basicsr.utils.image_io import IMAGE_EXTENSIONS, UnreadableImageError
+from rddg_basicsr.utils.image_io import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, UnreadableImageError
 
 PROG = 'rddg-enhance'
 
 
-def output_path(out_dir, in_path, suffix, ext):
-    """``out_dir/<stem>[_<suffix>].<ext>``; ext 'auto' keeps the input's (PNG for unknown extensions)."""
+def output_path(out_dir, in_path, suffix, ext, keep_ext=False):
+    """``out_dir/<stem>[_<in_ext>][_<suffix>].<ext>``; ext 'auto' keeps the input's (PNG for unknown extensions)."""
     stem, in_ext = os.path.splitext(os.path.basename(in_path))
-    name = f'{stem}_{suffix}' if suffix else stem
+    name = f'{stem}_{in_ext[1:]}' if keep_ext else stem
+    name = f'{name}_{suffix}' if suffix else name
     if ext == 'auto':
         out_ext = in_ext if in_ext.lower() in IMAGE_EXTENSIONS else '.png'
     else:
@@ -37,8 +43,16 @@ def output_path(out_dir, in_path, suffix, ext):
     return os.path.join(out_dir, name + out_ext)
 
 
+def output_paths(inputs, out_dir, suffix, ext):
+    """The output path of each input; inputs whose stems match (ignoring case) keep their extension in the name."""
+    stems = collections.Counter(os.path.splitext(os.path.basename(path))[0].casefold() for path in inputs)
+    return [output_path(out_dir, path, suffix, ext, stems[os.path.splitext(os.path.basename(path))[0].casefold()] > 1)
+            for path in inputs]
+
+
 def refuse_overwrites(inputs, outputs):
-    """Stop before any work if an output (or its PNG twin, used for 16-bit/RGBA) is an input, or two collide."""
+    """Stop before any work if an output (or its PNG twin, used for 16-bit/RGBA) is an input, or two outputs (or
+    their PNG twins) could collide, ignoring case."""
     input_ids = {_file_id(path): path for path in inputs}
     planned = {}
     for src, dst in zip(inputs, outputs):
@@ -46,9 +60,10 @@ def refuse_overwrites(inputs, outputs):
             if os.path.exists(candidate) and _file_id(candidate) in input_ids:
                 fail(PROG, f'refusing to overwrite input {input_ids[_file_id(candidate)]} with output {candidate}; '
                      'use another --output, a --suffix or --ext')
-        key = os.path.normcase(os.path.abspath(dst))
+        key = os.path.splitext(os.path.abspath(dst))[0].casefold()
         if key in planned:
-            fail(PROG, f'{planned[key]} and {src} would both be written to {dst}; use separate folders')
+            fail(PROG, f'{planned[key]} and {src} could both be written as {os.path.splitext(dst)[0]}.*; rename one '
+                 'or use separate folders')
         planned[key] = src
 
 
@@ -66,11 +81,16 @@ def parse_args(argv=None):
     parser.add_argument('--param_key', default='params_ema', help="Checkpoint key ('params' is the fallback)")
     parser.add_argument('-t', '--tile', type=int, default=0, help='Tile size, 0 for whole images. Default: 0')
     parser.add_argument('--tile_pad', type=int, default=32, help='Context around each tile. Default: 32')
-    parser.add_argument('--fp16', action='store_true', help='Half precision (CUDA only; CPU stays fp32)')
+    precision = parser.add_mutually_exclusive_group()
+    precision.add_argument('--fp32', action='store_true', help='Full precision on CUDA (the default there is fp16)')
+    precision.add_argument('--fp16', action='store_true', help='Half precision: the default on CUDA (CPU stays fp32)')
     parser.add_argument('--suffix', default='', help="Output name <stem>_<suffix>. Default: '' (<stem>)")
     parser.add_argument('--ext', default='auto', choices=['auto', 'png', 'jpg'],
                         help='Output format; auto keeps the input extension. 16-bit and RGBA are always PNG')
     parser.add_argument('--device', help='cpu | cuda | cuda:N. Default: CUDA when available')
+    parser.add_argument('--max_pixels', type=int, default=DEFAULT_MAX_PIXELS,
+                        help=f'Skip images with more pixels (read from the header), 0 for no limit. '
+                        f'Default: {DEFAULT_MAX_PIXELS}')
     return parser.parse_args(argv)
 
 
@@ -82,23 +102,30 @@ def main(argv=None):
     network_opt = load_network_opts(PROG, args.opt, 'network_g')['network_g'] if args.opt else None
     device = resolve_device(PROG, args.device)
     inputs = input_paths(PROG, args.input)
-    outputs = [output_path(args.output, path, args.suffix, args.ext) for path in inputs]
+    outputs = output_paths(inputs, args.output, args.suffix, args.ext)
     refuse_overwrites(inputs, outputs)
+    fp16 = args.fp16 or (not args.fp32 and device.type == 'cuda')
     try:
-        enhancer = LowLightEnhancer(args.model_path, network_opt, args.tile, args.tile_pad, args.fp16, device,
+        enhancer = LowLightEnhancer(args.model_path, network_opt, args.tile, args.tile_pad, fp16, device,
                                     args.param_key)
     except (KeyError, RuntimeError) as err:
         fail(PROG, err.args[0])
-    os.makedirs(args.output, exist_ok=True)
-    failed = []
-    for src, dst in tqdm(list(zip(inputs, outputs)), desc=PROG, unit='img'):
+    try:
+        os.makedirs(args.output, exist_ok=True)
+    except OSError as err:
+        fail(PROG, f'cannot create output folder {args.output}: {err.strerror}')
+    written, failed = 0, []
+    for src, dst in tqdm(list(zip(inputs, outputs)), desc=PROG, unit='img', disable=len(inputs) == 1):
         try:
-            enhancer.enhance_file(src, dst)
+            enhancer.enhance_file(src, dst, args.max_pixels or None)
         except UnreadableImageError as err:
             failed.append(src)
             tqdm.write(f'{PROG}: skipped: {err}', file=sys.stderr)
-    print(f'{PROG}: enhanced {len(inputs) - len(failed)}/{len(inputs)} images into {args.output}'
-          + unreadable_note(failed))
+            continue
+        except OSError as err:
+            fail(PROG, f'{err}; stopped after writing {written}/{len(inputs)} images into {args.output}')
+        written += 1
+    print(f'{PROG}: enhanced {written}/{len(inputs)} images into {args.output}' + unreadable_note(failed))
     return 1 if failed else 0
 
 

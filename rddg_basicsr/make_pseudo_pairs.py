@@ -2,6 +2,7 @@
 
     python rddg_basicsr/make_pseudo_pairs.py -i NL_DIR -o OUT_DIR --model_g G.pth --model_d D.pth
         [--opt STAGE1_YML] [--tile 512] [--smooth none|rf|INT] [--seed 0] [--device cpu|cuda] [--overwrite]
+        [--max_pixels 134217728]
     python rddg_basicsr/make_pseudo_pairs.py --maps_only -i LL_DIR -o OUT_DIR --model_d D.pth [--opt ...]
 
 Console script: ``rddg-pseudo-pairs``. For each normal-light image y (any size) the trained stage-1 DarkeningNet
@@ -19,9 +20,14 @@ never tiled: its lighting is drawn per image); stage 2 can instead darken on the
 ``--maps_only`` skips G: w = sigmoid(D(x)) for the low-light images x given as input (e.g. the synthetic twins x_s,
 Table 2's {x_s, y} + RDDG column), written to ``w/`` and ``w_vis/``.
 
-Deterministic: the same inputs and seed give byte-identical files.
+Deterministic: the same inputs and seed give byte-identical files. An output folder that is or contains an input is
+refused, even with ``--overwrite``. Every file is written to a temporary name and renamed; a failed write stops the
+run with one line naming the file (files already written are complete). Images above ``--max_pixels`` (read from
+the header) and unreadable ones are skipped. EXIF orientation is not applied: x_g and w stay aligned with y as the
+datasets read it.
 """
 import argparse
+import io
 import os
 import sys
 
@@ -30,7 +36,6 @@ if __name__ == '__main__' and not __package__:
 
 import rddg_basicsr  # noqa: F401, I001  (compat layer before any basicsr import; registers the archs)
 
-import cv2
 import numpy as np
 import torch
 from tqdm import tqdm
@@ -38,7 +43,8 @@ from tqdm import tqdm
 from rddg_basicsr.cli import fail, input_paths, load_network_opts, resolve_device, unreadable_note
 from rddg_basicsr.darkening import (DEFAULT_SMOOTH, build_stage1_nets, darken_and_map, domain_distance_map, heat_map,
                                     pseudo_ll_bgr, tiled)
-from rddg_basicsr.utils.image_io import UnreadableImageError, read_image_any
+from rddg_basicsr.utils.image_io import (DEFAULT_MAX_PIXELS, UnreadableImageError, read_image_any, write_bytes_atomic,
+                                         write_encoded)
 
 PROG = 'make_pseudo_pairs'
 SUBDIRS = {'lq': '.png', 'w': '.npy', 'w_vis': '.png'}
@@ -46,28 +52,33 @@ MAP_SUBDIRS = {'w': '.npy', 'w_vis': '.png'}
 
 
 def make_pseudo_pairs(nl_paths, out_dir, net_g, net_d, tile=512, smooth=DEFAULT_SMOOTH, device='cpu',
-                      overwrite=False):
+                      overwrite=False, max_pixels=DEFAULT_MAX_PIXELS):
     """Write ``lq/``, ``w/`` and ``w_vis/`` files under ``out_dir`` for every NL image (see the module doc); with
     ``net_g`` None, the inputs are low-light images already and only their maps are written.
 
-    The nets are moved to ``device`` and put in eval mode. Unreadable images are reported and skipped.
+    The nets are moved to ``device`` and put in eval mode. Unreadable images and images above ``max_pixels``
+    are reported and skipped.
 
     Returns:
-        list[str]: The unreadable paths (empty when all went well).
+        list[str]: The skipped paths (empty when all went well).
 
     Raises:
-        ValueError: two inputs share a stem.
+        ValueError: two inputs share a stem, or ``out_dir`` is or contains an input (nothing is written).
         FileExistsError: an output exists and ``overwrite`` is False (nothing is written).
+        OSError: an output could not be written (the message names it; no partial file is left).
     """
     subdirs = SUBDIRS if net_g is not None else MAP_SUBDIRS
     stems = check_outputs(nl_paths, out_dir, overwrite, subdirs)
     for sub in subdirs:
-        os.makedirs(os.path.join(out_dir, sub), exist_ok=True)
+        try:
+            os.makedirs(os.path.join(out_dir, sub), exist_ok=True)
+        except OSError as err:
+            raise OSError(f'cannot create output folder {os.path.join(out_dir, sub)}: {err.strerror}') from None
     net_d = net_d.eval().to(device)
     failed = []
     for path, stem in zip(tqdm(nl_paths, desc=PROG, unit='img'), stems):
         try:
-            rgb, _, _ = read_image_any(path)
+            rgb, _, _ = read_image_any(path, max_pixels, upright=False)
         except UnreadableImageError as err:
             failed.append(path)
             tqdm.write(f'{PROG}: skipped: {err}', file=sys.stderr)
@@ -77,13 +88,15 @@ def make_pseudo_pairs(nl_paths, out_dir, net_g, net_d, tile=512, smooth=DEFAULT_
             save_map(out_dir, stem, domain_distance_map(tiled(net_d, tile), img, smooth))
         else:
             x_g, w = darken_and_map(net_g.eval().to(device), net_d, img, tile, smooth)
-            _write_png(os.path.join(out_dir, 'lq', f'{stem}.png'), pseudo_ll_bgr(x_g))
+            write_encoded(os.path.join(out_dir, 'lq', f'{stem}.png'), pseudo_ll_bgr(x_g))
             save_map(out_dir, stem, w)
     return failed
 
 
 def check_outputs(nl_paths, out_dir, overwrite, subdirs=SUBDIRS):
-    """Stems of ``nl_paths``; refuses duplicate stems and (unless ``overwrite``) existing outputs."""
+    """Stems of ``nl_paths``; refuses an ``out_dir`` that is or contains an input (symlinks resolved, whatever
+    ``overwrite`` says), duplicate stems and (unless ``overwrite``) existing outputs."""
+    refuse_inputs_inside(nl_paths, out_dir)
     stems = [os.path.splitext(os.path.basename(path))[0] for path in nl_paths]
     seen = {}
     for path, stem in zip(nl_paths, stems):
@@ -97,17 +110,22 @@ def check_outputs(nl_paths, out_dir, overwrite, subdirs=SUBDIRS):
     return stems
 
 
+def refuse_inputs_inside(nl_paths, out_dir):
+    """ValueError when ``out_dir`` is, or contains, one of the inputs (compared after resolving symlinks)."""
+    out = os.path.realpath(out_dir)
+    for path in nl_paths:
+        real = os.path.realpath(path)
+        if real == out or real.startswith(out.rstrip(os.sep) + os.sep):
+            raise ValueError(f'output folder {out_dir} contains the input {path}; choose an output folder outside '
+                             'the inputs (--overwrite does not change this)')
+
+
 def save_map(out_dir, stem, w):
     """Write w (1, 1, H, W) as float32 .npy and as a heat map."""
-    np.save(os.path.join(out_dir, 'w', f'{stem}.npy'), w[0, 0].cpu().numpy().astype(np.float32))
-    _write_png(os.path.join(out_dir, 'w_vis', f'{stem}.png'), heat_map(w))
-
-
-def _write_png(path, bgr):
-    ok, buf = cv2.imencode('.png', bgr)
-    if not ok:
-        raise OSError(f'OpenCV could not encode {path}')
-    buf.tofile(path)
+    buf = io.BytesIO()
+    np.save(buf, w[0, 0].cpu().numpy().astype(np.float32))
+    write_bytes_atomic(os.path.join(out_dir, 'w', f'{stem}.npy'), buf.getvalue())
+    write_encoded(os.path.join(out_dir, 'w_vis', f'{stem}.png'), heat_map(w))
 
 
 def parse_smooth(text):
@@ -140,7 +158,10 @@ def parse_args(argv=None):
                         help='Inputs are low-light images: write only their maps w = sigmoid(D(x)) (no G)')
     parser.add_argument('--seed', type=int, default=0, help='Seed of a stochastic DarkeningNet\'s samples. Default: 0')
     parser.add_argument('--device', help='cpu | cuda | cuda:N. Default: CUDA when available')
-    parser.add_argument('--overwrite', action='store_true', help='Replace existing outputs')
+    parser.add_argument('--overwrite', action='store_true', help='Replace existing outputs (never inputs)')
+    parser.add_argument('--max_pixels', type=int, default=DEFAULT_MAX_PIXELS,
+                        help=f'Skip images with more pixels (read from the header), 0 for no limit. '
+                        f'Default: {DEFAULT_MAX_PIXELS}')
     return parser.parse_args(argv)
 
 
@@ -167,7 +188,11 @@ def main(argv=None):
         net_g, net_d = build_stage1_nets(network_opts, args.model_g, args.model_d, device)
     except (KeyError, RuntimeError) as err:
         fail(PROG, err.args[0])
-    failed = make_pseudo_pairs(nl_paths, args.output, net_g, net_d, args.tile, args.smooth, device, args.overwrite)
+    try:
+        failed = make_pseudo_pairs(nl_paths, args.output, net_g, net_d, args.tile, args.smooth, device,
+                                   args.overwrite, args.max_pixels or None)
+    except OSError as err:
+        fail(PROG, f'{err}; stopped (the files already written are complete)')
     what = 'maps' if args.maps_only else 'pseudo pairs'
     print(f'{PROG}: wrote {len(nl_paths) - len(failed)}/{len(nl_paths)} {what} into {args.output} '
           f'(tile {args.tile}, smooth {args.smooth})' + unreadable_note(failed))

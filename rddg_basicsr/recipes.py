@@ -13,6 +13,9 @@ from os import path as osp
 import yaml
 
 REPO_ROOT = osp.abspath(osp.join(osp.dirname(__file__), osp.pardir))
+IN_CHECKOUT = osp.isfile(osp.join(REPO_ROOT, 'setup.py'))  # False for a wheel install (REPO_ROOT: site-packages)
+# the option presets: the checkout's options/, or the copy a wheel carries inside the package
+OPTIONS_DIR = osp.join(REPO_ROOT, 'options') if IN_CHECKOUT else osp.join(osp.dirname(osp.abspath(__file__)), 'options')
 DELETE = object()  # as an override value: remove the key
 
 
@@ -23,8 +26,8 @@ def read_options(path):
 
 
 def repo_options(name):
-    """The option file ``options/<name>`` of this repository as a dict."""
-    return read_options(osp.join(REPO_ROOT, 'options', name))
+    """The option preset ``<name>`` (``options/<name>`` of this repository, or of the installed wheel) as a dict."""
+    return read_options(osp.join(OPTIONS_DIR, name))
 
 
 def merge(base, overrides):

@@ -6,6 +6,7 @@ Environment switches, each read once:
     PROBE_DUMP_DIR=DIR       after training, every rank saves the weights it holds and the sample indices its
                              sampler gave it in the first epoch to DIR/rank<r>.pth
     PROBE_KILL_AT_SAVE=N     the N-th ``torch.save`` call writes half its bytes, then the process SIGKILLs itself
+    PROBE_FREEZE=R:N         rank R stops itself (SIGSTOP, as a hung GPU or a debugger would) at iteration N
 """
 import io
 import os
@@ -39,6 +40,24 @@ def kill_during_save(n):
     torch.save = save
 
 
+def freeze_at(rank, iteration):
+    build_model = basicsr.train.build_model
+
+    def build_and_freeze(opt):
+        model = build_model(opt)
+        optimize = model.optimize_parameters
+
+        def optimize_or_freeze(current_iter):
+            if opt['rank'] == rank and current_iter == iteration:
+                os.kill(os.getpid(), signal.SIGSTOP)
+            return optimize(current_iter)
+
+        model.optimize_parameters = optimize_or_freeze
+        return model
+
+    basicsr.train.build_model = build_and_freeze
+
+
 def dump_weights(directory):
     build_model, models, indices = basicsr.train.build_model, [], []
     sampler_iter = EnlargedSampler.__iter__
@@ -70,6 +89,8 @@ def dump_weights(directory):
 if __name__ == '__main__':
     if os.environ.get('PROBE_KILL_AT_SAVE'):
         kill_during_save(int(os.environ['PROBE_KILL_AT_SAVE']))
+    if os.environ.get('PROBE_FREEZE'):
+        freeze_at(*map(int, os.environ['PROBE_FREEZE'].split(':')))
     dump = dump_weights(os.environ['PROBE_DUMP_DIR']) if os.environ.get('PROBE_DUMP_DIR') else None
     run_pipeline(basicsr.train.train_pipeline)
     if dump:

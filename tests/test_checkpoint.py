@@ -193,3 +193,45 @@ def test_atomic_save_leaves_no_temporary_file_and_replaces_whole(tmp_path):
     atomic_torch_save({'a': torch.zeros(3)}, path)
     assert os.listdir(tmp_path) == ['x.pth']
     assert torch.equal(torch.load(path, weights_only=True)['a'], torch.zeros(3))
+
+
+@pytest.mark.parametrize('content', [b'', b'not a checkpoint at all', b'\x80\x04\x95garbage', 'truncated'])
+def test_a_broken_file_is_not_reported_as_code(tmp_path, content):
+    path = tmp_path / 'net.pth'
+    torch.save({'params': {'w': torch.randn(64, 64)}}, path)
+    path.write_bytes(path.read_bytes()[:300] if content == 'truncated' else content)
+    with pytest.raises(RuntimeError) as err:
+        safe_torch_load(str(path))
+    message = str(err.value)
+    assert f'Cannot read checkpoint {path}: truncated or not a torch checkpoint' in message
+    assert 'run code' not in message and '\n' not in message
+
+
+def test_a_failed_save_names_the_file_and_leaves_the_old_one(tmp_path, monkeypatch):
+    path = tmp_path / 'net_g_latest.pth'
+    atomic_torch_save({'a': torch.ones(3)}, path)
+
+    def full_disk(fd):
+        raise OSError(28, 'No space left on device')
+
+    monkeypatch.setattr(os, 'fsync', full_disk)
+    with pytest.raises(OSError, match=f'^cannot write {path}: No space left on device$'):
+        atomic_torch_save({'a': torch.zeros(3)}, path)
+    assert os.listdir(tmp_path) == ['net_g_latest.pth']
+    assert torch.equal(torch.load(path, weights_only=True)['a'], torch.ones(3))
+
+
+def test_mismatch_names_expected_and_found_architecture_and_suggests_opt(tmp_path):
+    from rddg_basicsr.archs.enlightening_arch import EnlighteningNet
+
+    torch.save({'params': _net(0).state_dict()}, tmp_path / 'dn.pth')
+    with pytest.raises(RuntimeError, match=r'fit EnlighteningNet \(the expected architecture\): the checkpoint holds '
+                       r'DarkeningNet; pass the training YAML \(--opt\)'):
+        load_network_weights(EnlighteningNet(num_feat=4, num_level=2), str(tmp_path / 'dn.pth'), 'params')
+
+
+def test_mismatch_of_sizes_names_a_layer_and_both_shapes(tmp_path):
+    torch.save({'params': _net(0).state_dict()}, tmp_path / 'dn.pth')
+    with pytest.raises(RuntimeError, match=r'holds DarkeningNet with other sizes \(conv_first.weight: expected '
+                       r'\[4, 3, 3, 3\], found \[2, 3, 3, 3\]\).*--opt'):
+        load_network_weights(DarkeningNet(num_feat=4, num_block=1), str(tmp_path / 'dn.pth'), 'params')

@@ -11,11 +11,11 @@ import pytest
 from conftest import REPO
 
 PACKAGE = os.path.join(REPO, 'rddg_basicsr')
-ENTRY_POINTS = ('train', 'test', 'inference', 'make_pseudo_pairs', 'demo.__main__')
+ENTRY_POINTS = ('train', 'test', 'inference', 'make_pseudo_pairs', 'demo.__main__', 'copy_options', 'prepare_data')
 # rank of each module by its dotted name's prefix: a module may import only modules of a lower rank, or of its own
 # rank below the entry points (the first matching prefix counts)
 RANKS = [(entry, 5) for entry in ENTRY_POINTS] + [
-    ('cli', 4), ('recipes', 4), ('option_checks', 4), ('enhancer', 4), ('demo.', 4),
+    ('cli', 4), ('basicsr_scripts', 4), ('recipes', 4), ('option_checks', 4), ('enhancer', 4), ('demo.', 4),
     ('models.', 3),
     ('darkening', 2), ('archs.', 2), ('losses.', 2), ('data.', 2), ('metrics.', 2), ('compat', 2),
     ('utils.', 1),
@@ -66,7 +66,8 @@ def test_imports_point_only_downward():
     assert not wrong
 
 
-@pytest.mark.parametrize('entry', ['train', 'test', 'inference', 'make_pseudo_pairs', 'demo'])
+@pytest.mark.parametrize('entry', ['train', 'test', 'inference', 'make_pseudo_pairs', 'demo', 'copy_options',
+                                   'prepare_data'])
 def test_runs_as_a_module(entry, tmp_path):
     proc = subprocess.run([sys.executable, '-m', f'rddg_basicsr.{entry}', '--help'], cwd=REPO, capture_output=True,
                           text=True, timeout=300)
@@ -83,8 +84,8 @@ def test_runs_as_a_file_from_anywhere(tmp_path):
 
 def test_console_scripts_name_the_entry_points_main():
     scripts = re.findall(r"'(rddg-[a-z-]+)=([\w.]+):(\w+)'", open(os.path.join(REPO, 'setup.py')).read())
-    assert sorted(name for name, _, _ in scripts) == ['rddg-demo', 'rddg-enhance', 'rddg-pseudo-pairs', 'rddg-test',
-                                                      'rddg-train']
+    assert sorted(name for name, _, _ in scripts) == ['rddg-demo', 'rddg-enhance', 'rddg-options', 'rddg-prepare',
+                                                      'rddg-pseudo-pairs', 'rddg-test', 'rddg-train']
     for _, module, func in scripts:
         path = os.path.join(REPO, *module.split('.')) + '.py'
         assert module[len('rddg_basicsr.'):] in ENTRY_POINTS and f'def {func}(' in open(path).read()

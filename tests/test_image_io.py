@@ -1,11 +1,14 @@
-"""Image files: 8/16-bit, gray, RGB and RGBA read to float RGB and written back unchanged."""
+"""Image files: 8/16-bit, gray, RGB and RGBA read to float RGB and written back unchanged; EXIF orientation, the
+pixel budget and atomic writes."""
+import os
+
 import cv2
 import numpy as np
 import pytest
 from skimage import data
 
-from rddg_basicsr.utils.image_io import (UnreadableImageError, list_inputs, needs_png, read_image_any,
-                                         write_image_like)
+from rddg_basicsr.utils.image_io import (ImageTooLargeError, UnreadableImageError, list_inputs, needs_png,
+                                         read_image_any, write_bytes_atomic, write_image_like)
 
 
 @pytest.fixture(scope='module')
@@ -88,3 +91,42 @@ def test_list_inputs(tmp_path, bgr):
     assert list_inputs(str(tmp_path / 'notes.txt')) == [str(tmp_path / 'notes.txt')]  # a named file is taken
     with pytest.raises(FileNotFoundError, match='nowhere'):
         list_inputs(str(tmp_path / 'nowhere'))
+
+
+@pytest.mark.parametrize('orientation', range(1, 9))
+def test_exif_orientation_as_pil_applies_it(tmp_path, orientation):
+    from PIL import Image, ImageOps
+    rgb = (np.random.default_rng(orientation).random((5, 7, 3)) * 255).astype(np.uint8)
+    img = Image.fromarray(rgb)
+    exif = img.getexif()
+    exif[0x0112] = orientation
+    img.save(tmp_path / 'o.png', exif=exif)
+    expected = np.asarray(ImageOps.exif_transpose(Image.open(tmp_path / 'o.png')))
+    assert np.array_equal(np.round(read_image_any(str(tmp_path / 'o.png'))[0] * 255).astype(np.uint8), expected)
+    assert read_image_any(str(tmp_path / 'o.png'), upright=False)[0].shape == (5, 7, 3)
+
+
+def test_pixel_budget_checked_on_the_header(tmp_path):
+    cv2.imwrite(str(tmp_path / 'a.png'), np.zeros((10, 20, 3), np.uint8))
+    with pytest.raises(ImageTooLargeError, match=r'a\.png is 20x10 .*above the pixel budget of 199'):
+        read_image_any(str(tmp_path / 'a.png'), max_pixels=199)
+    assert read_image_any(str(tmp_path / 'a.png'), max_pixels=200)[0].shape == (10, 20, 3)
+    assert read_image_any(str(tmp_path / 'a.png'), max_pixels=None)[0].shape == (10, 20, 3)
+
+
+def test_atomic_write_failure_names_the_file_and_keeps_the_old_one(tmp_path, monkeypatch):
+    target = tmp_path / 'out.png'
+    target.write_bytes(b'old')
+
+    def full_disk(fd):
+        raise OSError(28, 'No space left on device')
+
+    monkeypatch.setattr(os, 'fsync', full_disk)
+    with pytest.raises(OSError, match=f'^cannot write {target}: No space left on device$'):
+        write_image_like(str(target), np.zeros((4, 4, 3), np.float32), None, {'bit_depth': 8, 'was_gray': False})
+    assert os.listdir(tmp_path) == ['out.png'] and target.read_bytes() == b'old'
+
+
+def test_write_into_a_missing_folder_is_one_line(tmp_path):
+    with pytest.raises(OSError, match=f'^cannot write {tmp_path / "no" / "x.png"}: No such file or directory$'):
+        write_bytes_atomic(str(tmp_path / 'no' / 'x.png'), b'x')

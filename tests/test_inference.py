@@ -163,3 +163,123 @@ def test_a_checkpoint_that_would_run_code_is_refused(setup, tmp_path):
         main(['-i', str(root / 'in'), '-o', str(tmp_path / 'out'), '--model_path', str(bad)])
     assert 'Refused to load' in str(exc.value) and str(bad) in str(exc.value)
     assert not sentinel.exists()
+
+
+def _png_declaring(path, width, height):
+    """A few-hundred-byte PNG whose header declares ``width`` x ``height`` gray pixels (a decompression bomb)."""
+    import struct
+    import zlib
+
+    def chunk(kind, body):
+        return struct.pack('>I', len(body)) + kind + body + struct.pack('>I', zlib.crc32(kind + body))
+
+    rows = zlib.compress(b'\0' * (width + 1) * 4)
+    path.write_bytes(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', width, height, 8, 0, 0, 0, 0))
+                     + chunk(b'IDAT', rows) + chunk(b'IEND', b''))
+
+
+def test_decompression_bomb_is_skipped_before_decoding_and_the_rest_goes_on(setup, tmp_path, capsys):
+    root, _ = setup
+    folder = tmp_path / 'bomb'
+    folder.mkdir()
+    _png_declaring(folder / 'a_bomb.png', 30000, 30000)
+    shutil.copy(root / 'in' / 'gray.png', folder / 'b_ok.png')
+    assert _run_on(setup, folder, tmp_path / 'out') == 1
+    captured = capsys.readouterr()
+    skipped = [line for line in captured.err.splitlines() if 'a_bomb.png' in line]
+    assert len(skipped) == 1 and '30000x30000' in skipped[0] and '--max_pixels' in skipped[0]
+    assert os.listdir(tmp_path / 'out') == ['b_ok.png'] and 'enhanced 1/2' in captured.out
+
+
+def test_max_pixels_flag(setup, tmp_path, capsys):
+    assert _run(setup, tmp_path / 'out', '--max_pixels', str(48 * 34 - 1)) == 1
+    assert not os.path.exists(tmp_path / 'out') or os.listdir(tmp_path / 'out') == []
+    assert 'enhanced 0/4' in capsys.readouterr().out
+    assert _run(setup, tmp_path / 'out', '--max_pixels', str(48 * 34)) == 0
+
+
+def _run_on(setup, folder, out, *extra):
+    root, _ = setup
+    return main(['-i', str(folder), '-o', str(out), '--model_path', str(root / 'en.pth'), '--opt',
+                 str(root / 'train.yml'), '--device', 'cpu', *extra])
+
+
+def test_inputs_sharing_a_stem_keep_their_extension_and_the_count_is_what_was_written(setup, tmp_path, capsys):
+    """a.tif (16-bit, so written as PNG) and a.png used to both become a.png while reporting 2/2."""
+    root, _ = setup
+    folder = tmp_path / 'same_stem'
+    folder.mkdir()
+    shutil.copy(root / 'in' / 'deep.tif', folder / 'a.tif')
+    shutil.copy(root / 'in' / 'gray.png', folder / 'a.png')
+    shutil.copy(root / 'in' / 'color.jpg', folder / 'b.jpg')
+    assert _run_on(setup, folder, tmp_path / 'out') == 0
+    assert sorted(os.listdir(tmp_path / 'out')) == ['a_png.png', 'a_tif.png', 'b.jpg']
+    assert cv2.imread(str(tmp_path / 'out' / 'a_tif.png'), cv2.IMREAD_UNCHANGED).dtype == np.uint16
+    assert 'enhanced 3/3' in capsys.readouterr().out
+
+
+def test_a_remaining_name_clash_is_refused_before_any_work(setup, tmp_path):
+    root, _ = setup
+    folder = tmp_path / 'clash'
+    folder.mkdir()
+    for name in ('a.tif', 'a.png', 'a_png.jpg'):
+        shutil.copy(root / 'in' / 'color.jpg', folder / name)
+    with pytest.raises(SystemExit, match=r'a\.png and .*a_png\.jpg could both be written as .*a_png\.\*'):
+        _run_on(setup, folder, tmp_path / 'out')
+    assert not (tmp_path / 'out').exists()
+
+
+def test_exif_orientation_is_applied(setup, tmp_path):
+    from PIL import Image
+    root, _ = setup
+    folder = tmp_path / 'phone'
+    folder.mkdir()
+    img = Image.open(root / 'in' / 'color.jpg')
+    exif = img.getexif()
+    exif[0x0112] = 6  # stored landscape, shown rotated 90 degrees clockwise
+    img.save(folder / 'phone.jpg', exif=exif)
+    assert _run_on(setup, folder, tmp_path / 'out') == 0
+    assert cv2.imread(str(tmp_path / 'out' / 'phone.jpg'), cv2.IMREAD_UNCHANGED).shape == (48, 34, 3)
+
+
+def test_a_failed_write_leaves_no_partial_file_and_stops_with_one_line(setup, tmp_path, monkeypatch, capsys):
+    """Disk full on the second output: the first stays, nothing lands under the second name, no temp file."""
+    out = tmp_path / 'out'
+    out.mkdir()
+    (out / 'deep.png').write_bytes(b'previous run')
+    real_fsync, calls = os.fsync, []
+
+    def full_disk(fd):
+        calls.append(fd)
+        if len(calls) == 2:
+            raise OSError(28, 'No space left on device')
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, 'fsync', full_disk)
+    with pytest.raises(SystemExit) as exc:
+        _run(setup, out)
+    message = str(exc.value)
+    assert '\n' not in message and f'cannot write {out / "deep.png"}: No space left on device' in message
+    assert 'stopped after writing 1/4' in message
+    assert sorted(os.listdir(out)) == ['color.jpg', 'deep.png'] and (out / 'deep.png').read_bytes() == b'previous run'
+
+
+def test_output_that_is_a_file_is_one_line(setup, tmp_path):
+    (tmp_path / 'taken').write_text('x')
+    with pytest.raises(SystemExit, match=f'cannot create output folder {tmp_path / "taken"}'):
+        _run(setup, tmp_path / 'taken')
+
+
+def test_fp16_is_the_cuda_default_and_fp32_opts_out(setup, tmp_path, recwarn, monkeypatch):
+    assert _run(setup, tmp_path / 'cpu') == 0  # CPU: fp32 without a warning
+    assert not [w for w in recwarn if 'fp16' in str(w.message)]
+    with pytest.raises(SystemExit):
+        _run(setup, tmp_path / 'x', '--fp16', '--fp32')
+    if not torch.cuda.is_available():
+        pytest.skip('CUDA not available')
+    from rddg_basicsr import inference
+    made, real = [], inference.LowLightEnhancer
+    monkeypatch.setattr(inference, 'LowLightEnhancer', lambda *a, **k: made.append(real(*a, **k)) or made[-1])
+    for flags, half in (([], True), (['--fp32'], False)):
+        assert _run(setup, tmp_path / f'cuda{half}', '--device', 'cuda', *flags) == 0
+        assert made[-1].half is half

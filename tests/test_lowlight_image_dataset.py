@@ -132,3 +132,14 @@ def test_lmdb_meta_info_errors(tmp_path):
 def test_build_dataset_finds_the_class(folder):
     dataset = build_dataset(make_opt(folder, type='LowLightImageDataset', name='exdark'))
     assert isinstance(dataset, LowLightImageDataset) and len(dataset) == 3
+
+
+def test_corrupt_body_with_intact_header_and_end_fails_at_construction(folder):
+    """Header and end marker intact, pixel data damaged: caught when the dataset is built, not mid-training."""
+    path = folder / 'b_scene.png'
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 40] = bytes(b ^ 0x5A for b in data[middle:middle + 40])
+    path.write_bytes(bytes(data))
+    with pytest.raises(OSError, match=f'cannot read image {path}: the pixel data does not decode'):
+        LowLightImageDataset(make_opt(folder))

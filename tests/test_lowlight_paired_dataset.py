@@ -152,8 +152,8 @@ def test_bad_map_types_are_named(roots):
 
 def test_out_of_range_map_fails_when_read(roots):
     path = os.path.join(roots['w_npy'], 'im_a.npy')
-    np.save(path, np.full((64, 80), 1.5, np.float32))
     dataset = LowLightPairedDataset(make_opt(roots))
+    np.save(path, np.full((64, 80), 1.5, np.float32))  # changed after the checks at construction
     with pytest.raises(ValueError, match=f'{path}: map values must lie in \\[0, 1\\]'):
         dataset[0]
 
@@ -172,7 +172,7 @@ def test_read_map_formats(tmp_path):
     with pytest.raises(ValueError, match=r'cannot read map .*obj\.npy'):
         read_map(str(tmp_path / 'obj.npy'))
     np.save(tmp_path / 'nan.npy', np.full((2, 2), np.nan, np.float32))
-    with pytest.raises(ValueError, match=r'nan\.npy: map values must lie in \[0, 1\]'):
+    with pytest.raises(ValueError, match=r'nan\.npy: map has 4 non-finite values'):
         read_map(str(tmp_path / 'nan.npy'))
 
 
@@ -222,3 +222,14 @@ def test_unknown_backend_is_refused(roots):
 def test_build_dataset_finds_the_class(roots):
     dataset = build_dataset(make_opt(roots, type='LowLightPairedDataset', name='pseudo'))
     assert isinstance(dataset, LowLightPairedDataset)
+
+
+@pytest.mark.parametrize('bad,message', [(np.nan, 'non-finite values'), (np.inf, 'non-finite values'),
+                                         (1.5, r'must lie in \[0, 1\]')])
+def test_nan_or_out_of_range_map_fails_at_construction(roots, bad, message):
+    path = os.path.join(roots['w_npy'], 'im_b.npy')
+    w_map = np.load(path)
+    w_map[3, 5] = bad
+    np.save(path, w_map)
+    with pytest.raises(ValueError, match=f'{path}: .*{message}'):
+        LowLightPairedDataset(make_opt(roots))

@@ -192,3 +192,53 @@ def test_stochastic_g_samples_follow_the_seed(stage1, tmp_path):
         first = run('a', 0)
     assert first == run('b', 0)
     assert first != run('c', 1)
+
+
+@pytest.mark.parametrize('layout', ['out_is_input_folder', 'out_contains_input', 'symlinked_input'])
+def test_an_output_that_is_or_contains_an_input_is_refused_even_with_overwrite(stage1, tmp_path, layout):
+    """-i data/lq -o data would write data/lq/<stem>.png over the inputs themselves."""
+    root = stage1[0]
+    data_dir = tmp_path / 'data'
+    inputs = data_dir / 'lq'
+    inputs.mkdir(parents=True)
+    for name in ('astronaut.png', 'coffee.png'):
+        (inputs / name).write_bytes((root / 'nl' / name).read_bytes())
+    out, given = {'out_is_input_folder': (inputs, inputs), 'out_contains_input': (data_dir, inputs),
+                  'symlinked_input': (data_dir, tmp_path / 'link')}[layout]
+    if layout == 'symlinked_input':
+        os.symlink(inputs, given)
+    before = {name: (inputs / name).read_bytes() for name in os.listdir(inputs)}
+    with pytest.raises(SystemExit) as exc:
+        _cli(stage1, out, '--overwrite', nl=given)
+    assert f'output folder {out} contains the input {given}' in str(exc.value) and '\n' not in str(exc.value)
+    assert {name: (inputs / name).read_bytes() for name in os.listdir(inputs)} == before
+
+
+def test_output_beside_the_inputs_is_fine(stage1, tmp_path):
+    root = stage1[0]
+    (tmp_path / 'nl').mkdir()
+    (tmp_path / 'nl' / 'coffee.png').write_bytes((root / 'nl' / 'coffee.png').read_bytes())
+    assert _cli(stage1, tmp_path / 'nl' / 'pseudo', nl=tmp_path / 'nl') == 0
+    assert os.listdir(tmp_path / 'nl' / 'pseudo' / 'lq') == ['coffee.png']
+
+
+def test_a_failed_write_leaves_no_partial_file(stage1, tmp_path, monkeypatch):
+    real_fsync, calls = os.fsync, []
+
+    def full_disk(fd):
+        calls.append(fd)
+        if len(calls) == 2:  # the first image's map
+            raise OSError(28, 'No space left on device')
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, 'fsync', full_disk)
+    with pytest.raises(SystemExit) as exc:
+        _cli(stage1, tmp_path)
+    assert f'cannot write {tmp_path / "w" / "astronaut.npy"}: No space left on device' in str(exc.value)
+    assert os.listdir(tmp_path / 'lq') == ['astronaut.png'] and os.listdir(tmp_path / 'w') == []
+    assert not [n for folder in ('lq', 'w', 'w_vis') for n in os.listdir(tmp_path / folder) if n.endswith('.tmp')]
+
+
+def test_images_above_max_pixels_are_skipped(stage1, tmp_path, capsys):
+    assert _cli(stage1, tmp_path, '--max_pixels', str(H * W - 1)) == 1
+    assert 'wrote 0/2' in capsys.readouterr().out and os.listdir(tmp_path / 'lq') == []

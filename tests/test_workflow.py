@@ -51,6 +51,21 @@ def test_stage2_trains_with_rddg_and_logs_metrics(workflow):
     assert 'conv_first.weight' in state
 
 
+def test_stage2_trains_a_basicsr_native_network_g(workflow):
+    """README's YAML: BasicSR's RRDBNet at scale 1 (it pixel-unshuffles by 4, so sides must divide by 4) as the EN."""
+    opt = tiny_stage2_options(workflow['data'], workflow['pseudo'], name='tiny_rrdb', total_iter=5)
+    opt['network_g'] = {'type': 'RRDBNet', 'num_in_ch': 3, 'num_out_ch': 3, 'scale': 1, 'num_feat': 8, 'num_block': 1,
+                        'num_grow_ch': 4}
+    opt['val']['val_freq'] = 5
+    root = workflow['root']
+    run_entry('train', '-opt', write_options(opt, root / 'rrdb.yml'), '--root_path', root)
+    exp = root / 'experiments' / 'tiny_rrdb'
+    log = read_log(exp)
+    assert 'RRDBNet' in log and re.search(r'mean_1_minus_w: [0-9.e+-]+', log) and '# psnr:' in log
+    state = torch.load(exp / 'models' / 'net_g_latest.pth', weights_only=True)['params']
+    assert 'body.0.rdb1.conv1.weight' in state
+
+
 def enlarged_copy(src, dst, size=192):
     """Copy the images of ``src`` into ``dst`` resized to size x size (NIQE needs >= 192 px)."""
     os.makedirs(dst)

@@ -1,9 +1,9 @@
 """Listing, pairing, reading and validating the images (and domain-distance maps) behind the datasets.
 
 Images live in a folder on disk or in a BasicSR ``.lmdb`` (keys from its ``meta_info.txt``, see
-``basicsr.utils.lmdb_util.make_lmdb_from_imgs``). Everything that can be checked without decoding pixels (folders,
-pairing by file name, readable headers, sizes) is checked when a dataset is built, so bad data fails before
-training starts, with the option key or the file named in a one-line message.
+``basicsr.utils.lmdb_util.make_lmdb_from_imgs``). Folders, pairing by file name, headers, sizes, image bodies (a
+cheap decode at 1/8 scale of every image in a folder) and map values (finite, in [0, 1]) are checked when a dataset
+is built, so bad data fails before training starts, with the option key or the file named in a one-line message.
 """
 import os
 from os import path as osp
@@ -20,9 +20,10 @@ BACKENDS = ('disk', 'lmdb')
 _MAX_NAMED = 5
 
 
-def list_images(folder, opt_key):
-    """Sorted paths of the image files directly inside ``folder`` (extensions in ``IMAGE_EXTENSIONS``)."""
-    return _list_files(folder, opt_key, IMAGE_EXTENSIONS, 'images')
+def list_images(folder, opt_key, recursive=False):
+    """Sorted paths of the image files inside ``folder`` (extensions in ``IMAGE_EXTENSIONS``); with ``recursive``,
+    in its sub-folders too (class folders such as ExDark's)."""
+    return _list_files(folder, opt_key, IMAGE_EXTENSIONS, 'images', recursive)
 
 
 def list_maps(folder, opt_key):
@@ -86,7 +87,7 @@ def read_image(file_client, path):
 
 
 def check_images(paths, min_size=None):
-    """Open every image header (no decoding) and return the sizes.
+    """Open every image header, decode every image at 1/8 scale (the body must decode) and return the sizes.
 
     Args:
         paths (list[str]): Image files.
@@ -96,6 +97,8 @@ def check_images(paths, min_size=None):
         dict[str, tuple[int, int]]: ``path -> (H, W)``.
     """
     sizes = {path: _header_size(path) for path in paths}
+    for path in paths:
+        _check_decodes(path)
     check_min_size(sizes, min_size)
     return sizes
 
@@ -131,28 +134,30 @@ def read_map(path):
         return w_map.astype(np.float32) / np.float32(65535)
     w_map = _load_npy(path)
     w_map = w_map.reshape(w_map.shape[:2]).astype(np.float32)
+    if not np.all(np.isfinite(w_map)):
+        raise ValueError(f'{path}: map has {np.count_nonzero(~np.isfinite(w_map))} non-finite values (NaN or inf)')
     if not np.all((w_map >= 0) & (w_map <= 1)):
         raise ValueError(f'{path}: map values must lie in [0, 1], got [{np.min(w_map)}, {np.max(w_map)}]')
     return w_map
 
 
 def map_size(path):
-    """``(H, W)`` of a map from its header only (npy header / PNG header), checking its type on the way."""
+    """``(H, W)`` of a map, read whole and checked as ``read_map`` does (type, shape, finite values in [0, 1])."""
     if _map_format(path) == '.png':
         with _open_header(path, 'map') as header:
             if not header.mode.startswith('I;16'):
                 raise ValueError(f'{path}: PNG maps must be single-channel 16-bit, got PIL mode {header.mode}')
-            return header.size[::-1]
-    return _load_npy(path, mmap_mode='r').shape[:2]
+    return read_map(path).shape
 
 
 class ImageRoot:
     """The images under one ``dataroot_*`` option: a folder on disk or a BasicSR ``.lmdb``.
 
     Built from ``opt[opt_key]`` and ``opt['io_backend']`` (``{type: disk}`` or ``{type: lmdb}``); images with a
-    side below ``min_size`` (when given) are refused. Attributes: ``paths`` (sorted; the ``meta_info.txt`` names
-    for lmdb) and ``sizes`` (``path -> (H, W)``). Pixels are read lazily through a FileClient made on first use
-    (so the dataset pickles into DataLoader workers before any lmdb is opened).
+    side below ``min_size`` (when given) are refused; ``recursive: true`` also lists a folder's sub-folders.
+    Attributes: ``paths`` (sorted; the ``meta_info.txt`` names for lmdb) and ``sizes`` (``path -> (H, W)``).
+    Pixels are read lazily through a FileClient made on first use (so the dataset pickles into DataLoader workers
+    before any lmdb is opened).
     """
 
     def __init__(self, opt, opt_key, min_size=None):
@@ -166,7 +171,7 @@ class ImageRoot:
             check_min_size(self.sizes, min_size)
             self._backend_opt['db_paths'] = [self.root]
         else:
-            self.sizes = check_images(list_images(self.root, opt_key), min_size)
+            self.sizes = check_images(list_images(self.root, opt_key, opt.get('recursive', False)), min_size)
         self.backend = backend
         self.paths = sorted(self.sizes)
         self._file_client = None
@@ -178,14 +183,23 @@ class ImageRoot:
         return read_image(self._file_client, path)
 
 
-def _list_files(folder, opt_key, extensions, what):
+def _list_files(folder, opt_key, extensions, what, recursive=False):
     if not osp.isdir(folder):
         raise FileNotFoundError(f'{opt_key}: folder not found: {folder}')
-    names = [name for name in os.listdir(folder) if name.lower().endswith(extensions)]
-    paths = sorted(osp.join(folder, name) for name in names if osp.isfile(osp.join(folder, name)))
+    if recursive:
+        paths = sorted(osp.join(root, name) for root, _, names in os.walk(folder, followlinks=True) for name in names
+                       if name.lower().endswith(extensions))
+    else:
+        names = [name for name in os.listdir(folder) if name.lower().endswith(extensions)]
+        paths = sorted(osp.join(folder, name) for name in names if osp.isfile(osp.join(folder, name)))
     if not paths:
-        raise ValueError(f'{opt_key}: no {what} in {folder}')
+        hint = '' if recursive else ' (class folders: set recursive: true)' if _has_subfolders(folder) else ''
+        raise ValueError(f'{opt_key}: no {what} in {folder}{hint}')
     return paths
+
+
+def _has_subfolders(folder):
+    return any(osp.isdir(osp.join(folder, name)) for name in os.listdir(folder))
 
 
 def _parse_meta_line(line, meta_path, number):
@@ -229,6 +243,12 @@ def _header_size(path):
     return size
 
 
+def _check_decodes(path):
+    """OSError naming ``path`` when its pixel data does not decode (OpenCV, as training reads it, at 1/8 scale)."""
+    if cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_REDUCED_GRAYSCALE_8) is None:
+        raise OSError(f'cannot read image {path}: the pixel data does not decode (corrupt file)')
+
+
 def _tail_has(path, trailer):
     """Whether the last 64 bytes hold ``trailer`` (some writers append a few bytes after the end marker; inside
     PNG chunks and JPEG entropy-coded data these markers cannot occur by chance)."""
@@ -252,10 +272,10 @@ def _map_format(path):
     return extension
 
 
-def _load_npy(path, mmap_mode=None):
-    """Load (or memory-map, reading only the header) a float ``H x W`` / ``H x W x 1`` npy map."""
+def _load_npy(path):
+    """Load a float ``H x W`` / ``H x W x 1`` npy map."""
     try:
-        w_map = np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
+        w_map = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as err:
         raise ValueError(f'cannot read map {path}: {err}') from None
     if not np.issubdtype(w_map.dtype, np.floating):

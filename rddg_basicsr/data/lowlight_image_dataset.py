@@ -12,6 +12,7 @@ class LowLightImageDataset(data.Dataset):
 
     Options:
         dataroot_lq (str): Folder (or ``.lmdb``) of low-light images.
+        recursive (bool): Also list the folder's sub-folders (ExDark's class folders). Default: false.
         io_backend (dict): ``{type: disk}`` or ``{type: lmdb}``.
 
     Returns (``__getitem__``):

@@ -11,9 +11,13 @@ Every training step runs ``rddg_basicsr/train.py`` through BasicSR's pipeline wi
 are skipped, so an interrupted demo resumes where it stopped. Settings: ``options/demo.yml``.
 """
 import argparse
+import collections
 import copy
 import os
+import re
+import subprocess
 import sys
+import time
 from os import path as osp
 
 import rddg_basicsr  # noqa: F401, I001  (compat layer before any basicsr import)
@@ -27,8 +31,8 @@ from rddg_basicsr.darkening import build_stage1_nets, darken_and_map, heat_map, 
 from rddg_basicsr.demo.dataset import build_demo_dataset, load_demo_config
 from rddg_basicsr.enhancer import LowLightEnhancer
 from rddg_basicsr.metrics.lpips_metric import calculate_lpips, lpips_available
-from rddg_basicsr.recipes import (REPO_ROOT, merge, point_stage1_at, point_stage2_at, read_options, repo_options,
-                                  run_entry, write_options)
+from rddg_basicsr.recipes import (REPO_ROOT, entry_command, entry_env, merge, point_stage1_at, point_stage2_at,
+                                  read_options, repo_options, write_options)
 from rddg_basicsr.utils.pretrained import default_weights_path, weights_available
 
 MARKER = '.rddg_demo'
@@ -57,11 +61,28 @@ def prepare_out(out):
     open(osp.join(out, MARKER), 'a').close()
 
 
-def run(script, *args):
-    proc = run_entry(script, *args)
-    if proc.returncode != 0:
-        raise SystemExit(f'error: {script}.py failed:\n{proc.stderr[-2000:] or proc.stdout[-2000:]}')
-    return proc
+# BasicSR's MessageLogger line: [name..][epoch:  0, iter:     100, lr:(...)] [eta: 0:01:23, time (data): ...]
+ITER_ETA = re.compile(r'iter:\s*([\d,]+),.*\[eta: ([^,]+),')
+
+
+def progress_line(line, total_iter):
+    """'iter 100/400, ETA 0:01:23' for a BasicSR training log line, else None."""
+    match = ITER_ETA.search(line)
+    return f'iter {match[1].replace(",", "")}/{total_iter}, ETA {match[2]}' if match else None
+
+
+def run(script, *args, total_iter=None):
+    """Run an entry point in a fresh Python; a training run prints its iteration and ETA at each log line."""
+    proc = subprocess.Popen(entry_command(script, *args), cwd=REPO_ROOT, env=entry_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    tail = collections.deque(maxlen=50)
+    for line in proc.stdout:
+        tail.append(line)
+        progress = progress_line(line, total_iter) if total_iter else None
+        if progress:
+            say(f'  {progress}')
+    if proc.wait() != 0:
+        raise SystemExit(f'error: {script}.py failed:\n{"".join(tail)[-2000:]}')
 
 
 def train(opt, out, vgg):
@@ -75,7 +96,7 @@ def train(opt, out, vgg):
         return models
     say(f'{opt["name"]}: training {opt["train"]["total_iter"]} iterations (log: {osp.dirname(models)})')
     run('train', '-opt', write_options(opt, osp.join(out, 'options', f'{opt["name"]}.yml')), '--root_path', out,
-        '--auto_resume')
+        '--auto_resume', total_iter=opt['train']['total_iter'])
     return models
 
 
@@ -199,6 +220,7 @@ def main(argv=None):
     parser.add_argument('--out', default=osp.join(REPO_ROOT, 'demo_output'), help='Demo folder (resumable)')
     parser.add_argument('--opt', default=osp.join(REPO_ROOT, 'options', 'demo.yml'), help='Demo settings')
     args = parser.parse_args(argv)
+    start = time.monotonic()
     out = osp.abspath(args.out)
     demo = read_options(args.opt)
     vgg, lp = check_pretrained()
@@ -223,6 +245,7 @@ def main(argv=None):
     print('\n' + table + '\n\n' + '\n'.join(notes))
     say(f'picture: {picture(data, trained, out)}')
     say(f'test pipeline outputs: {results}')
+    say(f'total time: {time.monotonic() - start:.0f} s')
     return 0
 
 

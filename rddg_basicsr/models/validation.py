@@ -2,17 +2,43 @@
 
 - extra per-image data for metrics (e.g. D's probability map, ``extra_metric_data``);
 - metrics that need ground truth are skipped on sets without it (NIQE and the domain score still run);
+- NIQE skips images too small for it (one warning line each) and reports over the rest;
+- stage 1 (D's probability map in the metric data): heat maps of w beside the saved x_g, a few in TensorBoard;
 - a failing metric names itself and the image; each log line states the protocol (RGB/Y, crop, GT-mean);
 - ``test()`` runs the EMA generator when there is one, else the bare net_g in eval mode.
 """
 from os import path as osp
 
+import cv2
 import torch
 from basicsr.metrics import calculate_metric
 from basicsr.utils import get_root_logger, imwrite, tensor2img
+from torch.nn import functional as F
+
+from rddg_basicsr.darkening import heat_map
 
 # metrics that judge the result alone (no ground truth needed)
 NO_REFERENCE_METRICS = ('calculate_niqe', 'calculate_domain_score')
+NIQE_BLOCK = 96  # BasicSR's NIQE fits its model over 96 x 96 blocks; one block gives a singular covariance
+TB_HEAT_MAPS = 3  # domain-distance heat maps logged to TensorBoard per validation
+
+
+def too_small_for(metric_opt, img):
+    """Whether ``img`` (H x W x C) holds fewer than two NIQE blocks after the crop (other metrics: never)."""
+    if metric_opt['type'] != 'calculate_niqe':
+        return False
+    crop = metric_opt.get('crop_border', 0)
+    h, w = img.shape[0] - 2 * crop, img.shape[1] - 2 * crop
+    return (h // NIQE_BLOCK) * (w // NIQE_BLOCK) < 2
+
+
+def w_heat_map(metric_data):
+    """JET heat map (uint8 BGR at the image size) of D's probability map on x_g, or None when there is none."""
+    prob = metric_data.get('d_prob')
+    if prob is None:
+        return None
+    size = metric_data['img'].shape[:2]
+    return heat_map(F.interpolate(torch.from_numpy(prob).float(), size=size, mode='bilinear', align_corners=False))
 
 
 def _metric(name, metric_data, metric_opt, img_name):
@@ -45,16 +71,22 @@ class ValidationMixin:
     def nondist_validation(self, dataloader, current_iter, tb_logger, save_img):
         dataset_name = dataloader.dataset.opt['name']
         metrics = self.opt['val'].get('metrics') or {}
-        sums, counts = {m: 0.0 for m in metrics}, {m: 0 for m in metrics}
-        for val_data in dataloader:
+        sums, counts, small = {m: 0.0 for m in metrics}, {m: 0 for m in metrics}, {m: 0 for m in metrics}
+        for index, val_data in enumerate(dataloader):
             img_name = osp.splitext(osp.basename(val_data['lq_path'][0]))[0]
             self.feed_data(val_data)
             self.test()
             metric_data = self._metric_data()
-            if save_img:
-                imwrite(metric_data['img'], self._visual_path(dataset_name, img_name, current_iter))
+            self._save_visuals(metric_data, dataset_name, img_name, current_iter, save_img,
+                               tb_logger if index < TB_HEAT_MAPS else None)
             for name, metric_opt in metrics.items():
-                if 'img2' in metric_data or metric_opt['type'] in NO_REFERENCE_METRICS:
+                if too_small_for(metric_opt, metric_data['img']):
+                    h, w = metric_data['img'].shape[:2]
+                    get_root_logger().warning(f'val.metrics.{name}: skipped {img_name} ({h}x{w}): NIQE needs two '
+                                              f'{NIQE_BLOCK} x {NIQE_BLOCK} blocks (e.g. {2 * NIQE_BLOCK} x '
+                                              f'{NIQE_BLOCK})')
+                    small[name] += 1
+                elif 'img2' in metric_data or metric_opt['type'] in NO_REFERENCE_METRICS:
                     sums[name] += _metric(name, metric_data, metric_opt, img_name)
                     counts[name] += 1
             self._release_batch()
@@ -63,7 +95,7 @@ class ValidationMixin:
             self._initialize_best_metric_results(dataset_name)
             for name, value in self.metric_results.items():
                 self._update_best_metric_result(dataset_name, name, value, current_iter)
-            self._log_metrics(dataset_name, current_iter, tb_logger, [m for m in metrics if not counts[m]])
+            self._log_metrics(dataset_name, current_iter, tb_logger, counts, small)
 
     def dist_validation(self, dataloader, current_iter, tb_logger, save_img):
         if self.opt['rank'] == 0:
@@ -80,6 +112,20 @@ class ValidationMixin:
         data.update(self.extra_metric_data())
         return data
 
+    def _save_visuals(self, metric_data, dataset_name, img_name, current_iter, save_img, tb_logger):
+        """The result image and, for stage 1, the heat map of w beside it (``<name>_w.png``) and in TensorBoard."""
+        visual_path = self._visual_path(dataset_name, img_name, current_iter)
+        if save_img:
+            imwrite(metric_data['img'], visual_path)
+        w_map = w_heat_map(metric_data)
+        if w_map is None:
+            return
+        if save_img:
+            imwrite(w_map, f'{osp.splitext(visual_path)[0]}_w.png')
+        if tb_logger:
+            rgb = cv2.cvtColor(w_map, cv2.COLOR_BGR2RGB)
+            tb_logger.add_image(f'w/{dataset_name}/{img_name}', rgb, current_iter, dataformats='HWC')
+
     def _release_batch(self):
         for attr in ('lq', 'gt', 'output', 'real'):
             if hasattr(self, attr):
@@ -91,12 +137,15 @@ class ValidationMixin:
         suffix = self.opt['val'].get('suffix') or self.opt['name']
         return osp.join(self.opt['path']['visualization'], dataset_name, f'{img_name}_{suffix}.png')
 
-    def _log_metrics(self, dataset_name, current_iter, tb_logger, skipped):
+    def _log_metrics(self, dataset_name, current_iter, tb_logger, counts, small):
         lines = [f'Validation {dataset_name} ({self.metric_protocol()})']
         for name, value in self.metric_results.items():
             best = self.best_metric_results[dataset_name][name]
-            lines.append(f'\t # {name}: {value:.4f}\tBest: {best["val"]:.4f} @ {best["iter"]} iter')
-        lines += [f'\t # {name}: n/a (no ground truth in {dataset_name})' for name in skipped]
+            over = f' (over {counts[name]} images; {small[name]} too small skipped)' if small[name] else ''
+            lines.append(f'\t # {name}: {value:.4f}\tBest: {best["val"]:.4f} @ {best["iter"]} iter{over}')
+        for name in (m for m in counts if not counts[m]):
+            why = f'all {small[name]} images too small' if small[name] else f'no ground truth in {dataset_name}'
+            lines.append(f'\t # {name}: n/a ({why})')
         get_root_logger().info('\n'.join(lines))
         if tb_logger:
             for name, value in self.metric_results.items():

@@ -23,19 +23,25 @@ def safe_torch_load(path, map_location='cpu'):
 
     Raises:
         FileNotFoundError: ``path`` does not exist (the message names it).
-        UnsafeCheckpointError: the file holds objects beyond tensors and plain containers.
+        UnsafeCheckpointError: the file asks for Python objects beyond tensors and plain containers (code).
+        RuntimeError: the file is truncated or not a torch checkpoint at all.
     """
     if not os.path.isfile(path):
         raise FileNotFoundError(f'Checkpoint not found: {path}')
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
-        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise UnsafeCheckpointError(
-            f'Refused to load {path}: it is not a plain tensor checkpoint and loading it could run code '
-            f'({first_line}). Re-save it as a state_dict of tensors.') from None
-    except (RuntimeError, EOFError, OSError) as err:
-        raise RuntimeError(f'Cannot read checkpoint {path} (truncated or not a torch file): {err}') from None
+        lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+        needs_code = next((line for line in lines if 'GLOBAL' in line), None)
+        if needs_code is not None:
+            raise UnsafeCheckpointError(
+                f'Refused to load {path}: it is not a plain tensor checkpoint and loading it could run code '
+                f'({needs_code}). Re-save it as a state_dict of tensors.') from None
+        detail = next((line for line in lines if line.startswith('Unsupported')), lines[0] if lines else '')
+        raise RuntimeError(f'Cannot read checkpoint {path}: truncated or not a torch checkpoint ({detail})') from None
+    except (RuntimeError, EOFError, OSError, KeyError, ValueError) as err:
+        first = str(err).strip().splitlines()[0].split('. ')[0] if str(err).strip() else type(err).__name__
+        raise RuntimeError(f'Cannot read checkpoint {path}: truncated or not a torch checkpoint ({first})') from None
 
 
 def load_state_dict(path, param_key='params_ema'):
@@ -66,21 +72,66 @@ def strip_module_prefix(state):
 def load_network_weights(net, path, param_key='params_ema', strict=True):
     """Load ``path`` into ``net`` (its DDP wrapper is looked through) and return ``net``."""
     bare = getattr(net, 'module', net)
+    state = load_state_dict(path, param_key)
     try:
-        bare.load_state_dict(load_state_dict(path, param_key), strict=strict)
-    except RuntimeError as err:
-        raise RuntimeError(f'{path} does not fit {type(bare).__name__}: {str(err).splitlines()[0]}') from None
+        bare.load_state_dict(state, strict=strict)
+    except RuntimeError:
+        raise RuntimeError(f'{path} does not fit {describe_mismatch(bare, state)}; pass the training YAML '
+                           '(--opt) whose network options built this checkpoint') from None
     return net
 
 
+def describe_mismatch(net, state):
+    """'<expected arch> ...: the checkpoint holds <found arch>' for a state dict that does not load into ``net``."""
+    expected = type(net).__name__
+    own = net.state_dict()
+    if _modules(own) != _modules(state):
+        return f'{expected} (the expected architecture): the checkpoint holds {_guess_arch(state)}'
+    key = next((k for k in own if k in state and own[k].shape != state[k].shape), None)
+    if key is None:
+        return f'{expected} (the expected architecture): the checkpoint has other layers ({_some_keys(own, state)})'
+    return (f'{expected} (the expected architecture) with these sizes: the checkpoint holds {expected} with other '
+            f'sizes ({key}: expected {list(own[key].shape)}, found {list(state[key].shape)})')
+
+
+def _modules(state):
+    return {key.split('.')[0] for key in state}
+
+
+def _some_keys(own, state):
+    missing, extra = sorted(own.keys() - state.keys())[:2], sorted(state.keys() - own.keys())[:2]
+    return f'missing {", ".join(missing) or "none"}; unexpected {", ".join(extra) or "none"}'
+
+
+def _guess_arch(state):
+    """The plugin architecture whose default build has the checkpoint's top-level modules, or a description."""
+    from basicsr.utils.registry import ARCH_REGISTRY
+
+    for name, cls in ARCH_REGISTRY._obj_map.items():
+        if cls.__module__.startswith('rddg_basicsr.archs') and name != 'VGG16FeatureExtractor':
+            if _modules(cls().state_dict()) == _modules(state):
+                return name
+    return f'another architecture (top-level modules: {", ".join(sorted(_modules(state)))})'
+
+
 def atomic_torch_save(obj, path):
-    """``torch.save`` to ``path + '.tmp'``, fsync, then rename: readers see the old file or the whole new one."""
+    """``torch.save`` to ``path + '.tmp'``, fsync, then rename: readers see the old file or the whole new one.
+
+    Raises:
+        OSError: ``cannot write <path>: <reason>`` (disk full, read-only folder...); the temporary file is removed.
+    """
     tmp = f'{path}.tmp'
-    with open(tmp, 'wb') as f:
-        torch.save(obj, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, 'wb') as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except (OSError, RuntimeError) as err:  # torch.save reports a full disk as RuntimeError
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        reason = getattr(err, 'strerror', None) or str(err).strip().splitlines()[0]
+        raise OSError(f'cannot write {path}: {reason}') from None
 
 
 def latest_state_path(state_dir):

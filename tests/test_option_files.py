@@ -1,0 +1,94 @@
+"""Option files are read safely and checked before BasicSR reads them: no code runs from a YAML tag, BasicSR's own
+required keys and value types are named with the file, syntax errors give file and line (issue 10, items 1 and 7)."""
+import rddg_basicsr  # noqa: F401, I001  (compat layer first)
+
+import sys
+
+import pytest
+import yaml
+from basicsr.utils.options import ordered_yaml, parse_options
+
+from conftest import REPO, run_entry
+from rddg_basicsr.option_checks import read_option_file
+from rddg_basicsr.utils.safe_yaml import OptionFileError, load_yaml
+
+STAGE1 = open(f'{REPO}/options/stage1_darken.yml', encoding='utf-8').read()
+TEST = open(f'{REPO}/options/test_rddg.yml', encoding='utf-8').read()
+
+
+def _edited(tmp_path, text, old, new, name='opt.yml'):
+    assert old in text
+    path = tmp_path / name
+    path.write_text(text.replace(old, new, 1), encoding='utf-8')
+    return path
+
+
+def _error_line(proc):
+    lines = [line for line in proc.stderr.splitlines() if line.startswith('error:')]
+    assert proc.returncode == 1 and len(lines) == 1, proc.stderr[-2000:]
+    assert 'Traceback' not in proc.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize('entry,text', [('train', STAGE1), ('test', TEST)])
+def test_a_python_tag_in_an_option_file_runs_no_code(entry, text, tmp_path):
+    sentinel = tmp_path / 'pwned'
+    path = _edited(tmp_path, text, '\nname: ', f'\nname: !!python/object/apply:os.system ["touch {sentinel}"]\n# ')
+    line = _error_line(run_entry(entry, '-opt', path, '--root_path', tmp_path, check=False))
+    number = text.split('\nname: ')[0].count('\n') + 2
+    assert f'{path}:{number}:' in line and '!!python/object/apply:os.system' in line and 'refused' in line
+    assert not sentinel.exists()
+
+
+def test_basicsr_parse_options_itself_refuses_python_tags(tmp_path, monkeypatch):
+    sentinel = tmp_path / 'pwned'
+    path = _edited(tmp_path, STAGE1, '\nname: ', f'\nname: !!python/object/apply:os.system ["touch {sentinel}"]\n# ')
+    monkeypatch.setattr(sys, 'argv', ['train.py', '-opt', str(path)])
+    with pytest.raises(yaml.YAMLError, match='refused'):
+        parse_options(str(tmp_path), is_train=True)
+    assert not sentinel.exists() and ordered_yaml()[0].__name__ == 'SafeOptionLoader'
+
+
+def test_missing_num_gpu_is_named_with_the_file(tmp_path):
+    path = _edited(tmp_path, STAGE1, '\nnum_gpu: 1', '\n')
+    line = _error_line(run_entry('train', '-opt', path, '--root_path', tmp_path, check=False))
+    assert f"{path}: missing required option 'num_gpu'" in line
+
+
+def test_yaml_syntax_error_gives_file_and_line(tmp_path):
+    path = _edited(tmp_path, STAGE1, '\nmanual_seed: 0', '\nmanual_seed: [0, 1')
+    line = _error_line(run_entry('test', '-opt', path, '--root_path', tmp_path, check=False))
+    assert f'{path}:' in line and "expected ','" in line
+
+
+def test_float_without_a_dot_is_a_float_and_order_and_float_tag_kept(tmp_path):
+    path = _edited(tmp_path, STAGE1, 'lr: !!float 1e-4', 'lr: 1e-4')
+    opt = load_yaml(path)
+    assert opt['train']['optim_g']['lr'] == 1e-4 and opt['train']['optim_d']['lr'] == 1e-4
+    assert list(opt)[:4] == ['name', 'model_type', 'num_gpu', 'manual_seed']
+    assert load_yaml(f'{REPO}/options/stage1_darken.yml')['train']['optim_d']['lr'] == 1e-4
+
+
+@pytest.mark.parametrize('old,new,message', [
+    ('lr: !!float 1e-4', "lr: '1e-4'", "'train.optim_g.lr' must be a number, got the string '1e-4'"),
+    ('num_gpu: 1', 'num_gpu: one', "'num_gpu' must be an integer >= 0 or 'auto', got the string 'one'"),
+    ('total_iter: ', 'total_iter: 1e3x #', "'train.total_iter' must be an integer, got the string '1e3x'"),
+    ('  print_freq: ', '  print_freq: [1] #', "'logger.print_freq' must be an integer, got list [1]"),
+])
+def test_wrong_value_types_are_named_with_the_file(tmp_path, old, new, message):
+    path = _edited(tmp_path, STAGE1, old, new)
+    with pytest.raises(OptionFileError) as err:
+        read_option_file(str(path), is_train=True)
+    assert str(err.value).startswith(f'{path}: ') and message in str(err.value)
+
+
+def test_a_string_lr_fails_before_basicsr_with_one_line(tmp_path):
+    path = _edited(tmp_path, STAGE1, 'lr: !!float 1e-4', "lr: '1e-4'")
+    line = _error_line(run_entry('train', '-opt', path, '--root_path', tmp_path, check=False))
+    assert 'train.optim_g.lr' in line and not (tmp_path / 'experiments').exists()
+
+
+def test_shipped_option_files_pass():
+    for name in ('stage1_darken.yml', 'stage1_paper.yml', 'stage2_rddg.yml'):
+        read_option_file(f'{REPO}/options/{name}', is_train=True)
+    read_option_file(f'{REPO}/options/test_rddg.yml', is_train=False)

@@ -1,0 +1,81 @@
+"""One run per experiment folder: a second start with the same name is refused while the first lives (also under
+torchrun), and the lock of a dead process is taken over (issue 10, item 3)."""
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO, run_entry
+from rddg_basicsr.utils.run_lock import RunLockedError, acquire, lock_path
+
+HOLD = ('import sys, time; from rddg_basicsr.utils.run_lock import acquire; acquire(sys.argv[1]); '
+        'print("locked", flush=True); time.sleep(600)')
+
+
+@pytest.fixture
+def holder(tmp_path):
+    """A live process holding the lock of ``<tmp>/experiments/locked``; yields (process, folder)."""
+    folder = tmp_path / 'experiments' / 'locked'
+    proc = subprocess.Popen([sys.executable, '-c', HOLD, str(folder)], stdout=subprocess.PIPE, text=True,
+                            env=dict(os.environ, PYTHONPATH=REPO))
+    assert proc.stdout.readline().strip() == 'locked'
+    yield proc, folder
+    proc.kill()
+    proc.wait()
+
+
+def _options(tmp_path):
+    """The stage-1 options named 'locked', on CPU, with data folders that do not exist (the run stops there)."""
+    text = open(f'{REPO}/options/stage1_darken.yml', encoding='utf-8').read()
+    text = text.replace('name: stage1_darken', 'name: locked').replace('num_gpu: 1', 'num_gpu: 0')
+    text = text.replace('datasets/', f'{tmp_path}/missing/')
+    path = tmp_path / 'locked.yml'
+    path.write_text(text, encoding='utf-8')
+    return path
+
+
+def test_a_live_lock_is_refused_and_a_dead_one_taken_over(holder):
+    proc, folder = holder
+    with pytest.raises(RunLockedError, match=f'{folder} is in use by another run \\(process {proc.pid}, lock '):
+        acquire(str(folder))
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    child = subprocess.Popen([sys.executable, '-c', HOLD.replace('time.sleep(600)', 'pass'), str(folder)],
+                             stdout=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=REPO))
+    assert child.communicate()[0].strip() == 'locked'
+    assert open(lock_path(str(folder))).read().strip() == str(child.pid)
+
+
+def test_a_second_training_run_with_the_same_name_is_refused_and_archives_nothing(holder, tmp_path):
+    proc, folder = holder
+    folder.mkdir()
+    (folder / 'first_run.txt').write_text('still training')
+    result = run_entry('train', '-opt', _options(tmp_path), '--root_path', tmp_path, check=False)
+    errors = [line for line in result.stderr.splitlines() if line.startswith('error:')]
+    assert result.returncode == 1 and len(errors) == 1, result.stderr[-2000:]
+    assert f'is in use by another run (process {proc.pid}' in errors[0]
+    assert sorted(os.listdir(tmp_path / 'experiments')) == ['.locked.lock', 'locked']
+    assert (folder / 'first_run.txt').read_text() == 'still training'
+
+
+def test_a_stale_lock_does_not_stop_a_new_run(holder, tmp_path):
+    proc, folder = holder
+    proc.kill()
+    proc.wait()
+    result = run_entry('train', '-opt', _options(tmp_path), '--root_path', tmp_path, check=False)
+    assert 'in use by another run' not in result.stderr
+    assert f'{tmp_path}/missing/' in result.stderr  # got past the lock, to the (missing) data
+
+
+def test_under_torchrun_every_rank_is_refused(holder, tmp_path):
+    from test_train_distributed import free_port
+    proc, folder = holder
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2', f'--master_port={free_port()}',
+           os.path.join(REPO, 'rddg_basicsr', 'train.py'), '-opt', str(_options(tmp_path)), '--launcher', 'pytorch',
+           '--root_path', str(tmp_path)]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=dict(os.environ, OMP_NUM_THREADS='1'))
+    assert result.returncode != 0
+    assert result.stderr.count(f'is in use by another run (process {proc.pid}') == 2, result.stderr[-3000:]
+    assert os.listdir(tmp_path / 'experiments') == ['.locked.lock']

@@ -78,10 +78,18 @@ def test_tiles_cover_image_once_with_clipped_context(photo):
     assert shapes == [(36, 36), (36, 34), (16, 36), (16, 34)]  # 44x62: rows 0-32|32-44, cols 0-32|32-62
 
 
-def test_strided_network_is_rejected(photo):
-    strided = _net({'type': 'PatchDiscriminator', 'num_feat': 4, 'stride': 2})
+def test_a_network_that_shrinks_its_input_is_rejected(photo):
+    strided = torch.nn.Conv2d(3, 1, 3, stride=2, padding=1)
     with pytest.raises(ValueError, match='stride-1'):
         tiled_forward(strided, photo, 16, 8)
+
+
+def test_strided_and_multiscale_discriminators_are_not_tiled():
+    """Their maps come back at input size, but a tile's stride or pooling phase differs from the whole image's."""
+    for extra in ({'stride': 2}, {'scales': [1, 4]}):
+        net_d = _net({'type': 'PatchDiscriminator', 'num_feat': 4, **extra})
+        assert not is_local(net_d)
+    assert is_local(_net({'type': 'PatchDiscriminator', 'num_feat': 4}))
 
 
 def test_receptive_radius_and_locality():

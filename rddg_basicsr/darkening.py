@@ -20,6 +20,7 @@ import torch
 from basicsr.archs import build_network
 from torch.nn import functional as F
 
+from rddg_basicsr.archs.arch_util import quantize_8bit
 from rddg_basicsr.utils.checkpoint import load_network_weights
 from rddg_basicsr.utils.tiling import TiledModule, is_local, receptive_radius
 
@@ -53,11 +54,6 @@ def build_stage1_nets(opt, model_g, model_d, device='cpu'):
         net = build_network(dict(opt.get(key) or DEFAULT_NETWORKS[key]))
         nets.append(load_network_weights(net, path, param_key).to(device).eval().requires_grad_(False))
     return tuple(nets)
-
-
-def quantize_8bit(img):
-    """Round an image in [0, 1] to the 8-bit grid, as when it is saved to PNG and read back."""
-    return img.clamp(0, 1).mul(255).round().div(255)
 
 
 def box_smooth(w, kernel_size):

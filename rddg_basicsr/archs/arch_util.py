@@ -40,6 +40,11 @@ def linear_to_srgb(x):
     return torch.where(x <= 0.0031308, x * 12.92, 1.055 * x.clamp_min(0.0031308)**(1 / 2.4) - 0.055)
 
 
+def quantize_8bit(img):
+    """Round an image in [0, 1] to the 8-bit grid, as when it is saved to PNG and read back."""
+    return img.clamp(0, 1).mul(255).round().div(255)
+
+
 def quantize_ste(x):
-    """Round [0, 1] images to the 8-bit grid in the forward pass, identity gradient (straight-through)."""
-    return x + (x.clamp(0, 1).mul(255).round().div(255) - x).detach()
+    """``quantize_8bit`` in the forward pass, identity gradient (straight-through)."""
+    return x + (quantize_8bit(x) - x).detach()

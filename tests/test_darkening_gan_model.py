@@ -42,8 +42,8 @@ def test_one_step_updates_g_and_d_and_logs_every_term(tmp_path):
     model.feed_data(batch())
     model.optimize_parameters(1)
     assert changed(model.net_g, g0) and changed(model.net_d, d0)
-    assert set(model.log_dict) == {'l_g_pix', 'l_g_ssim', 'l_g_percep', 'l_g_gan', 'l_d_real', 'l_d_fake',
-                                   'out_d_real', 'out_d_fake', 'acc_d'}
+    assert set(model.log_dict) == {'l_g_pix', 'l_g_ssim', 'l_g_percep', 'l_g_gan', 'l_g_stats', 'l_d_real',
+                                   'l_d_fake', 'out_d_real', 'out_d_fake', 'acc_d'}
     assert 0 <= model.log_dict['acc_d'] <= 1
 
 
@@ -70,6 +70,29 @@ def test_generator_loss_is_the_weighted_sum_of_the_paper_terms(tmp_path):
     model.optimize_parameters(1)
     assert model.log_dict['l_g_pix'] == pytest.approx(l1.item(), rel=1e-5)  # target: the synthetic twin x_s
     assert model.log_dict['l_g_gan'] == pytest.approx(0.02 * adv.item(), rel=1e-4)  # -log D(x_g), weight 0.02
+
+
+def test_stats_term_compares_the_sample_with_the_real_batch_and_is_optional(tmp_path):
+    model = build_model(model_options(tmp_path))
+    data = batch()
+    model.feed_data(data)
+    torch.manual_seed(3)
+    with torch.no_grad():
+        x_g = model.net_g(data['gt'])
+    stats_opt = model.opt['train']['stats_opt']
+    q = torch.tensor(stats_opt['quantiles'])
+
+    def stats(x):
+        flat = x.transpose(0, 1).reshape(3, -1)
+        return torch.cat([flat.mean(1, keepdim=True), torch.quantile(flat, q, dim=1).T], 1)
+    expected = ((stats(x_g) + 1 / 255).log() - (stats(data['real']) + 1 / 255).log()).abs().mean()
+    torch.manual_seed(3)
+    model.optimize_parameters(1)
+    assert model.log_dict['l_g_stats'] == pytest.approx(expected.item(), rel=1e-4)
+    paper = build_model(model_options(tmp_path, 'stage1_paper.yml'))
+    paper.feed_data(data)
+    paper.optimize_parameters(1)
+    assert 'l_g_stats' not in paper.log_dict
 
 
 def test_discriminator_sees_real_images_as_real(tmp_path):

@@ -12,7 +12,8 @@ from rddg_basicsr.utils.registration import import_suffixed_modules
 
 @pytest.mark.parametrize('registry,names', [
     (ARCH_REGISTRY, ['DarkeningNet', 'PatchDiscriminator', 'EnlighteningNet', 'VGG16FeatureExtractor']),
-    (LOSS_REGISTRY, ['SSIMLoss', 'VGG16PerceptualLoss', 'DomainWeightedL1Loss', 'DomainWeightedPerceptualLoss']),
+    (LOSS_REGISTRY, ['SSIMLoss', 'VGG16PerceptualLoss', 'DomainWeightedL1Loss', 'DomainWeightedPerceptualLoss',
+                     'ChannelStatsLoss']),
     (MODEL_REGISTRY, ['DarkeningGANModel', 'RDDGModel']),
     (METRIC_REGISTRY, ['calculate_lpips', 'calculate_domain_score']),
     (DATASET_REGISTRY, ['DarkeningDataset', 'LowLightPairedDataset', 'LowLightImageDataset']),

@@ -2,10 +2,12 @@
 
 Site-packages runs the ``.pth`` line at start-up; it puts one finder on ``sys.meta_path`` and imports nothing else.
 When a process first imports ``basicsr`` (``python -m basicsr.train``, ``python basicsr/train.py``...), the finder
-steps aside and wraps BasicSR's loader: before BasicSR's ``__init__`` runs, ``rddg_basicsr`` is imported (the
-compatibility layer, then every registration) and ``rddg_basicsr.basicsr_scripts`` readies the scripts run as
-``__main__``. A process that never imports basicsr pays for this module alone (``scripts/bench/startup.py``).
-``RDDG_BASICSR_HOOK=0`` turns it off.
+steps aside and wraps BasicSR's loader: before BasicSR's ``__init__`` runs, the plugin registers (denormal flush,
+compatibility layer, every registration: ``rddg_basicsr.register``) and, when the process had not imported
+``rddg_basicsr`` itself, ``rddg_basicsr.basicsr_scripts`` readies the scripts run as ``__main__``. ``import
+rddg_basicsr`` installs the same finder, so its registrations also wait for basicsr. A process that never imports
+basicsr pays for this module alone (``scripts/bench/startup.py``). ``RDDG_BASICSR_HOOK=0`` turns the start-up hook
+off (an explicit ``import rddg_basicsr`` still registers).
 """
 import os
 import sys
@@ -29,7 +31,7 @@ class BasicSRFinder:
 
 
 class PluginFirstLoader:
-    """BasicSR's loader, importing the plugin into the new ``basicsr`` module before BasicSR's ``__init__`` runs."""
+    """BasicSR's loader, registering the plugin into the new ``basicsr`` module before BasicSR's ``__init__`` runs."""
 
     def __init__(self, loader):
         self.loader = loader
@@ -38,8 +40,10 @@ class PluginFirstLoader:
         return self.loader.create_module(spec)
 
     def exec_module(self, module):
-        if 'rddg_basicsr' not in sys.modules:  # otherwise the plugin's own import got here: no recursion
-            import rddg_basicsr  # noqa: F401  (compat layer and registrations)
+        plugin = sys.modules.get('rddg_basicsr')
+        if plugin is not None:  # imported first (lightly): register now
+            plugin.register()
+        else:  # BasicSR's own scripts: the plugin registers as it imports (basicsr is in sys.modules)
             from rddg_basicsr import basicsr_scripts
 
             basicsr_scripts.install()
@@ -49,9 +53,10 @@ class PluginFirstLoader:
         return getattr(self.loader, name)
 
 
-def install():
-    """Put the finder first on ``sys.meta_path`` unless basicsr is imported already or ``RDDG_BASICSR_HOOK=0``."""
-    if os.environ.get(ENV, '1') == '0' or 'basicsr' in sys.modules:
+def install(always=False):
+    """Put the finder first on ``sys.meta_path`` unless basicsr is imported already; the ``.pth`` line's call
+    (``always`` False) also does nothing under ``RDDG_BASICSR_HOOK=0``, the package's (``always`` True) does."""
+    if (not always and os.environ.get(ENV, '1') == '0') or 'basicsr' in sys.modules:
         return
     if not any(isinstance(finder, BasicSRFinder) for finder in sys.meta_path):
         sys.meta_path.insert(0, BasicSRFinder())

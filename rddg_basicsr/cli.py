@@ -1,17 +1,18 @@
 """What the entry points share: the experiments root, BasicSR pipelines with option checks, one-line errors,
-devices, network options from YAML, and input listing."""
+devices, network options from YAML, and input listing.
+
+Importing this module loads neither torch nor BasicSR (each function imports what it needs), so the entry points
+build their parsers and answer ``--help`` before anything heavy loads.
+"""
+import argparse
+import importlib
 import os
 import re
 import sys
 from os import path as osp
 
-import torch
-import torch.distributed as dist
-
-from rddg_basicsr.compat import unresponsive_ranks
-from rddg_basicsr.option_checks import install_option_checks
 from rddg_basicsr.recipes import IN_CHECKOUT, REPO_ROOT
-from rddg_basicsr.utils.image_io import list_inputs
+from rddg_basicsr.utils.image_files import list_inputs
 from rddg_basicsr.utils.safe_yaml import OptionFileError, load_yaml
 
 # Errors a user can fix from the message alone: printed as one line instead of a traceback.
@@ -23,25 +24,47 @@ def fail(prog, message):
     raise SystemExit(f'{prog}: error: {message}')
 
 
-def pop_root_path(argv):
-    """Remove ``--root_path DIR`` from ``argv`` (BasicSR's parser does not know it); default: the repo root, or
-    the current directory for an installed (non-editable) package.
+def pipeline_parser(prog, description):
+    """The options of BasicSR's ``parse_options`` (train and test take the same) and the plugin's ``--root_path``."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument('-opt', required=True, help='Path to option YAML file.')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
+                        help='Job launcher (pytorch: under torchrun). Default: none')
+    parser.add_argument('--auto_resume', action='store_true',
+                        help="Resume from the experiment's latest training state, if any")
+    parser.add_argument('--debug', action='store_true',
+                        help='Debug run: name debug_<name>, logs every iteration, validates and saves every 8')
+    parser.add_argument('--local_rank', type=int, default=0, help='Unused (torchrun sets LOCAL_RANK). Default: 0')
+    parser.add_argument('--force_yml', nargs='+', metavar='KEY:KEY=VALUE',
+                        help='Force to update yml files. Examples: train:ema_decay=0.999')
+    parser.add_argument('--root_path', help='Folder of experiments/ and results/. Default: the repository root '
+                        '(checkout) or the current directory (installed package)')
+    return parser
 
-    Experiments go to ``<root>/experiments/<name>``, results to ``<root>/results/<name>`` (BasicSR layout).
+
+def basicsr_argv(args):
+    """BasicSR's own command line for parsed pipeline ``args`` (``--root_path`` stays with the plugin)."""
+    argv = ['-opt', args.opt, '--launcher', args.launcher, '--local_rank', str(args.local_rank)]
+    argv += [flag for flag in ('--auto_resume', '--debug') if getattr(args, flag[2:])]
+    return argv + (['--force_yml', *args.force_yml] if args.force_yml else [])
+
+
+def run_pipeline(phase, description):
+    """Run BasicSR's ``phase`` pipeline ('train' or 'test') on the command line; user errors exit 1 with one line on
+    stderr.
+
+    The command line is parsed first, so ``--help`` and usage errors answer before torch loads; BasicSR's parser
+    then gets it back without ``--root_path``. Experiments go to ``<root>/experiments/<name>``, results to
+    ``<root>/results/<name>`` (BasicSR layout).
     """
-    if '--root_path' not in argv:
-        return REPO_ROOT if IN_CHECKOUT else os.getcwd()
-    i = argv.index('--root_path')
-    if i + 1 >= len(argv):
-        raise SystemExit('error: --root_path needs a directory')
-    root = osp.abspath(argv[i + 1])
-    del argv[i:i + 2]
-    return root
+    args = pipeline_parser(f'rddg-{phase}', description).parse_args()
+    root = osp.abspath(args.root_path) if args.root_path else (REPO_ROOT if IN_CHECKOUT else os.getcwd())
+    sys.argv[1:] = basicsr_argv(args)
+    pipeline = getattr(importlib.import_module(f'basicsr.{phase}'), f'{phase}_pipeline')  # the plugin registers
+    import torch.distributed as dist
 
+    from rddg_basicsr.option_checks import install_option_checks
 
-def run_pipeline(pipeline):
-    """Run a BasicSR pipeline (train or test) from ``sys.argv``; user errors exit 1 with one line on stderr."""
-    root = pop_root_path(sys.argv)
     install_option_checks()
     try:
         pipeline(root)
@@ -57,6 +80,10 @@ def run_pipeline(pipeline):
 
 def timeout_message(message):
     """What a rank says when a collective timed out (``dist_timeout``): which ranks stopped answering."""
+    import torch.distributed as dist
+
+    from rddg_basicsr.compat import unresponsive_ranks
+
     missing = unresponsive_ranks()
     message = re.sub(r'^\[[^\]]*\]\s*', '', message)  # gloo's source location
     who = f'rank {", ".join(map(str, missing))}' if missing else 'another rank'
@@ -80,6 +107,8 @@ def load_network_opts(prog, opt_path, *keys):
 
 def resolve_device(prog, name):
     """torch.device for ``name`` ('cpu', 'cuda', 'cuda:1'...); None picks CUDA when available."""
+    import torch
+
     if name is None:
         return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     try:

@@ -1,7 +1,8 @@
 """Compatibility layer: BasicSR 1.4.2 (the last PyPI release) on today's torch / torchvision / numpy.
 
 Nothing in site-packages is edited; each fix replaces one module attribute at import time and is
-idempotent. ``apply()`` runs on ``import rddg_basicsr`` before any ``basicsr`` import.
+idempotent. ``apply()`` runs when the plugin registers (``rddg_basicsr.register``), before BasicSR's own
+``__init__`` at the first ``basicsr`` import.
 
 | fix                         | BasicSR 1.4.2 problem                                                      |
 |-----------------------------|----------------------------------------------------------------------------|

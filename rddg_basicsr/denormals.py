@@ -6,10 +6,11 @@ training run slows several-fold as it goes. Flushing changes results by less tha
 float32 (1.2e-38) per operation.
 
 ``torch.set_flush_denormal`` sets the floating-point mode of the calling thread only; the threads of torch's
-intra-op (OpenMP) pool copy it from the main thread when they are created. So ``flush()`` runs at
-``import rddg_basicsr``, before the pool starts, and checks every pool thread afterwards. Dataloader workers
-(forked: they copy the main thread's mode; spawned: they import the plugin) and torchrun ranks (each imports
-the plugin) inherit it.
+intra-op (OpenMP) pool copy it from the main thread when they are created. So ``flush()`` runs when the plugin
+registers (``rddg_basicsr.register``: at the first import of basicsr, which every plugin module that builds a
+network imports), before any plugin model runs, and checks every pool thread afterwards. Dataloader workers
+(forked: they copy the main thread's mode; spawned: unpickling a plugin dataset imports basicsr) and torchrun
+ranks (each imports basicsr) inherit it.
 
 ``RDDG_FLUSH_DENORMAL=0`` turns it off.
 """
@@ -36,8 +37,9 @@ def flush():
     unflushed = unflushed_fraction()
     if unflushed > 0:
         warnings.warn(f'denormal floats are flushed on only {1 - unflushed:.0%} of torch\'s CPU threads: torch ran '
-                      'parallel code before rddg_basicsr was imported, so trained models may run slower. Import '
-                      f'rddg_basicsr before other torch work (or set {ENV}=0 to silence this).', stacklevel=2)
+                      'parallel code before basicsr was first imported (when rddg_basicsr registers), so trained '
+                      f'models may run slower. Import basicsr before other torch work (or set {ENV}=0 to silence '
+                      'this).', stacklevel=2)
     return unflushed == 0
 
 

@@ -12,7 +12,8 @@ import torch
 from basicsr.archs import build_network
 
 from rddg_basicsr.utils.checkpoint import load_network_weights
-from rddg_basicsr.utils.image_io import DEFAULT_MAX_PIXELS, needs_png, read_image_any, write_image_like
+from rddg_basicsr.utils.image_files import DEFAULT_MAX_PIXELS
+from rddg_basicsr.utils.image_io import needs_png, read_image_any, write_image_like
 from rddg_basicsr.utils.tiling import tiled_forward
 
 

@@ -20,13 +20,8 @@ import sys
 if __name__ == '__main__' and not __package__:
     import _bootstrap  # noqa: F401  (run as a file: import the package from the repo root)
 
-import rddg_basicsr  # noqa: F401, I001  (compat layer before any basicsr import; registers the archs)
-
-from tqdm import tqdm
-
 from rddg_basicsr.cli import fail, input_paths, load_network_opts, resolve_device, unreadable_note
-from rddg_basicsr.enhancer import LowLightEnhancer
-from rddg_basicsr.utils.image_io import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, UnreadableImageError
+from rddg_basicsr.utils.image_files import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS
 
 PROG = 'rddg-enhance'
 
@@ -97,6 +92,11 @@ def parse_args(argv=None):
 def main(argv=None):
     """Run the CLI; returns the exit status (0, or 1 when some input was unreadable)."""
     args = parse_args(argv)
+    from tqdm import tqdm
+
+    from rddg_basicsr.enhancer import LowLightEnhancer  # torch and BasicSR load here, after parsing
+    from rddg_basicsr.utils.image_io import UnreadableImageError
+
     if not os.path.isfile(args.model_path):
         fail(PROG, f'model file not found: {args.model_path}')
     network_opt = load_network_opts(PROG, args.opt, 'network_g')['network_g'] if args.opt else None

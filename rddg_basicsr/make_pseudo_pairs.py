@@ -34,30 +34,22 @@ import sys
 if __name__ == '__main__' and not __package__:
     import _bootstrap  # noqa: F401  (run as a file: import the package from the repo root)
 
-import rddg_basicsr  # noqa: F401, I001  (compat layer before any basicsr import; registers the archs)
-
-import numpy as np
-import torch
-from tqdm import tqdm
-
 from rddg_basicsr.cli import fail, input_paths, load_network_opts, resolve_device, unreadable_note
-from rddg_basicsr.darkening import (DEFAULT_SMOOTH, build_stage1_nets, darken_and_map, domain_distance_map, heat_map,
-                                    pseudo_ll_bgr, tiled)
-from rddg_basicsr.utils.image_io import (DEFAULT_MAX_PIXELS, UnreadableImageError, read_image_any, write_bytes_atomic,
-                                         write_encoded)
+from rddg_basicsr.utils.image_files import DEFAULT_MAX_PIXELS
 
 PROG = 'make_pseudo_pairs'
 SUBDIRS = {'lq': '.png', 'w': '.npy', 'w_vis': '.png'}
 MAP_SUBDIRS = {'w': '.npy', 'w_vis': '.png'}
 
 
-def make_pseudo_pairs(nl_paths, out_dir, net_g, net_d, tile=512, smooth=DEFAULT_SMOOTH, device='cpu',
-                      overwrite=False, max_pixels=DEFAULT_MAX_PIXELS):
+def make_pseudo_pairs(nl_paths, out_dir, net_g, net_d, tile=512, smooth='rf', device='cpu', overwrite=False,
+                      max_pixels=DEFAULT_MAX_PIXELS):
     """Write ``lq/``, ``w/`` and ``w_vis/`` files under ``out_dir`` for every NL image (see the module doc); with
     ``net_g`` None, the inputs are low-light images already and only their maps are written.
 
-    The nets are moved to ``device`` and put in eval mode. Unreadable images and images above ``max_pixels``
-    are reported and skipped.
+    The nets are moved to ``device`` and put in eval mode. ``smooth`` as in ``darkening.darken_and_map`` (the
+    default, like the CLI's, is ``darkening.DEFAULT_SMOOTH``; spelt out because this module imports no torch at
+    load). Unreadable images and images above ``max_pixels`` are reported and skipped.
 
     Returns:
         list[str]: The skipped paths (empty when all went well).
@@ -67,6 +59,12 @@ def make_pseudo_pairs(nl_paths, out_dir, net_g, net_d, tile=512, smooth=DEFAULT_
         FileExistsError: an output exists and ``overwrite`` is False (nothing is written).
         OSError: an output could not be written (the message names it; no partial file is left).
     """
+    import torch
+    from tqdm import tqdm
+
+    from rddg_basicsr.darkening import darken_and_map, domain_distance_map, pseudo_ll_bgr, tiled
+    from rddg_basicsr.utils.image_io import UnreadableImageError, read_image_any, write_encoded
+
     subdirs = SUBDIRS if net_g is not None else MAP_SUBDIRS
     stems = check_outputs(nl_paths, out_dir, overwrite, subdirs)
     for sub in subdirs:
@@ -122,6 +120,11 @@ def refuse_inputs_inside(nl_paths, out_dir):
 
 def save_map(out_dir, stem, w):
     """Write w (1, 1, H, W) as float32 .npy and as a heat map."""
+    import numpy as np
+
+    from rddg_basicsr.darkening import heat_map
+    from rddg_basicsr.utils.image_io import write_bytes_atomic, write_encoded
+
     buf = io.BytesIO()
     np.save(buf, w[0, 0].cpu().numpy().astype(np.float32))
     write_bytes_atomic(os.path.join(out_dir, 'w', f'{stem}.npy'), buf.getvalue())
@@ -139,6 +142,8 @@ def parse_smooth(text):
 
 def set_deterministic():
     """Deterministic kernels (cuDNN without benchmarking, deterministic cuBLAS workspace)."""
+    import torch
+
     os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
     torch.backends.cudnn.benchmark = False
     torch.use_deterministic_algorithms(True, warn_only=True)
@@ -152,7 +157,7 @@ def parse_args(argv=None):
     parser.add_argument('--model_d', required=True, help='Stage-1 PatchDiscriminator checkpoint')
     parser.add_argument('--opt', help='Stage-1 YAML (network_g, network_d). Default: the archs\' defaults')
     parser.add_argument('--tile', type=int, default=512, help='Tile size, 0 for whole images. Default: 512')
-    parser.add_argument('--smooth', type=parse_smooth, default=DEFAULT_SMOOTH,
+    parser.add_argument('--smooth', type=parse_smooth, default='rf',
                         help="Box smoothing of w: none | rf (D's receptive field, as DASR) | INT. Default: rf")
     parser.add_argument('--maps_only', action='store_true',
                         help='Inputs are low-light images: write only their maps w = sigmoid(D(x)) (no G)')
@@ -181,6 +186,10 @@ def main(argv=None):
         check_outputs(nl_paths, args.output, args.overwrite, MAP_SUBDIRS if args.maps_only else SUBDIRS)
     except (ValueError, FileExistsError) as err:
         fail(PROG, str(err))
+    import torch
+
+    from rddg_basicsr.darkening import build_stage1_nets  # BasicSR loads here, after parsing
+
     set_deterministic()
     torch.manual_seed(args.seed)
     network_opts = load_network_opts(PROG, args.opt, 'network_g', 'network_d') if args.opt else None

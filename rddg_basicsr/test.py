@@ -7,9 +7,9 @@ if __name__ == '__main__' and not __package__:
 
 
 def main():
-    from rddg_basicsr.cli import run_pipeline  # first: the compat layer before any basicsr import
-    from basicsr.test import test_pipeline  # isort: skip
-    run_pipeline(test_pipeline)
+    from rddg_basicsr.cli import run_pipeline
+
+    run_pipeline('test', "Test a trained model with BasicSR's test pipeline (saves images, logs metrics).")
 
 
 if __name__ == '__main__':

@@ -8,9 +8,9 @@ if __name__ == '__main__' and not __package__:
 
 
 def main():
-    from rddg_basicsr.cli import run_pipeline  # first: the compat layer before any basicsr import
-    from basicsr.train import train_pipeline  # isort: skip
-    run_pipeline(train_pipeline)
+    from rddg_basicsr.cli import run_pipeline
+
+    run_pipeline('train', "Train stage 1 or stage 2 with BasicSR's training pipeline.")
 
 
 if __name__ == '__main__':

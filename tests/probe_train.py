@@ -92,6 +92,6 @@ if __name__ == '__main__':
     if os.environ.get('PROBE_FREEZE'):
         freeze_at(*map(int, os.environ['PROBE_FREEZE'].split(':')))
     dump = dump_weights(os.environ['PROBE_DUMP_DIR']) if os.environ.get('PROBE_DUMP_DIR') else None
-    run_pipeline(basicsr.train.train_pipeline)
+    run_pipeline('train', "BasicSR's training pipeline with probes attached.")
     if dump:
         dump()

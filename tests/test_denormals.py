@@ -1,5 +1,6 @@
-"""Denormal flushing: every intra-op thread of a process that imports the plugin, dataloader workers, the switch,
-and a checkpoint whose activations sit in the denormal range (as late in training) at full speed."""
+"""Denormal flushing: every intra-op thread of a process once a plugin network can be built (the first basicsr
+import), dataloader workers, the switch, and a checkpoint whose activations sit in the denormal range (as late in
+training) at full speed."""
 import json
 import os
 import subprocess
@@ -14,7 +15,8 @@ from basicsr.archs import build_network  # isort: skip
 
 from conftest import REPO
 
-PROBE = 'import rddg_basicsr; from rddg_basicsr.denormals import unflushed_fraction; print(unflushed_fraction())'
+PROBE = ('from rddg_basicsr.archs.enlightening_arch import EnlighteningNet; '
+         'from rddg_basicsr.denormals import unflushed_fraction; print(unflushed_fraction())')
 
 
 def run_python(code, flush=True, threads=2):

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from skimage import data
 
-from rddg_basicsr.utils.image_io import (ImageTooLargeError, UnreadableImageError, list_inputs, needs_png,
-                                         read_image_any, write_bytes_atomic, write_image_like)
+from rddg_basicsr.utils.image_io import (ImageTooLargeError, UnreadableImageError, needs_png, read_image_any,
+                                         write_bytes_atomic, write_image_like)
 
 
 @pytest.fixture(scope='module')
@@ -80,17 +80,6 @@ def test_png_needed_for_16_bit_and_alpha(tmp_path):
         write_image_like(str(tmp_path / 'a.jpg'), rgb, None, {'bit_depth': 16, 'was_gray': False})
     write_image_like(str(tmp_path / 'a.jpg'), rgb, None, {'bit_depth': 8, 'was_gray': False})
     assert cv2.imread(str(tmp_path / 'a.jpg')).shape == (4, 4, 3)
-
-
-def test_list_inputs(tmp_path, bgr):
-    for name in ('b.png', 'a.JPG'):
-        cv2.imwrite(str(tmp_path / name), bgr)
-    (tmp_path / 'notes.txt').write_text('x')
-    (tmp_path / 'sub.png').mkdir()
-    assert list_inputs(str(tmp_path)) == [str(tmp_path / 'a.JPG'), str(tmp_path / 'b.png')]
-    assert list_inputs(str(tmp_path / 'notes.txt')) == [str(tmp_path / 'notes.txt')]  # a named file is taken
-    with pytest.raises(FileNotFoundError, match='nowhere'):
-        list_inputs(str(tmp_path / 'nowhere'))
 
 
 @pytest.mark.parametrize('orientation', range(1, 9))

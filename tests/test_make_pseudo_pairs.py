@@ -1,6 +1,7 @@
 """make_pseudo_pairs: layout, shapes, agreement with the on-the-fly map, determinism, smoothing, alignment."""
 import rddg_basicsr  # noqa: F401, I001  (first: compat layer before basicsr, then registers the archs)
 
+import inspect
 import os
 
 import cv2
@@ -11,8 +12,8 @@ import yaml
 from basicsr.archs import build_network
 from skimage import data
 
-from rddg_basicsr.darkening import darken_and_map, domain_distance_map, quantize_8bit
-from rddg_basicsr.make_pseudo_pairs import main, make_pseudo_pairs
+from rddg_basicsr.darkening import DEFAULT_SMOOTH, darken_and_map, domain_distance_map, quantize_8bit
+from rddg_basicsr.make_pseudo_pairs import main, make_pseudo_pairs, parse_args
 from rddg_basicsr.utils.image_io import read_image_any
 from rddg_basicsr.utils.tiling import receptive_radius
 
@@ -242,3 +243,9 @@ def test_a_failed_write_leaves_no_partial_file(stage1, tmp_path, monkeypatch):
 def test_images_above_max_pixels_are_skipped(stage1, tmp_path, capsys):
     assert _cli(stage1, tmp_path, '--max_pixels', str(H * W - 1)) == 1
     assert 'wrote 0/2' in capsys.readouterr().out and os.listdir(tmp_path / 'lq') == []
+
+
+def test_smoothing_defaults_are_darkenings():
+    """The CLI and the function spell the default out (the module loads no torch before parsing)."""
+    assert parse_args(['-i', 'x', '-o', 'y', '--model_d', 'd']).smooth == DEFAULT_SMOOTH
+    assert inspect.signature(make_pseudo_pairs).parameters['smooth'].default == DEFAULT_SMOOTH

@@ -13,7 +13,8 @@ import numpy as np
 from basicsr.utils import FileClient
 from PIL import Image
 
-from rddg_basicsr.utils.image_io import IMAGE_EXTENSIONS, split_decoded
+from rddg_basicsr.utils.image_files import IMAGE_EXTENSIONS
+from rddg_basicsr.utils.image_io import split_decoded
 
 MAP_EXTENSIONS = ('.npy', '.png')
 BACKENDS = ('disk', 'lmdb')

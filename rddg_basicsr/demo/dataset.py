@@ -25,7 +25,7 @@ import yaml
 
 from rddg_basicsr.data.lowlight_synthesis import (camera_lowlight, check_synthesis_params, load_synthesis_config,
                                                  naive_lowlight)
-from rddg_basicsr.utils.image_io import IMAGE_EXTENSIONS
+from rddg_basicsr.utils.image_files import IMAGE_EXTENSIONS
 
 SPLIT_ROLES = {'train': ('nl', 'll_real'), 'val': ('nl', 'll_real'), 'test': ('nl', )}
 SPLIT_KEYS = ('photo_dir', 'scenes', 'train', 'val', 'test', 'scales')

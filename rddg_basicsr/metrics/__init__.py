@@ -1,4 +1,6 @@
 """Importing this package registers every ``*_metric.py`` module in it."""
+import basicsr  # noqa: F401, I001  (first: the whole plugin registers before any module here runs)
+
 from rddg_basicsr.utils.registration import import_suffixed_modules
 
 _modules = import_suffixed_modules(__name__, __file__, '_metric')

@@ -4,7 +4,7 @@ import torch
 from basicsr.models.sr_model import SRModel
 from basicsr.utils.registry import MODEL_REGISTRY
 
-from rddg_basicsr.darkening import DEFAULT_SMOOTH, build_stage1_nets, context_margin, crop_context, darken_and_map
+import rddg_basicsr.darkening as darkening  # the module: registration may start inside darkening's import
 from rddg_basicsr.losses.domain_weighting import DomainWeightedLoss
 from rddg_basicsr.utils.tiling import is_local
 from .plugin_model import PluginModelMixin
@@ -45,13 +45,13 @@ class RDDGModel(PluginModelMixin, SRModel):
 
     def _build_darkening(self):
         """Frozen stage-1 G and D for the on-the-fly mode; the train crops must carry enough context."""
-        self.darken_g, self.darken_d = build_stage1_nets(self.darken_opt, self.darken_opt['pretrain_network_g'],
-                                                         self.darken_opt['pretrain_network_d'], self.device)
-        self.darken_smooth = self.darken_opt.get('smooth', DEFAULT_SMOOTH)
+        self.darken_g, self.darken_d = darkening.build_stage1_nets(
+            self.darken_opt, self.darken_opt['pretrain_network_g'], self.darken_opt['pretrain_network_d'], self.device)
+        self.darken_smooth = self.darken_opt.get('smooth', darkening.DEFAULT_SMOOTH)
         train_set = self.opt['datasets'].get('train') or {}
         exact = is_local(self.darken_g) and is_local(self.darken_d)  # a stochastic G draws afresh anyway
         if train_set.get('dataroot_lq') is None and exact:
-            needed = context_margin(self.darken_g, self.darken_d, self.darken_smooth)
+            needed = darkening.context_margin(self.darken_g, self.darken_d, self.darken_smooth)
             if (train_set.get('context') or 0) < needed:
                 raise ValueError(f'datasets.train.context: on-the-fly darkening needs {needed} px of context around '
                                  f'each crop (G and D receptive radii + smoothing) to match the offline maps; '
@@ -80,7 +80,7 @@ class RDDGModel(PluginModelMixin, SRModel):
         else:
             context = int(torch.as_tensor(data['context']).reshape(-1)[0]) if 'context' in data else 0
             self.lq, self.w = self.darken(self.gt, context)
-            self.gt = crop_context(self.gt, context)
+            self.gt = darkening.crop_context(self.gt, context)
         if self.gt is None:
             del self.gt
 
@@ -89,8 +89,8 @@ class RDDGModel(PluginModelMixin, SRModel):
         """(x_g, w) for normal-light images (N, 3, H, W) with the frozen stage-1 networks, ``context`` px removed."""
         if not hasattr(self, 'darken_g'):
             raise ValueError('the batch has no `lq` images and there are no `darkening:` options to make them')
-        x_g, w = darken_and_map(self.darken_g, self.darken_d, gt, smooth=self.darken_smooth)
-        return crop_context(x_g, context), crop_context(w, context)
+        x_g, w = darkening.darken_and_map(self.darken_g, self.darken_d, gt, smooth=self.darken_smooth)
+        return darkening.crop_context(x_g, context), darkening.crop_context(w, context)
 
     def optimize_parameters(self, current_iter):
         self.optimizer_g.zero_grad()

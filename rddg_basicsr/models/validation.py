@@ -15,7 +15,7 @@ from basicsr.metrics import calculate_metric
 from basicsr.utils import get_root_logger, imwrite, tensor2img
 from torch.nn import functional as F
 
-from rddg_basicsr.darkening import heat_map
+import rddg_basicsr.darkening as darkening  # the module: registration may start inside darkening's import
 
 # metrics that judge the result alone (no ground truth needed)
 NO_REFERENCE_METRICS = ('calculate_niqe', 'calculate_domain_score')
@@ -38,7 +38,8 @@ def w_heat_map(metric_data):
     if prob is None:
         return None
     size = metric_data['img'].shape[:2]
-    return heat_map(F.interpolate(torch.from_numpy(prob).float(), size=size, mode='bilinear', align_corners=False))
+    prob = F.interpolate(torch.from_numpy(prob).float(), size=size, mode='bilinear', align_corners=False)
+    return darkening.heat_map(prob)
 
 
 def _metric(name, metric_data, metric_opt, img_name):

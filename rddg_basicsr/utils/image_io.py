@@ -12,11 +12,11 @@ import cv2
 import numpy as np
 from PIL import Image
 
-IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.ppm', '.pgm', '.pnm')
+from rddg_basicsr.utils.image_files import DEFAULT_MAX_PIXELS
+
 _MAX_VALUE = {8: 255, 16: 65535}
 _DTYPE = {8: np.uint8, 16: np.uint16}
 _GRAY_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R BT.601, as cv2's RGB2GRAY
-DEFAULT_MAX_PIXELS = 2**27  # 134 Mpx: 4x an 8K photo (7680x4320), 1.6 GB as float32 RGB
 _EXIF_ORIENTATION = 0x0112
 # EXIF orientation -> how to make the stored (H, W, ...) array upright (as PIL's ImageOps.exif_transpose)
 _UPRIGHT = {
@@ -161,17 +161,3 @@ def write_bytes_atomic(path, data):
         if os.path.exists(tmp):
             os.remove(tmp)
         raise OSError(f'cannot write {path}: {err.strerror or err}') from None
-
-
-def list_inputs(path):
-    """``[path]`` for a file (any extension), else the sorted image files (by extension) of a folder.
-
-    Raises:
-        FileNotFoundError: ``path`` is neither a file nor a folder.
-    """
-    if os.path.isfile(path):
-        return [path]
-    if not os.path.isdir(path):
-        raise FileNotFoundError(f'Input not found: {path}')
-    names = sorted(name for name in os.listdir(path) if name.lower().endswith(IMAGE_EXTENSIONS))
-    return [os.path.join(path, name) for name in names if os.path.isfile(os.path.join(path, name))]

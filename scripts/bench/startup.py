@@ -1,4 +1,5 @@
-"""Start-up costs (issue 9): the ``.pth`` hook in a Python that never imports basicsr, and ``--help`` of each command.
+"""Start-up costs (issue 9): the ``.pth`` hook in a Python that never imports basicsr, and ``--help`` of each command
+(wall time and the modules it imports: the package is light, torch and BasicSR load only after parsing).
 
     python scripts/bench/startup.py [--runs 20]
 
@@ -17,7 +18,8 @@ import time
 from os import path as osp
 
 REPO = osp.abspath(osp.join(osp.dirname(__file__), osp.pardir, osp.pardir))
-COMMANDS = ('train', 'test', 'inference', 'make_pseudo_pairs', 'prepare_data', 'copy_options', 'demo')
+COMMANDS = ('train', 'test', 'inference', 'make_pseudo_pairs', 'prepare_data', 'copy_options', 'demo',
+            'prepare_data fivek', 'prepare_data twins', 'prepare_data split', 'prepare_data lmdb')
 CHECK = 'import site, sys; site.addsitedir(sys.argv[1]); print("torch" in sys.modules, "basicsr" in sys.modules)'
 
 
@@ -39,6 +41,13 @@ def hook_import_us(folder, runs):
         line = next(line for line in proc.stderr.splitlines() if line.rstrip().endswith('rddg_basicsr_hook'))
         figures.append(int(line.split('|')[1]))
     return statistics.median(figures)
+
+
+def modules_imported(cmd, env):
+    """How many modules ``cmd`` imports (``-X importtime`` lines, start-up included), and whether torch is one."""
+    proc = subprocess.run([cmd[0], '-X', 'importtime', *cmd[1:]], capture_output=True, text=True, env=env, check=True)
+    names = [line.rsplit('|', 1)[1].strip() for line in proc.stderr.splitlines()[1:] if line.startswith('import time:')]
+    return len(names), 'torch' in names
 
 
 def site_folders(tmp):
@@ -67,8 +76,11 @@ def main():
                  f'torch, basicsr loaded: {loaded} |')
     lines.append(f'| import of the hook module (`-X importtime`) | {hook_us / 1e3:.2f} ms | what the .pth line costs |')
     for command in COMMANDS:
-        seconds, _ = median_seconds([sys.executable, '-m', f'rddg_basicsr.{command}', '--help'], 3, env)
-        lines.append(f'| `python -m rddg_basicsr.{command} --help` | {seconds:.2f} s | median of 3 |')
+        cmd = [sys.executable, '-m', *f'rddg_basicsr.{command} --help'.split()]
+        seconds, _ = median_seconds(cmd, 3, env)
+        count, torch_loaded = modules_imported(cmd, env)
+        lines.append(f'| `python -m rddg_basicsr.{command} --help` | {seconds:.2f} s | median of 3; {count} modules '
+                     f'imported, torch {"loaded" if torch_loaded else "not loaded"} |')
     table = '\n'.join(lines)
     print(table)
     os.makedirs(osp.join(REPO, 'scripts', 'bench', 'results'), exist_ok=True)

@@ -1,0 +1,66 @@
+"""``import rddg_basicsr`` is light (no torch, no BasicSR) and the plugin registers whole when basicsr is first
+imported: with or without the start-up hook, after basicsr, and whichever plugin module a process imports first."""
+import os
+import subprocess
+import sys
+
+from conftest import REPO
+
+REGISTERED = ('from basicsr.utils.registry import ARCH_REGISTRY, DATASET_REGISTRY, MODEL_REGISTRY; '
+              'print("RDDGModel" in MODEL_REGISTRY and "EnlighteningNet" in ARCH_REGISTRY '
+              'and "DarkeningDataset" in DATASET_REGISTRY)')
+# every plugin module imported first in a fork of one Python that holds the heavy third-party libraries already
+FIRST_IMPORTS = '''
+import os, sys
+import cv2, numpy, scipy.ndimage, scipy.stats, torch, torchvision
+failed = []
+for name in sys.argv[1:]:
+    pid = os.fork()
+    if pid == 0:
+        import importlib
+        importlib.import_module(name)
+        import basicsr
+        from basicsr.utils.registry import ARCH_REGISTRY, LOSS_REGISTRY, METRIC_REGISTRY, MODEL_REGISTRY
+        os._exit(0 if all(('RDDGModel' in MODEL_REGISTRY, 'EnlighteningNet' in ARCH_REGISTRY,
+                           'DomainWeightedL1Loss' in LOSS_REGISTRY, 'calculate_lpips' in METRIC_REGISTRY)) else 3)
+    failed += [name] if os.waitpid(pid, 0)[1] else []
+print(failed)
+'''
+
+
+def run_python(code, *args, **env):
+    full_env = dict(os.environ, PYTHONPATH=REPO, **env)  # the .pth hook too comes from this checkout
+    proc = subprocess.run([sys.executable, '-c', code, *args], cwd=REPO, env=full_env, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout.strip()
+
+
+def plugin_modules():
+    for folder, _, names in os.walk(os.path.join(REPO, 'rddg_basicsr')):
+        for name in sorted(names):
+            if name.endswith('.py') and name != '_bootstrap.py':
+                dotted = os.path.relpath(os.path.join(folder, name), REPO)[:-3].replace(os.sep, '.')
+                yield dotted.removesuffix('.__init__')
+
+
+def test_import_loads_no_torch_and_has_a_version():
+    code = ('import sys, rddg_basicsr; '
+            'print(rddg_basicsr.__version__, [m for m in ("torch", "basicsr") if m in sys.modules])')
+    assert run_python(code) == '0.1.0 []'
+
+
+def test_registers_at_the_first_basicsr_import_even_with_the_hook_off():
+    assert run_python('import rddg_basicsr; ' + REGISTERED, RDDG_BASICSR_HOOK='0') == 'True'
+
+
+def test_registers_at_once_after_basicsr():
+    alias = ('import sys, torchvision.transforms.functional as f; '
+             'sys.modules["torchvision.transforms.functional_tensor"] = f; import basicsr; import rddg_basicsr; ')
+    assert run_python(alias + REGISTERED, RDDG_BASICSR_HOOK='0') == 'True'
+
+
+def test_any_module_imported_first_registers_the_whole_plugin():
+    """Registration starts inside whichever plugin module imports basicsr first; none may need a name of a module
+    still half-imported at that point."""
+    assert run_python(FIRST_IMPORTS, *plugin_modules()) == '[]'

@@ -197,3 +197,15 @@ def test_adversarial_gradient_reaches_every_camera_parameter():
     net(torch.rand(2, 3, 32, 32)).mean().backward()
     for name, param in net.camera.named_parameters():
         assert param.grad is not None and param.grad.abs().sum() > 0, name
+
+
+def test_fixed_tone_scales_linear_light_without_a_tone_parameter():
+    """tone: false keeps p = 1: with no spread and no noise, the camera multiplies linear light by exp(e_c)."""
+    net = _stochastic(head_scale=0, noise=False, quantize=False, tone=False)
+    assert not hasattr(net.camera, 'log_tone') and 'camera.log_tone' not in net.state_dict()
+    with torch.no_grad():
+        net.camera.log_sd.fill_(-math.inf)
+        net.camera.log_gain.copy_(torch.tensor([-1.0, 0.0, 0.5]))
+        y = torch.rand(2, 3, 16, 16) * 0.4 + 0.05  # no clipping at gain 1.65
+        ratio = srgb_to_linear(net(y).double()) / srgb_to_linear(y.double())  # head_scale 0: mu = y
+    assert torch.allclose(ratio, torch.tensor([-1.0, 0.0, 0.5], dtype=torch.float64).exp().view(1, 3, 1, 1), rtol=1e-3)

@@ -28,7 +28,8 @@ class DarkeningNet(nn.Module):
         num_out_ch (int): Output channels. Default: 3.
         num_feat (int): Feature channels. Default: 64.
         num_block (int): Residual blocks. Default: 8 (the paper).
-        camera (dict | None): ``LowLightCamera`` options (``noise``, ``lighting``, ``field_cell``, ``quantize``);
+        camera (dict | None): ``LowLightCamera`` options (``noise``, ``lighting``, ``tone``, ``field_cell``,
+            ``quantize``);
             None for the paper's deterministic DN. Default: None.
 
     Shapes: (N, num_in_ch, H, W) in [0, 1] -> (N, num_out_ch, H, W) in [0, 1]; ``forward(y, return_clean=True)``
@@ -56,7 +57,7 @@ class LowLightCamera(nn.Module):
 
     In linear light l = srgb_to_linear(mu), for image n, channel c and pixel x (z ~ N(0, 1), fresh every call):
 
-        s = l^p * exp(e_c + sd_exp * z_n + sd_tint * z_nc + F_n(x))          lighting: tone exponent p, exposure
+        s = l^p * exp(e_c + sd_exp * z_n + sd_tint * z_nc + F_n(x))          lighting: tone exponent p (or 1), exposure
                                                                              and tint e_c, their spread across
                                                                              images, a smooth random field F
                                                                              (bicubic over a grid of ``field_cell``
@@ -72,27 +73,33 @@ class LowLightCamera(nn.Module):
         num_ch (int): Channels.
         noise (bool): Add the Poisson-Gaussian noise. Default: True.
         lighting (bool): Apply the random lighting. Default: True.
+        tone (bool): Learn the tone exponent p; False keeps p = 1 (lighting scales linear light, as exposure does).
+            Default: True.
         field_cell (int): Grid spacing of the random field in pixels (the size of light pools). Default: 32.
         quantize (bool): Round to 8 bits in the forward pass. Default: True.
     """
 
     exact_tiling = False  # per-image random draws: tiles would each get their own lighting
 
-    def __init__(self, num_ch=3, noise=True, lighting=True, field_cell=32, quantize=True):
+    def __init__(self, num_ch=3, noise=True, lighting=True, tone=True, field_cell=32, quantize=True):
         super().__init__()
         self.noise, self.lighting, self.field_cell, self.quantize = noise, lighting, field_cell, quantize
+        self.tone = lighting and tone
         if noise:
             self.log_shot = nn.Parameter(torch.full((num_ch, ), math.log(1e-3)))
             self.log_read = nn.Parameter(torch.full((num_ch, ), math.log(1e-6)))
-        if lighting:
+        if self.tone:
             self.log_tone = nn.Parameter(torch.zeros(()))
+        if lighting:
             self.log_gain = nn.Parameter(torch.zeros(num_ch))
             self.log_sd = nn.Parameter(torch.full((3, ), math.log(0.1)))  # spread of exposure, tint, field
 
     def forward(self, mu):
         signal = srgb_to_linear(mu)
+        if self.tone:
+            signal = signal.clamp_min(1e-8)**self.log_tone.exp()
         if self.lighting:
-            signal = signal.clamp_min(1e-8)**self.log_tone.exp() * self.log_gain_map(mu).exp()
+            signal = signal * self.log_gain_map(mu).exp()
         if self.noise:
             std = (self.log_shot.exp().view(1, -1, 1, 1) * signal + self.log_read.exp().view(1, -1, 1, 1)).sqrt()
             signal = signal + std * torch.randn_like(signal)

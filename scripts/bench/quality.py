@@ -58,12 +58,17 @@ VARIANTS = {
               True),
     'ours_plain': ('EN on {x_g, NL}, our stochastic stage 1, no RDDG', 'ours', 'fly', False, True),
     'ours': ('EN on {x_g, NL} + RDDG, our stochastic stage 1 (full method, default)', 'ours', 'fly', True, True),
+    'ours_prev': ('EN on {x_g, NL} + RDDG, our stochastic stage 1 with a learned tone exponent (previous default)',
+                  'ours_prev', 'fly', True, True),
     'dasr': ('EN on {x_g, NL} + DASR weighting w, our stochastic stage 1', 'ours', 'fly', True, False),
     'oracle': ('EN on {camera-sim twins, NL} (oracle: target-domain pairs)', None, 'oracle', False, True),
 }
-DEFAULT_ROWS = ['naive', 'naive_rddg', 'stats', 'paper', 'ours_plain', 'ours', 'oracle']
+DEFAULT_ROWS = ['naive', 'naive_rddg', 'stats', 'paper', 'ours_prev', 'ours_plain', 'ours', 'oracle']
 CURVE_ROWS = ['naive', 'ours', 'oracle']  # val PSNR against iteration (checkpoints every 1/8 of the run)
-STAGE1_PRESETS = {'paper': 'stage1_paper.yml', 'ours': 'stage1_darken.yml'}
+STAGE1_PRESETS = {'paper': 'stage1_paper.yml', 'ours': 'stage1_darken.yml', 'ours_prev': 'stage1_darken.yml'}
+STAGE1_LABELS = {'paper': "paper's (deterministic DN, 1-scale D)",
+                 'ours': 'ours (stochastic DN, linear-light camera, 2-scale D)',
+                 'ours_prev': 'ours with a learned tone exponent (previous default)'}
 # The benchmark's data: the demo config with its own scale, and a second held-out test scene.
 BENCH_SCALES = {
     'full': {'patch_size': [192, 256],
@@ -183,6 +188,8 @@ def stage1_options(args, data, seed, preset):
         'val': DELETE,
         'logger': logger_opts(args.s1_iters),
     })
+    if preset == 'ours_prev':  # the ablation of the fixed tone: the camera learns a tone exponent through D
+        opt['network_g']['camera']['tone'] = True
     return opt
 
 
@@ -299,9 +306,19 @@ def ms_ssim(a, b):
     return float(value.mean())
 
 
+def channel_mean_matched(out_bgr, gt_bgr):
+    """``out`` with each channel scaled to the GT's channel mean (diagnostic only: separates global colour and
+    exposure errors from the rest)."""
+    out = out_bgr.astype(np.float64)
+    gain = gt_bgr.reshape(-1, 3).mean(0) / np.maximum(out.reshape(-1, 3).mean(0), 1e-3)
+    return np.clip(np.round(out * gain), 0, 255).astype(np.uint8)
+
+
 def image_metrics(out_bgr, gt_bgr):
-    """PSNR / SSIM (RGB, 8-bit, no crop, no GT-mean correction), MS-SSIM (RGB), LPIPS (if weights), NIQE (Y)."""
+    """PSNR / SSIM (RGB, 8-bit, no crop, no GT-mean correction), MS-SSIM (RGB), LPIPS (if weights), NIQE (Y); and
+    the diagnostic PSNR after per-channel GT-mean matching (``psnr_cm``, never a target)."""
     m = {'psnr': calculate_psnr(out_bgr, gt_bgr, 0, test_y_channel=False),
+         'psnr_cm': calculate_psnr(channel_mean_matched(out_bgr, gt_bgr), gt_bgr, 0, test_y_channel=False),
          'ssim': calculate_ssim(out_bgr, gt_bgr, 0, test_y_channel=False),
          'msssim': ms_ssim(out_bgr, gt_bgr),
          'niqe': float(calculate_niqe(out_bgr, 0))}
@@ -392,14 +409,14 @@ def as_tensor(path):
 @torch.no_grad()
 def stage1_figures(s1_opt, models, data):
     """Table-1 figures of one stage-1 run on the val split: x_g against x_s and against the true camera twin, D's
-    scores, mean levels, the maps w = sigmoid(D(x_g)) (smoothed as stage 2 uses them), the learned camera."""
+    scores, the maps w = sigmoid(D(x_g)) (smoothed as stage 2 uses them), the learned camera; and the mean RGB levels
+    of x_g, x_s and x_r on the train split (val is one photo whose naive twins happen to sit at the real level)."""
     net_g, net_d = build_stage1_nets(s1_opt, f'{models}/net_g_latest.pth', f'{models}/net_d_latest.pth')
     torch.manual_seed(0)
 
     def score(x):
         return float(torch.sigmoid(net_d(x)).mean())
-    f = {k: [] for k in ('psnr_gs', 'ssim_gs', 'd_g', 'd_s', 'd_r', 'mean_g', 'mean_s', 'mean_r', 'psnr_g_cam',
-                         'psnr_s_cam', 'w_mean', 'w_std')}
+    f = {k: [] for k in ('psnr_gs', 'ssim_gs', 'd_g', 'd_s', 'd_r', 'psnr_g_cam', 'psnr_s_cam', 'w_mean', 'w_std')}
     for stem, ll_syn, nl in paired_files(f'{data}/val/ll_syn', f'{data}/val/nl'):
         x_g, w = darken_and_map(net_g, net_d, as_tensor(nl))
         g8 = to_bgr8(x_g[0].permute(1, 2, 0).numpy())
@@ -410,14 +427,15 @@ def stage1_figures(s1_opt, models, data):
         f['psnr_s_cam'].append(calculate_psnr(s8, cam8, 0))
         f['d_g'].append(score(x_g))
         f['d_s'].append(score(as_tensor(ll_syn)))
-        f['mean_g'].append(g8.mean())
-        f['mean_s'].append(s8.mean())
         f['w_mean'].append(float(w.mean()))
         f['w_std'].append(float(w.std()))
     for path in sorted(glob.glob(f'{data}/val/ll_real/*.png')):
         f['d_r'].append(score(as_tensor(path)))
-        f['mean_r'].append(cv2.imread(path).mean())
     out = {k: float(np.mean(v)) for k, v in f.items()}
+    x_g = [to_bgr8(net_g(as_tensor(p))[0].permute(1, 2, 0).numpy()) for p in sorted(glob.glob(f'{data}/train/nl/*'))]
+    out['rgb_g'] = np.mean([x.reshape(-1, 3).mean(0)[::-1] for x in x_g], 0).tolist()
+    out['rgb_s'] = channel_means(f'{data}/train/ll_syn')[::-1].tolist()
+    out['rgb_r'] = channel_means(f'{data}/train/ll_real')[::-1].tolist()
     out['camera'] = learned_camera(net_g)
     return out
 
@@ -432,7 +450,7 @@ def learned_camera(net_g):
         values.update(shot=camera.log_shot.exp().tolist(), read=camera.log_read.exp().sqrt().tolist())
     if camera.lighting:
         sd = camera.log_sd.exp().tolist()
-        values.update(tone=float(camera.log_tone.exp()), gain=camera.log_gain.exp().tolist(), sd_exposure=sd[0],
+        values.update(tone=float(camera.log_tone.exp()) if camera.tone else 1.0, gain=camera.log_gain.exp().tolist(), sd_exposure=sd[0],
                       sd_tint=sd[1], sd_field=sd[2])
     return values
 
@@ -470,6 +488,11 @@ def plot_curves(curves, path):
 
 
 # -------------------------------------------------------------------------------------------------- report
+def rgb(per_seed_triples):
+    """Mean over seeds of (R, G, B) 8-bit levels, as 'R,G,B'."""
+    return ','.join(f'{v:.0f}' for v in np.mean(per_seed_triples, 0))
+
+
 def fmt(values, digits):
     values = [v for v in values if v is not None]
     if not values:
@@ -625,6 +648,10 @@ def target_lines(results, peers, seeds):
     if 'paper' in results:
         d = per_seed(results, full) - per_seed(results, 'paper')
         lines.append(f"- Full method − the paper's configuration, PSNR: {fmt(list(d), 2)} dB.")
+    if 'ours_prev' in results:
+        d = per_seed(results, full) - per_seed(results, 'ours_prev')
+        lines.append(f'- Full method − the same with a learned tone exponent (ablation, the previous default), PSNR: '
+                     f'{fmt(list(d), 2)} dB, ahead on {int((d > 0).sum())}/{len(seeds)} seeds.')
     return lines
 
 
@@ -633,7 +660,7 @@ def closing_note(results, stage1, peers, seeds):
     def s1(preset, key):
         return float(np.mean([stage1[preset, k][key] for k in seeds]))
     out = []
-    for preset in ('paper', 'ours'):
+    for preset in STAGE1_PRESETS:
         if (preset, seeds[0]) not in stage1:
             continue
         d_s, d_g, d_r = s1(preset, 'd_s'), s1(preset, 'd_g'), s1(preset, 'd_r')
@@ -657,10 +684,16 @@ def closing_note(results, stage1, peers, seeds):
         out.append(f'- RDDG: {np.mean(d):+.2f} dB on average; the maps have mean w {s1("ours", "w_mean"):.3f} and a '
                    f'within-image std of {s1("ours", "w_std"):.3f}, so (1 − w) re-weights pixels only mildly.')
     if ('ours', seeds[0]) in stage1:
-        out.append(f'- Brightness: our stage 1 makes x_g at a mean 8-bit level of {s1("ours", "mean_g"):.1f} where the '
-                   f'real set sits at {s1("ours", "mean_r"):.1f} (the paper\'s: {s1("paper", "mean_g"):.1f}): '
-                   'its learned camera darkens too much, so the EnlighteningNet learns to brighten too much.'
-                   if ('paper', seeds[0]) in stage1 else '')
+        levels = {key: rgb([stage1['ours', k][key] for k in seeds]) for key in ('rgb_g', 'rgb_s', 'rgb_r')}
+        out.append(f"- Levels: on the train split our x_g has mean R,G,B {levels['rgb_g']}, the unpaired real set "
+                   f"{levels['rgb_r']}, the naive twins x_s {levels['rgb_s']}.")
+    cm = [v for v in ('naive', 'stats', 'paper', 'ours', 'oracle') if v in results]
+    if cm:
+        gains = ', '.join(f'{v} {mean_of(results, v, "psnr_cm"):.2f} dB '
+                          f'(+{mean_of(results, v, "psnr_cm") - mean_of(results, v):.2f})' for v in cm)
+        out.append('- Where the errors are: with each output\'s channel means set to the ground truth\'s (diagnostic '
+                   f'column), PSNR becomes {gains}. The gain is the part of a row\'s error that is global colour and '
+                   'exposure; what remains is structure, noise and local tone.')
     return '\n'.join(out)
 
 
@@ -692,9 +725,10 @@ def camera_table(stage1, seeds):
 def make_report(args, manifest, results, stage1, peers, gt_niqe, zdce_info, settings, curves, curve_png, timings,
                 task_seconds, header_line, n_test):
     seeds = args.seeds
-    cols = ['psnr', 'ssim', 'msssim'] + (['lpips'] if LPIPS else []) + ['niqe']
-    names = {'psnr': 'PSNR ↑', 'ssim': 'SSIM ↑', 'msssim': 'MS-SSIM ↑', 'lpips': 'LPIPS ↓', 'niqe': 'NIQE ↓'}
-    digits = {'psnr': 2, 'ssim': 4, 'msssim': 4, 'lpips': 4, 'niqe': 2}
+    cols = ['psnr', 'ssim', 'msssim'] + (['lpips'] if LPIPS else []) + ['niqe', 'psnr_cm']
+    names = {'psnr': 'PSNR ↑', 'ssim': 'SSIM ↑', 'msssim': 'MS-SSIM ↑', 'lpips': 'LPIPS ↓', 'niqe': 'NIQE ↓',
+             'psnr_cm': 'PSNR, channel means set to GT (diagnostic)'}
+    digits = {'psnr': 2, 'ssim': 4, 'msssim': 4, 'lpips': 4, 'niqe': 2, 'psnr_cm': 2}
     header = ['Method'] + [names[c] for c in cols] + (['LPIPS'] if not LPIPS else [])
     rows = []
     for v in args.rows:
@@ -711,7 +745,7 @@ def make_report(args, manifest, results, stage1, peers, gt_niqe, zdce_info, sett
         rows.append([peer_labels[k]] + [fmt([m[c]], digits[c]) for c in cols] + (['unavailable'] if not LPIPS else []))
     if 'zerodce' not in peers:
         rows.append(['Zero-DCE (neuro-low-light)'] + ['not run'] * (len(header) - 1))
-    rows.append(['Ground truth (reference for NIQE)'] + ['—'] * (len(cols) - 1) + [f'{gt_niqe:.2f}'] +
+    rows.append(['Ground truth (reference for NIQE)'] + [f'{gt_niqe:.2f}' if c == 'niqe' else '—' for c in cols] +
                 (['—'] if not LPIPS else []))
     table = md_table(header, rows)
 
@@ -719,12 +753,12 @@ def make_report(args, manifest, results, stage1, peers, gt_niqe, zdce_info, sett
     for preset in args.presets:
         def col(key, digits):
             return fmt([stage1[preset, k][key] for k in seeds], digits)
-        s1_rows.append([{'paper': "paper's (deterministic DN, 1-scale D)", 'ours': 'ours (stochastic DN, 2-scale D)'}[
-            preset], f'{col("psnr_gs", 2)} / {col("ssim_gs", 3)}', col('d_g', 3), col('d_s', 3), col('d_r', 3),
-            f'{col("mean_g", 1)} / {col("mean_s", 1)} / {col("mean_r", 1)}',
+        s1_rows.append([STAGE1_LABELS[preset], f'{col("psnr_gs", 2)} / {col("ssim_gs", 3)}', col('d_g', 3), col('d_s', 3), col('d_r', 3),
+            ' / '.join(rgb([stage1[preset, k][key] for k in seeds]) for key in ('rgb_g', 'rgb_s', 'rgb_r')),
             f'{col("psnr_g_cam", 2)} / {col("psnr_s_cam", 2)}', f'{col("w_mean", 3)} / {col("w_std", 3)}'])
     s1_table = md_table(['Stage 1 (val split; mean ± std over seeds)', 'PSNR / SSIM(x_g, x_s) (paper: 20.08 / 0.772)',
-                         'D(x_g)', 'D(x_s)', 'D(x_r)', 'mean level x_g / x_s / x_r',
+                         'D(x_g)', 'D(x_s)', 'D(x_r)',
+                         'mean R, G, B (train split): x_g / x_s / x_r',
                          'PSNR to the camera twin: x_g / x_s', 'w: mean / std in image'], s1_rows)
     curve_lines = []
     for variant, per in curves.items():

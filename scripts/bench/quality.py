@@ -11,8 +11,8 @@ What it does, from scratch, every step of the method through its real entry poin
    The bench also makes val/ll_cam (camera simulation of val/nl, paired): the peers' settings (gamma, CLAHE clip,
    NLM strength) are chosen on it, never on test, and the learning curves are measured on it; train/ll_cam feeds
    the oracle; train/ll_stats is the no-learning statistics-matching darkening of x_s (from train/ll_real only).
-2. Stage 1 per seed, two presets through ``rddg_basicsr/train.py``: the paper's (options/stage1_paper.yml) and
-   ours, the default (options/stage1_darken.yml), both shrunk for a CPU.
+2. Stage 1 per seed through ``rddg_basicsr/train.py``: the paper's (options/stage1_paper.yml), ours, the default
+   (options/stage1_darken.yml), and ours with a learned tone exponent (the ablation), all shrunk for a CPU.
 3. The paper's pseudo pairs per seed: ``rddg_basicsr/make_pseudo_pairs.py`` (x_g = DN(y), w = sigmoid(D(x_g))),
    and maps of the naive twins under our D (``--maps_only``: Table 2's {x_s, y} + RDDG column).
 4. Stage 2 per seed, one run per row with identical budgets (``train.py`` with options/stage2_rddg.yml shrunk);
@@ -450,8 +450,8 @@ def learned_camera(net_g):
         values.update(shot=camera.log_shot.exp().tolist(), read=camera.log_read.exp().sqrt().tolist())
     if camera.lighting:
         sd = camera.log_sd.exp().tolist()
-        values.update(tone=float(camera.log_tone.exp()) if camera.tone else 1.0, gain=camera.log_gain.exp().tolist(), sd_exposure=sd[0],
-                      sd_tint=sd[1], sd_field=sd[2])
+        values.update(tone=float(camera.log_tone.exp()) if camera.tone else 1.0, gain=camera.log_gain.exp().tolist(),
+                      sd_exposure=sd[0], sd_tint=sd[1], sd_field=sd[2])
     return values
 
 
@@ -602,6 +602,31 @@ def main(argv=None):
     path = write_result(args.out, report)
     print(report)
     say(f'wrote {os.path.relpath(path, REPO)} in {timings["total"] / 60:.1f} min')
+    if not args.quick and args.out == 'quality.md':
+        update_readme(report, header_line, args.seeds)
+
+
+README_BEGIN = '<!-- quality.py:begin (written by python scripts/bench/quality.py: edit there, not here) -->'
+README_END = '<!-- quality.py:end -->'
+
+
+def update_readme(report, header_line, seeds):
+    """Copy the report's test table and target lines into README.md, between ``README_BEGIN`` and ``README_END``."""
+    path = os.path.join(REPO, 'README.md')
+    with open(path, encoding='utf-8') as f:
+        readme = f.read()
+    if README_BEGIN not in readme or README_END not in readme:
+        say('README.md has no quality.py markers: not updated')
+        return
+    body = report[report.index('## Enhancement on'):report.index('## Stage 1 (Table 1')].replace('## ', '#### ')
+    block = (f'{README_BEGIN}\nFrom `scripts/bench/results/quality.md` (seeds {", ".join(map(str, seeds))}; '
+             f'{header_line}):\n\n{body.strip()}\n{README_END}')
+    head, rest = readme.split(README_BEGIN, 1)
+    tmp = path + '.tmp'
+    with open(tmp, 'w', encoding='utf-8') as f:
+        f.write(head + block + rest.split(README_END, 1)[1])
+    os.replace(tmp, path)
+    say('updated the results block of README.md')
 
 
 def mean_of(results, variant, key='psnr'):
@@ -711,7 +736,8 @@ def camera_table(stage1, seeds):
     rows = [['shot-noise gain a (R, G, B), linear units', ', '.join(f'{v:.2e}' for v in avg('shot')),
              'K in [3e-4, 3e-3] (variance = K * signal)'],
             ['read-noise std sqrt(b) (R, G, B)', ', '.join(f'{v:.2e}' for v in avg('read')), '[5e-4, 3e-3]'],
-            ['tone exponent p on linear light', f'{one("tone"):.3f}', '— (x_s has gamma 1.8-3 on display '
+            ['tone exponent p on linear light (fixed at 1 unless camera.tone)', f'{one("tone"):.3f}',
+             '— (x_s has gamma 1.8-3 on display '
              'values; the camera scales linear light)'],
             ['mean gain exp(e) (R, G, B) on x_s\'s light', ', '.join(f'{v:.3f}' for v in avg('gain')),
              'lamp tints vary per image'],
@@ -753,9 +779,10 @@ def make_report(args, manifest, results, stage1, peers, gt_niqe, zdce_info, sett
     for preset in args.presets:
         def col(key, digits):
             return fmt([stage1[preset, k][key] for k in seeds], digits)
-        s1_rows.append([STAGE1_LABELS[preset], f'{col("psnr_gs", 2)} / {col("ssim_gs", 3)}', col('d_g', 3), col('d_s', 3), col('d_r', 3),
-            ' / '.join(rgb([stage1[preset, k][key] for k in seeds]) for key in ('rgb_g', 'rgb_s', 'rgb_r')),
-            f'{col("psnr_g_cam", 2)} / {col("psnr_s_cam", 2)}', f'{col("w_mean", 3)} / {col("w_std", 3)}'])
+        levels = ' / '.join(rgb([stage1[preset, k][key] for k in seeds]) for key in ('rgb_g', 'rgb_s', 'rgb_r'))
+        s1_rows.append([STAGE1_LABELS[preset], f'{col("psnr_gs", 2)} / {col("ssim_gs", 3)}', col('d_g', 3),
+                        col('d_s', 3), col('d_r', 3), levels, f'{col("psnr_g_cam", 2)} / {col("psnr_s_cam", 2)}',
+                        f'{col("w_mean", 3)} / {col("w_std", 3)}'])
     s1_table = md_table(['Stage 1 (val split; mean ± std over seeds)', 'PSNR / SSIM(x_g, x_s) (paper: 20.08 / 0.772)',
                          'D(x_g)', 'D(x_s)', 'D(x_r)',
                          'mean R, G, B (train split): x_g / x_s / x_r',
@@ -823,9 +850,11 @@ Seeds {', '.join(map(str, seeds))}; rows marked ± are mean ± sample std over s
   {counts['train/ll_real']} x_r, {counts['val/nl']} val, {counts['test/nl']} test pairs.
 - **Metrics.** PSNR and SSIM (BasicSR's `calculate_psnr` / `calculate_ssim`) on **RGB**, 8-bit, no border crop,
   **no GT-mean (brightness) correction**; NIQE (BasicSR, Y channel) on the output, no reference. {lpips_note}
-- **Stage 1.** Two presets per seed through `rddg_basicsr/train.py`: options/stage1_paper.yml (the paper:
-  deterministic DarkeningNet, 1-scale D, anchor on x_g) and options/stage1_darken.yml (ours, the default:
-  DarkeningNet + LowLightCamera, D with a 4x pooled branch, anchor on the clean image mu). CPU-sized: {args.s1_iters}
+- **Stage 1.** Presets per seed through `rddg_basicsr/train.py`: options/stage1_paper.yml (the paper:
+  deterministic DarkeningNet, 1-scale D, anchor on x_g), options/stage1_darken.yml (ours, the default:
+  DarkeningNet + LowLightCamera with lighting in linear light, D with a 4x pooled branch, anchor on the clean image
+  mu) and, for the ablation row, the same with `camera.tone: true` (a learned tone exponent, the previous default).
+  CPU-sized: {args.s1_iters}
   iterations, DarkeningNet {args.s1_feat} features x {args.s1_blocks} blocks (paper-style 64 x 8), D {args.d_feat}
   features (DASR 64), loss weights as the paper (1 / 1 / 0.02 adversarial).
 - **Stage 2.** {args.s2_iters} iterations per row, EnlighteningNet {en}; batch {args.batch} (paper 16), random

@@ -15,7 +15,7 @@ from conftest import load_options, read_log, run_entry, tiny_stage1_options, tin
 @pytest.fixture(scope='module')
 def workflow(demo_data, tmp_path_factory):
     root = tmp_path_factory.mktemp('workflow')
-    s1 = write_options(tiny_stage1_options(demo_data, total_iter=10), root / 'stage1.yml')
+    s1 = write_options(tiny_stage1_options(demo_data, total_iter=30), root / 'stage1.yml')
     run_entry('train', '-opt', s1, '--root_path', root)
     models = root / 'experiments' / 'tiny_stage1' / 'models'
     pseudo = root / 'pseudo'
@@ -37,7 +37,7 @@ def test_pseudo_pairs_and_maps_match_the_nl_images(workflow):
         w = np.load(workflow['pseudo'] / 'w' / f'{name}.npy')
         assert lq.shape == nl.shape and w.shape == nl.shape[:2] and w.dtype == np.float32
         assert 0 < w.min() and w.max() < 1
-        assert lq.mean() < nl.mean()  # stage 1 learned to darken, even after 10 iterations
+        assert lq.mean() < nl.mean()  # stage 1 learned to darken, even after 30 iterations
 
 
 def test_stage2_trains_with_rddg_and_logs_metrics(workflow):

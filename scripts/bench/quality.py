@@ -46,6 +46,7 @@ from rddg_basicsr.demo.dataset import build_demo_dataset, load_demo_config  # no
 from rddg_basicsr.enhancer import LowLightEnhancer  # noqa: E402
 from rddg_basicsr.data.lowlight_synthesis import camera_lowlight, linear_to_srgb, srgb_to_linear  # noqa: E402,E501
 from rddg_basicsr.utils.checkpoint import safe_torch_load  # noqa: E402
+from rddg_basicsr.utils.image_io import write_bytes_atomic  # noqa: E402
 
 # name: (label, stage-1 preset or None, stage-2 LL source, rddg, reverse)
 VARIANTS = {
@@ -232,10 +233,11 @@ class Task:
 def logged_seconds(log_path):
     """A finished training's duration from BasicSR's 'Time consumed: H:MM:SS' line in its log (nan if none)."""
     if os.path.isfile(log_path):
-        for line in open(log_path, encoding='utf-8', errors='replace'):
-            if 'Time consumed:' in line:
-                h, m, sec = line.rsplit(':', 3)[-3:]
-                return int(h.split()[-1]) * 3600 + int(m) * 60 + float(sec)
+        with open(log_path, encoding='utf-8', errors='replace') as f:
+            for line in f:
+                if 'Time consumed:' in line:
+                    h, m, sec = line.rsplit(':', 3)[-3:]
+                    return int(h.split()[-1]) * 3600 + int(m) * 60 + float(sec)
     return float('nan')
 
 
@@ -421,8 +423,8 @@ def as_tensor(path):
 @torch.no_grad()
 def stage1_figures(s1_opt, models, data):
     """Table-1 figures of one stage-1 run on the val split: x_g against x_s and against the true camera twin, D's
-    scores, the maps w = sigmoid(D(x_g)) (smoothed as stage 2 uses them), the learned camera; and the mean RGB levels
-    of x_g, x_s and x_r on the train split (val is one photo whose naive twins happen to sit at the real level)."""
+    scores, the maps w = sigmoid(D(x_g)) (smoothed as stage 2 uses them), the learned camera; and x_g's mean RGB
+    levels on the train split (val is one photo whose naive twins happen to sit at the real level)."""
     net_g, net_d = build_stage1_nets(s1_opt, f'{models}/net_g_latest.pth', f'{models}/net_d_latest.pth')
     torch.manual_seed(0)
 
@@ -446,8 +448,6 @@ def stage1_figures(s1_opt, models, data):
     out = {k: float(np.mean(v)) for k, v in f.items()}
     x_g = [to_bgr8(net_g(as_tensor(p))[0].permute(1, 2, 0).numpy()) for p in sorted(glob.glob(f'{data}/train/nl/*'))]
     out['rgb_g'] = np.mean([x.reshape(-1, 3).mean(0)[::-1] for x in x_g], 0).tolist()
-    out['rgb_s'] = channel_means(f'{data}/train/ll_syn')[::-1].tolist()
-    out['rgb_r'] = channel_means(f'{data}/train/ll_real')[::-1].tolist()
     out['camera'] = learned_camera(net_g)
     return out
 
@@ -582,6 +582,8 @@ def main(argv=None):
     pairs = paired_files(f'{data}/test/ll', f'{data}/test/nl')
     val_pairs = paired_files(f'{data}/val/ll_cam', f'{data}/val/nl')
     stage1 = {key: stage1_figures(opt, models, data) for key, (opt, models) in s1.items()}
+    train_rgb = {key: channel_means(f'{data}/train/{sub}')[::-1].tolist() for key, sub in (('rgb_s', 'll_syn'),
+                                                                                         ('rgb_r', 'll_real'))}
     results, curves = {}, {}
     for seed in args.seeds:
         for variant in args.rows:
@@ -609,8 +611,8 @@ def main(argv=None):
     timings['total'] = time.time() - t0
 
     settings = {'gamma': best_gamma, 'clip': best_clip, 'nlm': best_nlm}
-    report = make_report(args, manifest, results, stage1, peers, gt_niqe, zdce_info, settings, curves, curve_png,
-                         timings, task_seconds, reused, header_line, len(pairs))
+    report = make_report(args, manifest, results, stage1, train_rgb, peers, gt_niqe, zdce_info, settings, curves,
+                         curve_png, timings, task_seconds, reused, header_line, len(pairs))
     path = write_result(args.out, report)
     print(report)
     say(f'wrote {os.path.relpath(path, REPO)} in {timings["total"] / 60:.1f} min')
@@ -634,10 +636,7 @@ def update_readme(report, header_line, seeds):
     block = (f'{README_BEGIN}\nFrom `scripts/bench/results/quality.md` (seeds {", ".join(map(str, seeds))}; '
              f'{header_line}):\n\n{body.strip()}\n{README_END}')
     head, rest = readme.split(README_BEGIN, 1)
-    tmp = path + '.tmp'
-    with open(tmp, 'w', encoding='utf-8') as f:
-        f.write(head + block + rest.split(README_END, 1)[1])
-    os.replace(tmp, path)
+    write_bytes_atomic(path, (head + block + rest.split(README_END, 1)[1]).encode('utf-8'))
     say('updated the results block of README.md')
 
 
@@ -692,7 +691,7 @@ def target_lines(results, peers, seeds):
     return lines
 
 
-def closing_note(results, stage1, peers, seeds):
+def closing_note(results, stage1, train_rgb, peers, seeds):
     """Data-driven reading of the tables: which claims hold here, and why not where they fail."""
     def s1(preset, key):
         return float(np.mean([stage1[preset, k][key] for k in seeds]))
@@ -725,9 +724,9 @@ def closing_note(results, stage1, peers, seeds):
         out.append(f'- RDDG: {np.mean(d):+.2f} dB on average; the maps have mean w {s1("ours", "w_mean"):.3f} and a '
                    f'within-image std of {s1("ours", "w_std"):.3f}, so (1 − w) re-weights pixels only mildly.')
     if ('ours', seeds[0]) in stage1:
-        levels = {key: rgb([stage1['ours', k][key] for k in seeds]) for key in ('rgb_g', 'rgb_s', 'rgb_r')}
-        out.append(f"- Levels: on the train split our x_g has mean R,G,B {levels['rgb_g']}, the unpaired real set "
-                   f"{levels['rgb_r']}, the naive twins x_s {levels['rgb_s']}.")
+        x_g = rgb([stage1['ours', k]['rgb_g'] for k in seeds])
+        out.append(f'- Levels: on the train split our x_g has mean R,G,B {x_g}, the unpaired real set '
+                   f"{rgb([train_rgb['rgb_r']])}, the naive twins x_s {rgb([train_rgb['rgb_s']])}.")
     cm = [v for v in ('naive', 'stats', 'paper', 'ours', 'oracle') if v in results]
     if cm:
         gains = ', '.join(f'{v} {mean_of(results, v, "psnr_cm"):.2f} dB '
@@ -753,8 +752,7 @@ def camera_table(stage1, seeds):
              'K in [3e-4, 3e-3] (variance = K * signal)'],
             ['read-noise std sqrt(b) (R, G, B)', ', '.join(f'{v:.2e}' for v in avg('read')), '[5e-4, 3e-3]'],
             ['tone exponent p on linear light (fixed at 1 unless camera.tone)', f'{one("tone"):.3f}',
-             '— (x_s has gamma 1.8-3 on display '
-             'values; the camera scales linear light)'],
+             '— (x_s has gamma 1.8-3 on display values; the camera scales linear light)'],
             ['mean gain exp(e) (R, G, B) on x_s\'s light', ', '.join(f'{v:.3f}' for v in avg('gain')),
              'lamp tints vary per image'],
             ['spread of exposure / tint / field (log units)',
@@ -764,8 +762,8 @@ def camera_table(stage1, seeds):
         ['parameter', 'learned', 'simulator of the real domain'], rows)
 
 
-def make_report(args, manifest, results, stage1, peers, gt_niqe, zdce_info, settings, curves, curve_png, timings,
-                task_seconds, reused, header_line, n_test):
+def make_report(args, manifest, results, stage1, train_rgb, peers, gt_niqe, zdce_info, settings, curves, curve_png,
+                timings, task_seconds, reused, header_line, n_test):
     seeds = args.seeds
     cols = ['psnr', 'ssim', 'msssim'] + (['lpips'] if LPIPS else []) + ['niqe', 'psnr_cm']
     names = {'psnr': 'PSNR ↑', 'ssim': 'SSIM ↑', 'msssim': 'MS-SSIM ↑', 'lpips': 'LPIPS ↓', 'niqe': 'NIQE ↓',
@@ -795,7 +793,8 @@ def make_report(args, manifest, results, stage1, peers, gt_niqe, zdce_info, sett
     for preset in args.presets:
         def col(key, digits):
             return fmt([stage1[preset, k][key] for k in seeds], digits)
-        levels = ' / '.join(rgb([stage1[preset, k][key] for k in seeds]) for key in ('rgb_g', 'rgb_s', 'rgb_r'))
+        levels = ' / '.join([rgb([stage1[preset, k]['rgb_g'] for k in seeds]), rgb([train_rgb['rgb_s']]),
+                             rgb([train_rgb['rgb_r']])])
         s1_rows.append([STAGE1_LABELS[preset], f'{col("psnr_gs", 2)} / {col("ssim_gs", 3)}', col('d_g', 3),
                         col('d_s', 3), col('d_r', 3), levels, f'{col("psnr_g_cam", 2)} / {col("psnr_s_cam", 2)}',
                         f'{col("w_mean", 3)} / {col("w_std", 3)}'])
@@ -853,7 +852,7 @@ Seeds {', '.join(map(str, seeds))}; rows marked ± are mean ± sample std over s
 
 ## Reading
 
-{closing_note(results, stage1, peers, seeds)}
+{closing_note(results, stage1, train_rgb, peers, seeds)}
 
 ## Protocol
 

@@ -20,11 +20,11 @@ class ChannelStatsLoss(nn.Module):
     loss = mean_{c,k} | log(s_ck(fake) + eps) - log(t_ck + eps) |,  s_c = (mean, quantiles) of channel c over the
     batch (N, H, W); t = exponential moving average of s(real) over the real batches seen.
 
-    A patch discriminator judges local texture and hardly sees global level or tone: left alone, the stochastic
-    DarkeningNet learned a tone curve that made the EnlighteningNet over-brighten real images
-    (scripts/bench/results/quality.md). The mean pins colour and exposure (what the statistics-matching baseline
-    matches by hand), the quantiles pin the tone curve; noise and lighting variation stay with D. Log space: equal
-    weight to a relative error at any level, dark images included.
+    A patch discriminator judges local texture and hardly sees global level or tone. The mean pins colour and
+    exposure (what the statistics-matching baseline matches by hand), the quantiles pin the tone curve; noise and
+    lighting variation stay with D. Log space: equal weight to a relative error at any level, dark images included.
+    Off by default: on the benchmark, fixing the camera's tone exponent (``camera.tone: false``) did better than
+    this loss with or without quantiles (README "Results").
 
     Args:
         loss_weight (float): Default: 1.0.

@@ -23,16 +23,17 @@ class DarkeningGANModel(PluginModelMixin, SRGANModel):
                                                           ``gan_opt``; paper weights 1 / 1 / 0.02 / 0.02;
                                                           ``gan_opt.loss_weight: 0`` is Table 1's ablation
                                                           without the adversarial term, D still learns)
-             + w_stats ChannelStats(x_g, x_r)            (``stats_opt``, ours: x_g's channel means against the
-                                                          real set's, see ``ChannelStatsLoss``; absent: off)
+             + w_stats ChannelStats(x_g, x_r)            (``stats_opt``, ours: x_g's channel means and quantiles
+                                                          against the real set's, see ``ChannelStatsLoss``;
+                                                          absent: off)
     D loss = -log D(x_r) - log(1 - D(x_g.detach()))      (vanilla GAN: BCE with logits)
 
     The anchored image a is x_g itself for the paper's deterministic DarkeningNet. With a stochastic one
     (``network_g.camera``) it is the clean dark image mu that the camera layer samples from (``train.anchor:
     clean``, the default): the anchor keeps the content of x_s while D alone decides noise, lighting and tone;
     ``train.anchor: sample`` anchors the noisy sample instead.
-    Logged: l_g_pix, l_g_ssim, l_g_percep, l_g_gan, l_g_stats, l_d_real, l_d_fake, out_d_real, out_d_fake (mean
-    logits) and acc_d (D's accuracy on the batch, real and fake together).
+    Logged: l_g_pix, l_g_ssim, l_g_percep, l_g_gan, l_g_stats (with ``stats_opt``), l_d_real, l_d_fake, out_d_real,
+    out_d_fake (mean logits) and acc_d (D's accuracy on the batch, real and fake together).
     """
 
     def feed_data(self, data):

@@ -8,7 +8,7 @@ import torch
 from basicsr.archs import build_network
 from torch import nn
 
-from rddg_basicsr.archs.arch_util import ResidualBlock, linear_to_srgb, srgb_to_linear
+from rddg_basicsr.archs.arch_util import DarkeningGenerator, ResidualBlock, linear_to_srgb, srgb_to_linear
 from rddg_basicsr.archs.darkening_arch import DarkeningNet
 
 EPS = 1e-3  # the logit clamp of the identity skip
@@ -143,6 +143,15 @@ def test_registered_and_buildable_from_options():
 # ---- the stochastic DarkeningNet (ours): a LowLightCamera on top of the clean dark image mu -----------------------
 def _stochastic(seed=0, head_scale=0.3, **camera):
     return _net(seed, head_scale, camera={'noise': True, 'lighting': True, **camera})
+
+
+def test_declares_the_darkening_generator_protocol():
+    paper, ours = DarkeningNet(num_feat=4, num_block=1), DarkeningNet(num_feat=4, num_block=1, camera={})
+    assert isinstance(paper, DarkeningGenerator) and isinstance(ours, DarkeningGenerator)
+    assert (paper.stochastic, ours.stochastic) == (False, True)
+    y = torch.rand(1, 3, 8, 8)
+    x_g, mu = paper(y, return_clean=True)
+    assert torch.equal(x_g, mu)
 
 
 def test_two_calls_give_different_samples_around_one_clean_image():

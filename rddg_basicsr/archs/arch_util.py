@@ -3,6 +3,21 @@ import torch
 from torch import nn
 
 
+class DarkeningGenerator(nn.Module):
+    """The stage-1 generator protocol: subclass it to declare how a generator darkens.
+
+    ``forward(y, return_clean=False)`` maps normal-light y (N, C, H, W) in [0, 1] to pseudo low-light x_g in [0, 1];
+    with ``return_clean=True`` it returns (x_g, mu), where mu is the clean image that the content losses anchor (x_g
+    itself for a deterministic generator). ``stochastic`` says whether x_g is a fresh random sample on every call
+    (then offline pairs are one draw, the on-the-fly mode draws per batch, and tiles would draw independently).
+    Any other registered network may serve as stage-1 G: it is treated as deterministic, with mu = x_g.
+    """
+
+    @property
+    def stochastic(self):
+        return False
+
+
 class ResidualBlock(nn.Module):
     """conv3x3 -> ReLU -> conv3x3 plus identity, no normalisation. Keeps (N, C, H, W)."""
 

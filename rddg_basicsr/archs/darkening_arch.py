@@ -6,11 +6,11 @@ from torch.nn import functional as F
 
 from basicsr.utils.registry import ARCH_REGISTRY
 
-from .arch_util import ResidualBlock, linear_to_srgb, logit_residual, quantize_ste, srgb_to_linear, zero_init
+from .arch_util import DarkeningGenerator, ResidualBlock, linear_to_srgb, logit_residual, quantize_ste, srgb_to_linear, zero_init
 
 
 @ARCH_REGISTRY.register()
-class DarkeningNet(nn.Module):
+class DarkeningNet(DarkeningGenerator):
     """Darkening Network DN (paper Sec. 3.1.1): normal-light y -> pseudo low-light x_g = DN(y).
 
     "Eight blocks, each a 3x3 conv with ReLU in between": conv-in, ``num_block`` residual blocks
@@ -33,7 +33,7 @@ class DarkeningNet(nn.Module):
             None for the paper's deterministic DN. Default: None.
 
     Shapes: (N, num_in_ch, H, W) in [0, 1] -> (N, num_out_ch, H, W) in [0, 1]; ``forward(y, return_clean=True)``
-    returns (x_g, mu).
+    returns (x_g, mu) (the ``DarkeningGenerator`` protocol; ``stochastic`` is True with a camera).
     """
 
     def __init__(self, num_in_ch=3, num_out_ch=3, num_feat=64, num_block=8, camera=None):
@@ -44,6 +44,10 @@ class DarkeningNet(nn.Module):
         self.body = nn.Sequential(*[ResidualBlock(num_feat) for _ in range(num_block)])
         self.conv_last = nn.Sequential(nn.ReLU(inplace=True), zero_init(nn.Conv2d(num_feat, num_out_ch, 3, 1, 1)))
         self.camera = LowLightCamera(num_out_ch, **camera) if camera else None
+
+    @property
+    def stochastic(self):
+        return self.camera is not None
 
     def forward(self, x, return_clean=False):
         feat = self.conv_first(x)

@@ -7,6 +7,8 @@ from basicsr.losses import build_loss
 from basicsr.models.srgan_model import SRGANModel
 from basicsr.utils.registry import MODEL_REGISTRY
 
+from rddg_basicsr.archs.arch_util import DarkeningGenerator
+
 from .plugin_model import PluginModelMixin
 
 
@@ -78,8 +80,8 @@ class DarkeningGANModel(PluginModelMixin, SRGANModel):
             self.model_ema(decay=self.ema_decay)
 
     def _generate(self):
-        """(x_g, mu): a stochastic DarkeningNet's sample and clean image; (x_g, x_g) for any other generator."""
-        if getattr(self.get_bare_model(self.net_g), 'camera', None) is not None:
+        """(x_g, mu): a ``DarkeningGenerator``'s sample and clean image; (x_g, x_g) for any other generator."""
+        if isinstance(self.get_bare_model(self.net_g), DarkeningGenerator):
             return self.net_g(self.lq, return_clean=True)
         output = self.net_g(self.lq)
         return output, output

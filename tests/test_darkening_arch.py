@@ -146,7 +146,7 @@ def _stochastic(seed=0, head_scale=0.3, **camera):
 
 
 def test_declares_the_darkening_generator_protocol():
-    paper, ours = DarkeningNet(num_feat=4, num_block=1), DarkeningNet(num_feat=4, num_block=1, camera={})
+    paper, ours = DarkeningNet(num_feat=4, num_block=1), DarkeningNet(num_feat=4, num_block=1, camera={'noise': True})
     assert isinstance(paper, DarkeningGenerator) and isinstance(ours, DarkeningGenerator)
     assert (paper.stochastic, ours.stochastic) == (False, True)
     y = torch.rand(1, 3, 8, 8)

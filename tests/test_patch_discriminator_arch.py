@@ -144,6 +144,7 @@ def test_coarse_branch_widens_the_receptive_field():
     assert multi.receptive_field == 4 * single.receptive_field
     rows, _ = _changed_extent(multi, 96, (48, 48))
     assert int(rows.max() - rows.min() + 1) > single.receptive_field  # the 4x pooled branch sees farther
+    assert multi.finest_receptive_field == single.finest_receptive_field == single.receptive_field
 
 
 @pytest.mark.parametrize('scales', [[], [0], [1.5]])

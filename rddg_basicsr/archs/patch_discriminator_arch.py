@@ -48,6 +48,7 @@ class PatchDiscriminator(nn.Module):
         jumps = [1] + [stride**min(i + 1, 2) for i in range(num_layers - 2)]
         branch_rf = 1 + sum((kernel_size - 1) * j for j in jumps)
         self.receptive_field = max(branch_rf * s for s in self.scales)  # pixels one logit sees (coarsest branch)
+        self.finest_receptive_field = branch_rf * min(self.scales)  # the finest branch's: what w is smoothed over
 
     def forward(self, x):
         h, w = x.shape[-2:]

@@ -7,13 +7,15 @@
 
 Console script: ``rddg-pseudo-pairs``. For each normal-light image y (any size) the trained stage-1 DarkeningNet
 gives x_g, which is quantised to 8 bit (the saved PNG is what stage 2 trains on), and the trained
-PatchDiscriminator gives w = sigmoid(D(x_g)), both through ``rddg_basicsr.darkening``, which the RDDG model's
-on-the-fly mode calls too, so both modes agree. Both nets run in tiles with ``tile_pad`` = their receptive
-radius (exact, no seams); the smoothing is applied to the whole map afterwards. Written files:
+PatchDiscriminator gives w = sigmoid(D(x_g)), both through ``rddg_basicsr.stage1.Stage1``, which the RDDG model's
+on-the-fly mode uses too, so both modes agree. Both nets run in tiles with ``tile_pad`` = their receptive
+radius (exact, no seams); the smoothing is applied to the whole map afterwards (``--smooth``, default: the stage-1
+options' ``maps.smooth``, else rf = D's finest branch's receptive field). Written files:
 
     OUT_DIR/lq/<stem>.png     pseudo-LL x_g, 8-bit RGB
     OUT_DIR/w/<stem>.npy      w, float32 (H, W) in (0, 1), at the image size
-    OUT_DIR/w_vis/<stem>.png  w as a JET heat map on the fixed scale 0..1 (comparable across images)
+    OUT_DIR/w_vis/<stem>.png  w as a JET heat map on the fixed scale 0..1 (comparable across images), colour bar
+                              on the right
 
 A stochastic DarkeningNet (``network_g.camera``) draws one sample per image from ``--seed``'s generator (it is
 never tiled: its lighting is drawn per image); stage 2 can instead darken on the fly for a fresh sample per batch.
@@ -34,7 +36,7 @@ import sys
 if __name__ == '__main__' and not __package__:
     import _bootstrap  # noqa: F401  (run as a file: import the package from the repo root)
 
-from rddg_basicsr.cli import fail, input_paths, load_network_opts, resolve_device, unreadable_note
+from rddg_basicsr.cli import fail, input_paths, resolve_device, unreadable_note
 from rddg_basicsr.utils.image_files import DEFAULT_MAX_PIXELS
 
 PROG = 'make_pseudo_pairs'
@@ -42,17 +44,15 @@ SUBDIRS = {'lq': '.png', 'w': '.npy', 'w_vis': '.png'}
 MAP_SUBDIRS = {'w': '.npy', 'w_vis': '.png'}
 
 
-def make_pseudo_pairs(nl_paths, out_dir, net_g, net_d, tile=512, smooth='rf', device='cpu', overwrite=False,
-                      max_pixels=DEFAULT_MAX_PIXELS):
-    """Write ``lq/``, ``w/`` and ``w_vis/`` files under ``out_dir`` for every NL image (see the module doc); with
-    ``net_g`` None, the inputs are low-light images already and only their maps are written.
+def make_pseudo_pairs(nl_paths, out_dir, stage1, device='cpu', overwrite=False, max_pixels=DEFAULT_MAX_PIXELS):
+    """Write ``lq/``, ``w/`` and ``w_vis/`` files under ``out_dir`` for every NL image (see the module doc); with a
+    ``stage1`` without generator, the inputs are low-light images already and only their maps are written.
 
-    The nets are moved to ``device`` and put in eval mode. ``smooth`` as in ``darkening.darken_and_map`` (the
-    default, like the CLI's, is ``darkening.DEFAULT_SMOOTH``; spelt out because this module imports no torch at
-    load). Unreadable images and images above ``max_pixels`` are reported and skipped.
+    Args:
+        stage1 (rddg_basicsr.stage1.Stage1): The trained stage 1 (its smoothing and tile size apply), on ``device``.
 
     Returns:
-        list[str]: The skipped paths (empty when all went well).
+        list[str]: The skipped paths, unreadable or above ``max_pixels`` (empty when all went well).
 
     Raises:
         ValueError: two inputs share a stem, or ``out_dir`` is or contains an input (nothing is written).
@@ -62,17 +62,16 @@ def make_pseudo_pairs(nl_paths, out_dir, net_g, net_d, tile=512, smooth='rf', de
     import torch
     from tqdm import tqdm
 
-    from rddg_basicsr.darkening import darken_and_map, domain_distance_map, pseudo_ll_bgr, tiled
+    from rddg_basicsr.stage1 import pseudo_ll_bgr
     from rddg_basicsr.utils.image_io import UnreadableImageError, read_image_any, write_encoded
 
-    subdirs = SUBDIRS if net_g is not None else MAP_SUBDIRS
+    subdirs = SUBDIRS if stage1.net_g is not None else MAP_SUBDIRS
     stems = check_outputs(nl_paths, out_dir, overwrite, subdirs)
     for sub in subdirs:
         try:
             os.makedirs(os.path.join(out_dir, sub), exist_ok=True)
         except OSError as err:
             raise OSError(f'cannot create output folder {os.path.join(out_dir, sub)}: {err.strerror}') from None
-    net_d = net_d.eval().to(device)
     failed = []
     for path, stem in zip(tqdm(nl_paths, desc=PROG, unit='img'), stems):
         try:
@@ -82,10 +81,10 @@ def make_pseudo_pairs(nl_paths, out_dir, net_g, net_d, tile=512, smooth='rf', de
             tqdm.write(f'{PROG}: skipped: {err}', file=sys.stderr)
             continue
         img = torch.from_numpy(rgb).permute(2, 0, 1)[None].to(device)
-        if net_g is None:
-            save_map(out_dir, stem, domain_distance_map(tiled(net_d, tile), img, smooth))
+        if stage1.net_g is None:
+            save_map(out_dir, stem, stage1.domain_map(img))
         else:
-            x_g, w = darken_and_map(net_g.eval().to(device), net_d, img, tile, smooth)
+            x_g, w = stage1.sample(img)
             write_encoded(os.path.join(out_dir, 'lq', f'{stem}.png'), pseudo_ll_bgr(x_g))
             save_map(out_dir, stem, w)
     return failed
@@ -122,7 +121,7 @@ def save_map(out_dir, stem, w):
     """Write w (1, 1, H, W) as float32 .npy and as a heat map."""
     import numpy as np
 
-    from rddg_basicsr.darkening import heat_map
+    from rddg_basicsr.stage1 import heat_map
     from rddg_basicsr.utils.image_io import write_bytes_atomic, write_encoded
 
     buf = io.BytesIO()
@@ -131,13 +130,11 @@ def save_map(out_dir, stem, w):
     write_encoded(os.path.join(out_dir, 'w_vis', f'{stem}.png'), heat_map(w))
 
 
-def parse_smooth(text):
-    """'none' -> 0, 'rf' -> 'rf' (D's receptive field), else a box size >= 0."""
-    if text in ('none', 'rf'):
-        return 0 if text == 'none' else 'rf'
-    if text.isdigit():
-        return int(text)
-    raise argparse.ArgumentTypeError(f"expected none, rf or a box size >= 0, got {text!r}")
+def smooth_argument(text):
+    """``--smooth``: the stage-1 module's vocabulary (none | rf | INT), checked without loading torch."""
+    if text in ('none', 'rf') or text.isdigit():
+        return text
+    raise argparse.ArgumentTypeError(f"expected none, rf or a box side in pixels >= 0, got {text!r}")
 
 
 def set_deterministic():
@@ -157,8 +154,9 @@ def parse_args(argv=None):
     parser.add_argument('--model_d', required=True, help='Stage-1 PatchDiscriminator checkpoint')
     parser.add_argument('--opt', help='Stage-1 YAML (network_g, network_d). Default: the archs\' defaults')
     parser.add_argument('--tile', type=int, default=512, help='Tile size, 0 for whole images. Default: 512')
-    parser.add_argument('--smooth', type=parse_smooth, default='rf',
-                        help="Box smoothing of w: none | rf (D's receptive field, as DASR) | INT. Default: rf")
+    parser.add_argument('--smooth', type=smooth_argument,
+                        help="Box smoothing of w: none | rf (the receptive field of D's finest branch, as DASR) | "
+                        "INT px. Default: the stage-1 options' maps.smooth, else rf")
     parser.add_argument('--maps_only', action='store_true',
                         help='Inputs are low-light images: write only their maps w = sigmoid(D(x)) (no G)')
     parser.add_argument('--seed', type=int, default=0, help='Seed of a stochastic DarkeningNet\'s samples. Default: 0')
@@ -188,23 +186,21 @@ def main(argv=None):
         fail(PROG, str(err))
     import torch
 
-    from rddg_basicsr.darkening import build_stage1_nets  # BasicSR loads here, after parsing
+    from rddg_basicsr.stage1 import Stage1  # BasicSR loads here, after parsing
 
     set_deterministic()
     torch.manual_seed(args.seed)
-    network_opts = load_network_opts(PROG, args.opt, 'network_g', 'network_d') if args.opt else None
-    try:
-        net_g, net_d = build_stage1_nets(network_opts, args.model_g, args.model_d, device)
-    except (KeyError, RuntimeError) as err:
+    try:  # the stage-1 YAML's networks and maps.smooth (read by Stage1: one reader, one check)
+        stage1 = Stage1.from_options(args.opt, args.model_g, args.model_d, device, args.smooth, args.tile)
+    except (KeyError, RuntimeError, ValueError, FileNotFoundError) as err:
         fail(PROG, err.args[0])
     try:
-        failed = make_pseudo_pairs(nl_paths, args.output, net_g, net_d, args.tile, args.smooth, device,
-                                   args.overwrite, args.max_pixels or None)
+        failed = make_pseudo_pairs(nl_paths, args.output, stage1, device, args.overwrite, args.max_pixels or None)
     except OSError as err:
         fail(PROG, f'{err}; stopped (the files already written are complete)')
     what = 'maps' if args.maps_only else 'pseudo pairs'
     print(f'{PROG}: wrote {len(nl_paths) - len(failed)}/{len(nl_paths)} {what} into {args.output} '
-          f'(tile {args.tile}, smooth {args.smooth})' + unreadable_note(failed))
+          f'(tile {args.tile}, smooth {stage1.smooth})' + unreadable_note(failed))
     return 1 if failed else 0
 
 

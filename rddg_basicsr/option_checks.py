@@ -139,9 +139,11 @@ def check_types(opt):
 
 
 def check_files(opt):
-    """Pretrained / resume checkpoints in ``path:`` and the stage-1 checkpoints in ``darkening:`` must exist."""
+    """Pretrained / resume checkpoints in ``path:``, the stage-1 checkpoints and option file in ``darkening:`` must
+    exist."""
     named = [(f'path.{k}', v) for k, v in opt['path'].items() if 'pretrain_network' in k or k == 'resume_state']
-    named += [(f'darkening.{k}', v) for k, v in (opt.get('darkening') or {}).items() if 'pretrain_network' in k]
+    named += [(f'darkening.{k}', v) for k, v in (opt.get('darkening') or {}).items()
+              if 'pretrain_network' in k or k == 'options']
     for key, value in named:
         if value and not os.path.isfile(value):
             raise FileNotFoundError(f'{key}: file not found: {value}')

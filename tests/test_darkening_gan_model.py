@@ -9,6 +9,7 @@ import torch
 from basicsr.models import build_model
 
 from conftest import load_options
+from rddg_basicsr.stage1 import Stage1
 
 
 def model_options(tmp_path, preset='stage1_darken.yml', **train):
@@ -124,6 +125,24 @@ def test_test_mode_loads_d_for_the_domain_score(tmp_path):
     data = model.extra_metric_data()
     assert data['d_prob'].shape == (2, 1, 24, 24) and data['d_prob_real'].shape == (2, 1, 24, 24)
     assert torch.equal(model.net_d.state_dict()['body.0.weight'], trained.net_d.state_dict()['body.0.weight'])
+
+
+@pytest.mark.parametrize('smooth', ['rf', 'none', 5])
+def test_validation_maps_are_the_maps_stage2_uses(tmp_path, smooth):
+    """The heat maps and domain scores of validation come from the same ``Stage1`` maps (``maps.smooth``) that
+    pseudo pairs and stage 2 get from this D; a bad ``maps.smooth`` stops the build with the option named."""
+    opt = model_options(tmp_path)
+    opt['maps'] = {'smooth': smooth}
+    model = build_model(opt)
+    model.feed_data(batch(size=40))
+    model.test()
+    expected = Stage1(None, model.net_d, smooth).domain_map(model.output)
+    assert torch.equal(model.domain_map(), expected) and model.net_d.training
+    raw = torch.sigmoid(model.net_d(model.output)).detach()
+    assert torch.equal(model.domain_map(), raw) == (smooth == 'none')
+    opt['maps'] = {'smooth': 'coarse'}
+    with pytest.raises(ValueError, match='maps.smooth: expected none, rf'):
+        build_model(opt)
 
 
 def test_discriminator_learns_to_tell_real_from_generated(tmp_path):

@@ -18,7 +18,7 @@ ENTRY_POINTS = ('train', 'test', 'inference', 'make_pseudo_pairs', 'demo.__main_
 RANKS = [(entry, 5) for entry in ENTRY_POINTS] + [
     ('cli', 4), ('basicsr_scripts', 4), ('recipes', 4), ('option_checks', 4), ('enhancer', 4), ('demo.', 4),
     ('models.', 3),
-    ('darkening', 2), ('archs.', 2), ('losses.', 2), ('data.', 2), ('metrics.', 2), ('compat', 2),
+    ('stage1', 2), ('archs.', 2), ('losses.', 2), ('data.', 2), ('metrics.', 2), ('compat', 2),
     ('utils.', 1),
 ]
 

@@ -1,7 +1,6 @@
 """make_pseudo_pairs: layout, shapes, agreement with the on-the-fly map, determinism, smoothing, alignment."""
 import rddg_basicsr  # noqa: F401, I001  (first: compat layer before basicsr, then registers the archs)
 
-import inspect
 import os
 
 import cv2
@@ -12,7 +11,8 @@ import yaml
 from basicsr.archs import build_network
 from skimage import data
 
-from rddg_basicsr.darkening import DEFAULT_SMOOTH, darken_and_map, domain_distance_map, quantize_8bit
+from rddg_basicsr.archs.arch_util import quantize_8bit
+from rddg_basicsr.stage1 import Stage1
 from rddg_basicsr.make_pseudo_pairs import main, make_pseudo_pairs, parse_args
 from rddg_basicsr.utils.image_io import read_image_any
 from rddg_basicsr.utils.tiling import receptive_radius
@@ -62,7 +62,8 @@ def test_layout_shapes_and_range(stage1, tmp_path, capsys):
     assert w.dtype == np.float32 and w.shape == (H, W) and 0 < w.min() and w.max() < 1
     lq = cv2.imread(str(tmp_path / 'lq' / 'coffee.png'), cv2.IMREAD_UNCHANGED)
     vis = cv2.imread(str(tmp_path / 'w_vis' / 'coffee.png'), cv2.IMREAD_UNCHANGED)
-    assert lq.shape == vis.shape == (H, W, 3) and lq.dtype == vis.dtype == np.uint8
+    assert lq.shape == (H, W, 3) and lq.dtype == vis.dtype == np.uint8
+    assert vis.shape[0] == H and vis.shape[1] > W  # the heat map and its colour bar
     out = capsys.readouterr().out.strip().splitlines()
     assert out == [f'make_pseudo_pairs: wrote 2/2 pseudo pairs into {tmp_path} (tile 16, smooth rf)']
 
@@ -71,11 +72,12 @@ def test_layout_shapes_and_range(stage1, tmp_path, capsys):
 def test_same_map_as_on_the_fly(stage1, tmp_path, smooth):
     """The saved files equal what the RDDG model computes on the fly from quantize_8bit(G(y)) (tiled here)."""
     root, net_g, net_d = stage1
-    assert make_pseudo_pairs([str(root / 'nl' / 'astronaut.png')], str(tmp_path), net_g, net_d, 16, smooth) == []
+    assert make_pseudo_pairs([str(root / 'nl' / 'astronaut.png')], str(tmp_path),
+                             Stage1(net_g, net_d, smooth, tile=16)) == []
     nl = _nl_tensor(root / 'nl' / 'astronaut.png')
     with torch.no_grad():
         x_g = quantize_8bit(net_g(nl))
-        w = domain_distance_map(net_d, x_g, smooth)
+    w = Stage1(None, net_d, smooth).domain_map(x_g)
     np.testing.assert_allclose(np.load(tmp_path / 'w' / 'astronaut.npy'), w[0, 0].numpy(), atol=1e-6, rtol=0)
     lq = cv2.imread(str(tmp_path / 'lq' / 'astronaut.png'))[..., ::-1]
     assert np.array_equal(lq, np.round(x_g[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8))
@@ -92,8 +94,8 @@ def test_deterministic_bytes(stage1, tmp_path):
 def test_smoothing_changes_map_keeps_mean(stage1):
     root, net_g, net_d = stage1
     nl = _nl_tensor(root / 'nl' / 'coffee.png')
-    _, raw = darken_and_map(net_g, net_d, nl, 0, 0)
-    _, smooth = darken_and_map(net_g, net_d, nl, 0, 'rf')
+    _, raw = Stage1(net_g, net_d, 'none').sample(nl)
+    _, smooth = Stage1(net_g, net_d, 'rf').sample(nl)
     assert raw.shape == smooth.shape == (1, 1, H, W)
     assert (raw - smooth).abs().max() > 0.1  # measured 0.21
     assert smooth.std() < raw.std()
@@ -115,7 +117,7 @@ def test_crop_map_aligns_with_full_map(stage1, tmp_path, smooth):
     assert _cli(stage1, tmp_path / 'crop', '--smooth', smooth, nl=tmp_path / 'crop.png') == 0
     w_full = np.load(tmp_path / 'full' / 'w' / 'astronaut.npy')[top:top + height, left:left + width]
     w_crop = np.load(tmp_path / 'crop' / 'w' / 'crop.npy')
-    box_radius = net_d.receptive_field // 2 if smooth == 'rf' else 0
+    box_radius = net_d.finest_receptive_field // 2 if smooth == 'rf' else 0
     margin = receptive_radius(net_g) + receptive_radius(net_d) + box_radius
     inner = (slice(margin, height - margin), slice(margin, width - margin))
     assert w_crop[inner].size > 0
@@ -166,7 +168,7 @@ def test_maps_only_gives_d_on_the_given_low_light_images(stage1, tmp_path, capsy
     assert main(['-i', str(root / 'nl'), '-o', str(tmp_path), '--maps_only', '--model_d', str(root / 'd.pth'),
                  '--opt', str(root / 'stage1.yml'), '--device', 'cpu', '--smooth', 'none']) == 0
     assert sorted(os.listdir(tmp_path)) == ['w', 'w_vis']  # no G, no lq/
-    expected = domain_distance_map(net_d, _nl_tensor(root / 'nl' / 'coffee.png'))[0, 0].numpy()
+    expected = Stage1(None, net_d, 'none').domain_map(_nl_tensor(root / 'nl' / 'coffee.png'))[0, 0].numpy()
     assert np.allclose(np.load(tmp_path / 'w' / 'coffee.npy'), expected, atol=1e-6)
     assert 'wrote 2/2 maps into' in capsys.readouterr().out
 
@@ -245,7 +247,18 @@ def test_images_above_max_pixels_are_skipped(stage1, tmp_path, capsys):
     assert 'wrote 0/2' in capsys.readouterr().out and os.listdir(tmp_path / 'lq') == []
 
 
-def test_smoothing_defaults_are_darkenings():
-    """The CLI and the function spell the default out (the module loads no torch before parsing)."""
-    assert parse_args(['-i', 'x', '-o', 'y', '--model_d', 'd']).smooth == DEFAULT_SMOOTH
-    assert inspect.signature(make_pseudo_pairs).parameters['smooth'].default == DEFAULT_SMOOTH
+def test_smoothing_default_comes_from_the_stage1_options(stage1, tmp_path, capsys):
+    """Without --smooth the stage-1 YAML's maps.smooth applies (rf when it has none); a bad value is one line."""
+    root = stage1[0]
+    yml = tmp_path / 'none.yml'
+    yml.write_text(yaml.safe_dump({'network_g': G_OPT, 'network_d': D_OPT, 'maps': {'smooth': 'none'}}))
+    assert _cli(stage1, tmp_path / 'rf') == 0 and 'smooth rf)' in capsys.readouterr().out
+    assert main(['-i', str(root / 'nl'), '-o', str(tmp_path / 'none'), '--model_g', str(root / 'g.pth'),
+                 '--model_d', str(root / 'd.pth'), '--opt', str(yml), '--device', 'cpu']) == 0
+    assert 'smooth none)' in capsys.readouterr().out
+    yml.write_text(yaml.safe_dump({'network_g': G_OPT, 'network_d': D_OPT, 'maps': {'smooth': 'wide'}}))
+    with pytest.raises(SystemExit, match=r'none.yml: maps.smooth: expected none, rf'):
+        main(['-i', str(root / 'nl'), '-o', str(tmp_path / 'bad'), '--model_g', str(root / 'g.pth'),
+              '--model_d', str(root / 'd.pth'), '--opt', str(yml), '--device', 'cpu'])
+    with pytest.raises(SystemExit):
+        parse_args(['-i', 'x', '-o', 'y', '--model_d', 'd', '--smooth', 'wide'])

@@ -6,13 +6,14 @@ import copy
 
 import pytest
 import torch
+import yaml
 from torch.nn import functional as F
 
 from basicsr.archs import build_network
 from basicsr.models import build_model
 
 from conftest import load_options
-from rddg_basicsr.darkening import build_stage1_nets, context_margin, darken_and_map
+from rddg_basicsr.stage1 import Stage1
 
 STAGE1_NETS = {'network_g': {'type': 'DarkeningNet', 'num_feat': 4, 'num_block': 1},
                'network_d': {'type': 'PatchDiscriminator', 'num_feat': 4}}
@@ -99,16 +100,17 @@ def test_on_the_fly_mode_gives_the_offline_tools_maps(tmp_path):
     model = build_model(opt)
     gt = batch(n=1, size=40)['gt']
     model.feed_data({'gt': gt})
+    assert model.lq is None  # darkened when the batch is used
+    model.optimize_parameters(1)
+    assert 'mean_1_minus_w' in model.log_dict
 
     net_g, net_d = (build_network(STAGE1_NETS[k]).eval() for k in ('network_g', 'network_d'))
     net_g.load_state_dict(torch.load(paths['network_g'], weights_only=True)['params'])
     net_d.load_state_dict(torch.load(paths['network_d'], weights_only=True)['params'])
-    x_g, w = darken_and_map(net_g, net_d, gt, tile=0, smooth='rf')
+    x_g, w = Stage1(net_g, net_d, smooth='rf').sample(gt)
     assert torch.equal(model.lq, x_g)
     assert torch.allclose(model.w, w, atol=1e-6)
     assert model.w.std() > 1e-3  # a map that varies, so the comparison means something
-    model.optimize_parameters(1)
-    assert 'mean_1_minus_w' in model.log_dict
 
 
 def test_any_basicsr_arch_works_as_network_g(tmp_path):
@@ -146,36 +148,35 @@ def on_the_fly_options(tmp_path, context=None):
     for key in ('dataroot_lq', 'dataroot_w'):
         train_set.pop(key)
     opt['darkening'] = dict(STAGE1_NETS, pretrain_network_g=paths['network_g'], pretrain_network_d=paths['network_d'])
-    nets = build_stage1_nets(opt['darkening'], paths['network_g'], paths['network_d'])
-    train_set['context'] = context_margin(*nets) if context is None else context
-    return opt, nets
+    stage1 = Stage1.from_options(opt['darkening'], paths['network_g'], paths['network_d'])
+    train_set['context'] = stage1.context_margin if context is None else context
+    return opt, stage1
 
 
 def test_on_the_fly_maps_equal_the_offline_maps_on_a_crop(tmp_path):
     """make_pseudo_pairs' defaults (whole image, smoothed over D's receptive field), cropped, are what the model
     computes on the fly from the same crop cut with context."""
-    opt, (net_g, net_d) = on_the_fly_options(tmp_path)
+    opt, stage1 = on_the_fly_options(tmp_path)
     context = opt['datasets']['train']['context']
     model = build_model(opt)
     full = torch.rand(1, 3, 80, 96, generator=torch.Generator().manual_seed(1))
-    x_g, w = darken_and_map(net_g, net_d, full)
+    x_g, w = stage1.sample(full)
     top, left, size = 30, 35, 20
-    model.feed_data({'gt': full[..., top - context:top + size + context, left - context:left + size + context],
-                     'context': torch.tensor([context])})
+    model.feed_data({'gt': full[..., top - context:top + size + context, left - context:left + size + context]})
+    model.optimize_parameters(1)
+    assert 'mean_1_minus_w' in model.log_dict
     inner = (..., slice(top, top + size), slice(left, left + size))
     assert torch.equal(model.gt, full[inner])
     assert torch.equal(model.lq, x_g[inner])
     assert torch.allclose(model.w, w[inner], atol=1e-6)
     assert model.w.std() > 1e-3
-    _, w_no_context = darken_and_map(net_g, net_d, full[inner])
+    _, w_no_context = stage1.sample(full[inner])
     assert (w_no_context - w[inner]).abs().max() > 1e-4  # the context matters
-    model.optimize_parameters(1)
-    assert 'mean_1_minus_w' in model.log_dict
 
 
 def test_on_the_fly_mode_refuses_crops_without_enough_context(tmp_path):
-    opt, nets = on_the_fly_options(tmp_path, context=3)
-    with pytest.raises(ValueError, match=f'set context: {context_margin(*nets)}'):
+    opt, stage1 = on_the_fly_options(tmp_path, context=3)
+    with pytest.raises(ValueError, match=f'set context: {stage1.context_margin}'):
         build_model(opt)
 
 
@@ -208,9 +209,29 @@ def test_stochastic_stage1_darkens_afresh_every_batch_without_context(tmp_path):
     model = build_model(opt)  # no `context` needed
     gt = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(1))
     model.feed_data({'gt': gt})
-    first_lq, first_w = model.lq.clone(), model.w.clone()
-    model.feed_data({'gt': gt})
-    assert model.lq.shape == gt.shape and (model.lq - first_lq).abs().mean() > 1e-3
-    assert not torch.equal(model.w, first_w)
     model.optimize_parameters(1)
     assert 0 < model.log_dict['mean_1_minus_w'] < 1
+    first_lq, first_w = model.lq.clone(), model.w.clone()
+    model.feed_data({'gt': gt})
+    model.optimize_parameters(2)
+    assert model.lq.shape == gt.shape and (model.lq - first_lq).abs().mean() > 1e-3
+    assert not torch.equal(model.w, first_w)
+
+
+def test_stage2_darkening_points_at_the_stage1_option_file(tmp_path):
+    """The preset's form: ``darkening.options`` names the stage-1 YAML (no copied networks); validation of a set
+    with only NL images darkens whole images and shows the map it trained with."""
+    paths = save_stage1(tmp_path)
+    (tmp_path / 's1.yml').write_text(yaml.safe_dump(dict(STAGE1_NETS, maps={'smooth': 'none'})))
+    opt = model_options(tmp_path, rddg=True)
+    for key in ('dataroot_lq', 'dataroot_w'):
+        opt['datasets']['train'].pop(key)
+    opt['datasets']['train']['context'] = 100
+    opt['darkening'] = {'options': str(tmp_path / 's1.yml'), 'pretrain_network_g': paths['network_g'],
+                        'pretrain_network_d': paths['network_d']}
+    model = build_model(opt)
+    assert model.stage1.smooth == 'none' and model.stage1.context_margin < 100
+    gt = torch.rand(1, 3, 24, 28)
+    model.feed_data({'gt': gt})
+    model.test()
+    assert model.output.shape == gt.shape and model.domain_map().shape == (1, 1, 24, 28)

@@ -1,5 +1,5 @@
 """Validation of the plugin's models (``rddg_basicsr/models/validation.py``): metric failures name the culprit, NIQE
-skips too-small images, stage 1 writes heat maps of w."""
+skips too-small images, heat maps of w with a colour bar, input / output / w in TensorBoard."""
 import rddg_basicsr  # noqa: F401, I001  (compat layer before any basicsr import)
 
 import logging
@@ -60,8 +60,8 @@ class _StageOneLike(ValidationMixin, BaseModel):
     def get_current_visuals(self):
         return {'result': self.output}
 
-    def extra_metric_data(self):
-        return {'d_prob': np.full((1, 1, 3, 3), 0.75, np.float32)}
+    def domain_map(self):
+        return torch.full((1, 1, *self.lq.shape[-2:]), 0.75)
 
 
 def _loader(sizes):
@@ -89,6 +89,7 @@ def test_validation_skips_small_images_for_niqe_and_writes_w_heat_maps(tmp_path)
     assert 'niqe' in model.metric_results
     assert any('over 4 images; 1 too small skipped' in line for line in records.lines)
     heat = cv2.imread(str(tmp_path / 'img_1' / 'img_1_7_w.png'))
-    assert (tmp_path / 'img_1' / 'img_1_7.png').is_file() and heat.shape == (100, 300, 3)
-    assert [tag for tag, _, _ in tb.images] == ['w/night/img_0', 'w/night/img_1', 'w/night/img_2']
-    assert tb.images[1][1] == (100, 300, 3) and tb.scalars == ['metrics/night/niqe']
+    assert (tmp_path / 'img_1' / 'img_1_7.png').is_file() and heat.shape[0] == 100 and heat.shape[1] > 300
+    assert (heat[:, :300] == heat[0, 0]).all()  # the map, then its colour bar
+    assert [tag for tag, _, _ in tb.images[:3]] == ['input/night/img_0', 'output/night/img_0', 'w/night/img_0']
+    assert len(tb.images) == 9 and tb.images[4][1] == (100, 300, 3) and tb.scalars == ['metrics/night/niqe']

@@ -18,7 +18,7 @@ class LowLightPairedDataset(data.Dataset):
             low-light input itself (frozen darkening network); ``lq_path`` then equals ``gt_path``.
         context (int, optional, without dataroot_lq): Pixels of context around each training crop (default 0):
             ``gt`` is then ``gt_size + 2 * context`` square and the model removes the context after darkening, so
-            its x_g and w equal the offline ones (``rddg_basicsr.darkening.context_margin`` says how much).
+            its x_g and w equal the offline ones (``rddg_basicsr.stage1.Stage1.context_margin`` says how much).
         dataroot_w (str, optional, needs dataroot_lq): Domain-distance maps ``<stem>.npy`` (float, H x W or
             H x W x 1, values in [0, 1]) or ``<stem>.png`` (16-bit, value / 65535), one per low-light image and of
             its size; always read from disk.
@@ -30,8 +30,7 @@ class LowLightPairedDataset(data.Dataset):
 
     Returns (``__getitem__``):
         dict: ``gt`` (and ``lq``): 3 x H x W RGB float32 tensors in [0, 1]; ``w``: 1 x H x W float32 tensor in
-        [0, 1] when dataroot_w is given; ``gt_path``, ``lq_path`` (and ``w_path``) strings; ``context`` (int)
-        when it is not 0.
+        [0, 1] when dataroot_w is given; ``gt_path``, ``lq_path`` (and ``w_path``) strings.
     """
 
     def __init__(self, opt):
@@ -76,8 +75,6 @@ class LowLightPairedDataset(data.Dataset):
         arrays = {'gt': self.gt_root.read(gt_path)}
         if self.lq_root is not None:
             arrays['lq'] = self.lq_root.read(lq_path)
-        if self.context:
-            sample['context'] = self.context
         if self.w_paths is not None:
             sample['w_path'] = self.w_paths[index]
             arrays['w'] = read_map(sample['w_path'])[..., None]  # H x W x 1: cropped, augmented and converted alike

@@ -116,7 +116,6 @@ def stage2(demo, data, out, pseudo, models1, vgg):
     """Train every variant of ``demo['variants']`` (``lq``: naive, pseudo or fly); returns {variant: (models folder,
     option file)}."""
     base = merge(repo_options('stage2_rddg.yml'), demo['stage2'])
-    stage1_opt = read_options(osp.join(out, 'options', 'demo_stage1.yml'))
     trained = {}
     for name, variant in demo['variants'].items():
         lq = {'pseudo': f'{pseudo}/lq', 'naive': f'{data}/train/ll_syn', 'fly': None}[variant['lq']]
@@ -124,7 +123,7 @@ def stage2(demo, data, out, pseudo, models1, vgg):
         opt = point_stage2_at(copy.deepcopy(base), data, lq, w)
         if lq is None:  # darkened on the fly by the frozen stage-1 nets: a fresh sample and its map every batch
             opt['datasets']['train'].pop('dataroot_lq')
-            opt['darkening'] = {'network_g': stage1_opt['network_g'], 'network_d': stage1_opt['network_d'],
+            opt['darkening'] = {'options': osp.join(out, 'options', 'demo_stage1.yml'),
                                 'pretrain_network_g': f'{models1}/net_g_latest.pth',
                                 'pretrain_network_d': f'{models1}/net_d_latest.pth'}
         opt['name'] = f'demo_{name}'

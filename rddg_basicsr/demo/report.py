@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from basicsr.metrics import calculate_psnr, calculate_ssim
 
-from rddg_basicsr.darkening import build_stage1_nets, darken_and_map, heat_map, pseudo_ll_bgr
+from rddg_basicsr.stage1 import Stage1, colour_bar_strip, heat_map, pseudo_ll_bgr
 from rddg_basicsr.enhancer import LowLightEnhancer
 from rddg_basicsr.metrics.lpips_metric import calculate_lpips
 from rddg_basicsr.recipes import read_options
@@ -54,21 +54,23 @@ def results_table(trained, data, lp):
 
 
 def picture(data, trained, out):
-    """Rows of: input | pseudo-LL (of its NL) | domain map | enhanced (full method) | ground truth."""
+    """Rows of: input | pseudo-LL (of its NL) | domain map | enhanced (full method) | ground truth, and the maps'
+    colour bar (w from 0 to 1) on the right."""
     models = osp.join(out, 'experiments', 'demo_stage1', 'models')
-    net_g, net_d = build_stage1_nets(read_options(osp.join(out, 'options', 'demo_stage1.yml')),
-                                     f'{models}/net_g_latest.pth', f'{models}/net_d_latest.pth')
+    stage1 = Stage1.from_options(osp.join(out, 'options', 'demo_stage1.yml'), f'{models}/net_g_latest.pth',
+                                 f'{models}/net_d_latest.pth')
     enhance = enhancer_fn(*trained['pseudo_rddg'])
     rows = []
     for name in sorted(os.listdir(f'{data}/test/ll'))[:3]:
         ll, gt = cv2.imread(f'{data}/test/ll/{name}'), cv2.imread(f'{data}/test/nl/{name}')
         nl = torch.from_numpy(cv2.cvtColor(gt, cv2.COLOR_BGR2RGB)).permute(2, 0, 1)[None].float() / 255
-        x_g, w = darken_and_map(net_g, net_d, nl, smooth='rf')
-        rows.append(np.hstack([ll, pseudo_ll_bgr(x_g), heat_map(w), enhance(ll), gt]))
+        x_g, w = stage1.sample(nl)
+        rows.append(np.hstack([ll, pseudo_ll_bgr(x_g), heat_map(w, colour_bar=False), enhance(ll), gt]))
     grid = np.vstack(rows)
-    header = np.full((28, grid.shape[1], 3), 255, np.uint8)
     width = grid.shape[1] // len(PANELS)
-    for i, label in enumerate(PANELS):
+    grid = np.hstack([grid, colour_bar_strip(grid.shape[0])])
+    header = np.full((28, grid.shape[1], 3), 255, np.uint8)
+    for i, label in enumerate(PANELS + ('w',)):
         cv2.putText(header, label, (i * width + 4, 19), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
     path = osp.join(out, 'demo_result.png')
     cv2.imwrite(path, np.vstack([header, grid]))

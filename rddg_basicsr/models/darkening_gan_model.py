@@ -7,7 +7,7 @@ from basicsr.losses import build_loss
 from basicsr.models.srgan_model import SRGANModel
 from basicsr.utils.registry import MODEL_REGISTRY
 
-from rddg_basicsr.archs.arch_util import DarkeningGenerator
+import rddg_basicsr.stage1 as stage1  # the module: registration may start inside stage1's import
 
 from .plugin_model import PluginModelMixin
 
@@ -46,6 +46,8 @@ class DarkeningGANModel(PluginModelMixin, SRGANModel):
             self.real = data['real'].to(self.device)
 
     def __init__(self, opt):
+        smooth = (opt.get('maps') or {}).get('smooth', stage1.SMOOTH_DEFAULT)
+        self.map_smooth = stage1.parse_smooth(smooth, 'maps.smooth')
         super().__init__(opt)
         if not self.is_train and opt.get('network_d') and opt['path'].get('pretrain_network_d'):
             self.net_d = self.model_to_device(build_network(opt['network_d']))
@@ -71,20 +73,13 @@ class DarkeningGANModel(PluginModelMixin, SRGANModel):
 
     def optimize_parameters(self, current_iter):
         loss_dict = OrderedDict()
-        self.output, self.clean = self._generate()
+        self.output, self.clean = stage1.generate(self.net_g, self.lq)
         if current_iter % self.net_d_iters == 0 and current_iter > self.net_d_init_iters:
             self._step_g(loss_dict, current_iter)
         self._step_d(loss_dict, current_iter)
         self.log_dict = self.reduce_loss_dict(loss_dict)
         if self.ema_decay > 0:
             self.model_ema(decay=self.ema_decay)
-
-    def _generate(self):
-        """(x_g, mu): a ``DarkeningGenerator``'s sample and clean image; (x_g, x_g) for any other generator."""
-        if isinstance(self.get_bare_model(self.net_g), DarkeningGenerator):
-            return self.net_g(self.lq, return_clean=True)
-        output = self.net_g(self.lq)
-        return output, output
 
     def _step_g(self, loss_dict, current_iter):
         self.net_d.requires_grad_(False)
@@ -124,8 +119,9 @@ class DarkeningGANModel(PluginModelMixin, SRGANModel):
             loss_dict['acc_d'] = correct / 2
 
     def test(self):
-        """x_g = G(y) (see ``PluginModelMixin.test``), then D's probability maps on x_g and on the real image, with
-        D in eval mode (its training mode is restored afterwards)."""
+        """x_g = G(y) (see ``PluginModelMixin.test``), then the domain-distance maps of D on x_g and on the real
+        image, smoothed as stage 2 uses them (``maps.smooth``, ``rddg_basicsr.stage1``), with D in eval mode (its
+        training mode is restored afterwards)."""
         super().test()
         self.d_prob = self.d_prob_real = None
         if not hasattr(self, 'net_d'):
@@ -133,10 +129,13 @@ class DarkeningGANModel(PluginModelMixin, SRGANModel):
         net_d = self.get_bare_model(self.net_d)
         was_training = net_d.training
         net_d.eval()
-        with torch.no_grad():
-            self.d_prob = torch.sigmoid(net_d(self.output))
-            self.d_prob_real = torch.sigmoid(net_d(self.real)) if hasattr(self, 'real') else None
+        maps = stage1.Stage1(None, net_d, self.map_smooth)
+        self.d_prob = maps.domain_map(self.output)
+        self.d_prob_real = maps.domain_map(self.real) if hasattr(self, 'real') else None
         net_d.train(was_training)
+
+    def domain_map(self):
+        return self.d_prob
 
     def extra_metric_data(self):
         """D's probability "real LL" on x_g (``d_prob``) and on the real image when the val set has one."""

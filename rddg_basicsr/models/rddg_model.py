@@ -1,12 +1,10 @@
 from collections import OrderedDict
 
-import torch
 from basicsr.models.sr_model import SRModel
 from basicsr.utils.registry import MODEL_REGISTRY
 
-import rddg_basicsr.darkening as darkening  # the module: registration may start inside darkening's import
 from rddg_basicsr.losses.domain_weighting import DomainWeightedLoss
-from rddg_basicsr.utils.tiling import is_local
+import rddg_basicsr.stage1 as stage1  # the module: registration may start inside stage1's import
 from .plugin_model import PluginModelMixin
 
 WEIGHTED_LOSSES = (('pixel_opt', 'cri_pix'), ('perceptual_opt', 'cri_perceptual'))
@@ -22,12 +20,12 @@ class RDDGModel(PluginModelMixin, SRModel):
     L_w,content and L_w,percept, weighted by 1 - w or w by the loss's ``reverse``); when false they are called
     plainly: the ablation of Table 2.
 
-    On-the-fly mode: with ``darkening:`` options (``network_g``, ``network_d``, ``pretrain_network_g``,
-    ``pretrain_network_d``, ``smooth``, default 'rf') and a dataset that yields only ``gt`` (with ``context``
-    pixels around each crop), the frozen stage-1 networks give x_g and w per batch through
-    ``rddg_basicsr.darkening``, as the offline ``make_pseudo_pairs.py`` does, and the context is then removed:
-    both modes give the same x_g and w for the same pixels. A stochastic G (``DarkeningNet`` with ``camera``) draws a
-    fresh sample for every batch: the maps then follow that sample and ``context`` is optional.
+    On-the-fly mode: with ``darkening:`` options (``options``: the stage-1 YAML, ``pretrain_network_g``,
+    ``pretrain_network_d``, optional ``smooth``) and a dataset that yields only ``gt``, the frozen stage 1
+    (``rddg_basicsr.stage1.Stage1``, as ``make_pseudo_pairs.py`` uses it) gives x_g and w: per training batch in
+    ``optimize_parameters`` (a stochastic G draws a fresh sample each time), per image in ``test``. A deterministic
+    stage 1 needs ``datasets.train.context`` = ``Stage1.context_margin`` pixels around each crop, removed after
+    darkening, so that both modes give the same x_g and w for the same pixels.
     """
 
     def __init__(self, opt):
@@ -44,18 +42,15 @@ class RDDGModel(PluginModelMixin, SRModel):
             self._check_rddg_inputs()
 
     def _build_darkening(self):
-        """Frozen stage-1 G and D for the on-the-fly mode; the train crops must carry enough context."""
-        self.darken_g, self.darken_d = darkening.build_stage1_nets(
-            self.darken_opt, self.darken_opt['pretrain_network_g'], self.darken_opt['pretrain_network_d'], self.device)
-        self.darken_smooth = self.darken_opt.get('smooth', darkening.DEFAULT_SMOOTH)
+        """The frozen stage 1 for the on-the-fly mode; exact crops need enough context around them."""
+        self.stage1 = stage1.Stage1.from_darkening_options(self.darken_opt, self.device)
         train_set = self.opt['datasets'].get('train') or {}
-        exact = is_local(self.darken_g) and is_local(self.darken_d)  # a stochastic G draws afresh anyway
-        if train_set.get('dataroot_lq') is None and exact:
-            needed = darkening.context_margin(self.darken_g, self.darken_d, self.darken_smooth)
-            if (train_set.get('context') or 0) < needed:
-                raise ValueError(f'datasets.train.context: on-the-fly darkening needs {needed} px of context around '
-                                 f'each crop (G and D receptive radii + smoothing) to match the offline maps; '
-                                 f'set context: {needed}')
+        self.context = train_set.get('context') or 0
+        needed = self.stage1.context_margin
+        if train_set.get('dataroot_lq') is None and self.stage1.exact_crops and self.context < needed:
+            raise ValueError(f'datasets.train.context: on-the-fly darkening needs {needed} px of context around each '
+                             f'crop (G and D receptive radii + smoothing) to match the offline maps; set context: '
+                             f'{needed}')
 
     def _check_rddg_inputs(self):
         """``train.rddg: true`` needs maps (files or on the fly) and losses that can take them."""
@@ -73,26 +68,32 @@ class RDDGModel(PluginModelMixin, SRModel):
         self.optimizer_g = self.build_optimizer('optim_g', self.net_g)
 
     def feed_data(self, data):
+        """``lq`` (and ``w``) from the batch, or only ``gt``: then x_g and w come from the frozen stage 1 when the
+        batch is used (``optimize_parameters`` crops the training context, ``test`` darkens whole images)."""
         self.gt = data['gt'].to(self.device) if 'gt' in data else None
         self.w = data['w'].to(self.device) if 'w' in data else None
-        if 'lq' in data:
-            self.lq = data['lq'].to(self.device)
-        else:
-            context = int(torch.as_tensor(data['context']).reshape(-1)[0]) if 'context' in data else 0
-            self.lq, self.w = self.darken(self.gt, context)
-            self.gt = darkening.crop_context(self.gt, context)
+        self.lq = data['lq'].to(self.device) if 'lq' in data else None
+        if self.lq is None and not hasattr(self, 'stage1'):
+            raise ValueError('the batch has no `lq` images and there are no `darkening:` options to make them')
         if self.gt is None:
             del self.gt
 
-    @torch.no_grad()
-    def darken(self, gt, context=0):
-        """(x_g, w) for normal-light images (N, 3, H, W) with the frozen stage-1 networks, ``context`` px removed."""
-        if not hasattr(self, 'darken_g'):
-            raise ValueError('the batch has no `lq` images and there are no `darkening:` options to make them')
-        x_g, w = darkening.darken_and_map(self.darken_g, self.darken_d, gt, smooth=self.darken_smooth)
-        return darkening.crop_context(x_g, context), darkening.crop_context(w, context)
+    def domain_map(self):
+        return self.w
+
+    def _darken_batch(self, context):
+        """x_g and w of the NL batch, ``context`` px removed from every side of x_g, w and gt."""
+        self.lq, self.w = self.stage1.sample(self.gt, context)
+        self.gt = stage1.crop_context(self.gt, context)
+
+    def test(self):
+        if self.lq is None:
+            self._darken_batch(0)
+        super().test()
 
     def optimize_parameters(self, current_iter):
+        if self.lq is None:
+            self._darken_batch(self.context)
         self.optimizer_g.zero_grad()
         self.output = self.net_g(self.lq)
         w = self.w if self.rddg else None

@@ -3,7 +3,8 @@
 - extra per-image data for metrics (e.g. D's probability map, ``extra_metric_data``);
 - metrics that need ground truth are skipped on sets without it (NIQE and the domain score still run);
 - NIQE skips images too small for it (one warning line each) and reports over the rest;
-- stage 1 (D's probability map in the metric data): heat maps of w beside the saved x_g, a few in TensorBoard;
+- heat maps of w (with a colour bar) beside the saved results: D's map on x_g in stage 1 (smoothed as stage 2 uses
+  it), the map the batch was weighted with in stage 2; TensorBoard gets input, output and w of a few images;
 - a failing metric names itself and the image; each log line states the protocol (RGB/Y, crop, GT-mean);
 - ``test()`` runs the EMA generator when there is one, else the bare net_g in eval mode.
 """
@@ -13,14 +14,13 @@ import cv2
 import torch
 from basicsr.metrics import calculate_metric
 from basicsr.utils import get_root_logger, imwrite, tensor2img
-from torch.nn import functional as F
 
-import rddg_basicsr.darkening as darkening  # the module: registration may start inside darkening's import
+import rddg_basicsr.stage1 as stage1  # the module: registration may start inside stage1's import
 
 # metrics that judge the result alone (no ground truth needed)
 NO_REFERENCE_METRICS = ('calculate_niqe', 'calculate_domain_score')
 NIQE_BLOCK = 96  # BasicSR's NIQE fits its model over 96 x 96 blocks; one block gives a singular covariance
-TB_HEAT_MAPS = 3  # domain-distance heat maps logged to TensorBoard per validation
+TB_IMAGES = 3  # images (input, output, w) logged to TensorBoard per validation
 
 
 def too_small_for(metric_opt, img):
@@ -30,16 +30,6 @@ def too_small_for(metric_opt, img):
     crop = metric_opt.get('crop_border', 0)
     h, w = img.shape[0] - 2 * crop, img.shape[1] - 2 * crop
     return (h // NIQE_BLOCK) * (w // NIQE_BLOCK) < 2
-
-
-def w_heat_map(metric_data):
-    """JET heat map (uint8 BGR at the image size) of D's probability map on x_g, or None when there is none."""
-    prob = metric_data.get('d_prob')
-    if prob is None:
-        return None
-    size = metric_data['img'].shape[:2]
-    prob = F.interpolate(torch.from_numpy(prob).float(), size=size, mode='bilinear', align_corners=False)
-    return darkening.heat_map(prob)
 
 
 def _metric(name, metric_data, metric_opt, img_name):
@@ -69,6 +59,10 @@ class ValidationMixin:
         """Per-image data for metrics beyond img / img2 (override); called after ``test()``."""
         return {}
 
+    def domain_map(self):
+        """The image's domain-distance map w (1, 1, H, W) in [0, 1] to show beside it, or None (override)."""
+        return None
+
     def nondist_validation(self, dataloader, current_iter, tb_logger, save_img):
         dataset_name = dataloader.dataset.opt['name']
         metrics = self.opt['val'].get('metrics') or {}
@@ -79,7 +73,7 @@ class ValidationMixin:
             self.test()
             metric_data = self._metric_data()
             self._save_visuals(metric_data, dataset_name, img_name, current_iter, save_img,
-                               tb_logger if index < TB_HEAT_MAPS else None)
+                               tb_logger if index < TB_IMAGES else None)
             for name, metric_opt in metrics.items():
                 if too_small_for(metric_opt, metric_data['img']):
                     h, w = metric_data['img'].shape[:2]
@@ -114,18 +108,20 @@ class ValidationMixin:
         return data
 
     def _save_visuals(self, metric_data, dataset_name, img_name, current_iter, save_img, tb_logger):
-        """The result image and, for stage 1, the heat map of w beside it (``<name>_w.png``) and in TensorBoard."""
+        """The result image and the heat map of w beside it (``<name>_w.png``); input, output and w in TensorBoard."""
         visual_path = self._visual_path(dataset_name, img_name, current_iter)
+        w = self.domain_map()
+        w_map = None if w is None else stage1.heat_map(w[:1].float().cpu())
         if save_img:
             imwrite(metric_data['img'], visual_path)
-        w_map = w_heat_map(metric_data)
-        if w_map is None:
-            return
-        if save_img:
-            imwrite(w_map, f'{osp.splitext(visual_path)[0]}_w.png')
+            if w_map is not None:
+                imwrite(w_map, f'{osp.splitext(visual_path)[0]}_w.png')
         if tb_logger:
-            rgb = cv2.cvtColor(w_map, cv2.COLOR_BGR2RGB)
-            tb_logger.add_image(f'w/{dataset_name}/{img_name}', rgb, current_iter, dataformats='HWC')
+            panels = {'input': tensor2img([self.lq[:1].detach().cpu()]), 'output': metric_data['img'], 'w': w_map}
+            for tag, img in panels.items():
+                if img is not None:
+                    rgb = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+                    tb_logger.add_image(f'{tag}/{dataset_name}/{img_name}', rgb, current_iter, dataformats='HWC')
 
     def _release_batch(self):
         for attr in ('lq', 'gt', 'output', 'real'):

@@ -40,7 +40,7 @@ import torch  # noqa: E402
 import yaml  # noqa: E402
 from basicsr.metrics import calculate_niqe, calculate_psnr, calculate_ssim  # noqa: E402
 
-from rddg_basicsr.darkening import build_stage1_nets, darken_and_map  # noqa: E402
+from rddg_basicsr.stage1 import Stage1  # noqa: E402
 from rddg_basicsr.metrics.lpips_metric import calculate_lpips, lpips_available  # noqa: E402
 from rddg_basicsr.demo.dataset import build_demo_dataset, load_demo_config  # noqa: E402
 from rddg_basicsr.enhancer import LowLightEnhancer  # noqa: E402
@@ -425,14 +425,15 @@ def stage1_figures(s1_opt, models, data):
     """Table-1 figures of one stage-1 run on the val split: x_g against x_s and against the true camera twin, D's
     scores, the maps w = sigmoid(D(x_g)) (smoothed as stage 2 uses them), the learned camera; and x_g's mean RGB
     levels on the train split (val is one photo whose naive twins happen to sit at the real level)."""
-    net_g, net_d = build_stage1_nets(s1_opt, f'{models}/net_g_latest.pth', f'{models}/net_d_latest.pth')
+    stage1 = Stage1.from_options(s1_opt, f'{models}/net_g_latest.pth', f'{models}/net_d_latest.pth')
+    net_g, net_d = stage1.net_g, stage1.net_d
     torch.manual_seed(0)
 
     def score(x):
         return float(torch.sigmoid(net_d(x)).mean())
     f = {k: [] for k in ('psnr_gs', 'ssim_gs', 'd_g', 'd_s', 'd_r', 'psnr_g_cam', 'psnr_s_cam', 'w_mean', 'w_std')}
     for stem, ll_syn, nl in paired_files(f'{data}/val/ll_syn', f'{data}/val/nl'):
-        x_g, w = darken_and_map(net_g, net_d, as_tensor(nl))
+        x_g, w = stage1.sample(as_tensor(nl))
         g8 = to_bgr8(x_g[0].permute(1, 2, 0).numpy())
         s8, cam8 = cv2.imread(ll_syn), cv2.imread(f'{data}/val/ll_cam/{stem}.png')
         f['psnr_gs'].append(calculate_psnr(g8, s8, 0))

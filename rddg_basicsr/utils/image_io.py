@@ -11,6 +11,8 @@ be written; unique per process, so two runs never share one), then is renamed at
 partial file.
 """
 import collections
+import contextlib
+import fcntl
 import hashlib
 import os
 import secrets
@@ -49,6 +51,10 @@ class UnreadableImageError(ValueError):
     """A file could not be decoded as an 8/16-bit gray, RGB or RGBA image (the message names it)."""
 
 
+class FolderInUseError(OSError):
+    """Another live process writes into the same output folder (the message names it)."""
+
+
 class ImageTooLargeError(UnreadableImageError):
     """The header declares more pixels than the budget allows; nothing was decoded (the message names the file)."""
 
@@ -64,16 +70,17 @@ def read_header(path):
             if f.read(len(_PNG_SIGNATURE)) == _PNG_SIGNATURE:
                 return _png_header(f, path)
     except OSError as err:
-        raise UnreadableImageError(f'Cannot read image {path}: {err.strerror or err}') from None
+        raise UnreadableImageError(f'cannot read image {path}: {err.strerror or err}') from None
     return _pil_header(path)
 
 
-def check_pixel_budget(path, header, max_pixels):
-    """ImageTooLargeError naming ``path`` when ``header`` declares more than ``max_pixels`` pixels (None: no budget)."""
-    (h, w) = header.size
+def check_pixel_budget(path, header, max_pixels, setting='--max_pixels'):
+    """ImageTooLargeError naming ``path`` when ``header`` declares more than ``max_pixels`` pixels (None: no budget);
+    ``setting`` names what sets the budget."""
+    h, w = header.size
     if max_pixels is not None and h * w > max_pixels:
         raise ImageTooLargeError(f'{path} is {w}x{h} ({h * w / 1e6:.0f} Mpx), above the pixel budget of '
-                                 f'{max_pixels} (--max_pixels)')
+                                 f'{max_pixels} ({setting})')
 
 
 def read_image_any(path, max_pixels=DEFAULT_MAX_PIXELS, upright=True):
@@ -97,7 +104,7 @@ def read_image_any(path, max_pixels=DEFAULT_MAX_PIXELS, upright=True):
     check_pixel_budget(path, header, max_pixels)
     img = cv2.imdecode(read_body(path, header), cv2.IMREAD_UNCHANGED)
     if img is None:
-        raise UnreadableImageError(f'Cannot read image {path}: not a decodable image file')
+        raise UnreadableImageError(f'cannot read image {path}: not a decodable image file')
     if upright and header.orientation in _UPRIGHT:
         img = _UPRIGHT[header.orientation](img)
     return split_decoded(img, path, rgb=True)
@@ -116,12 +123,12 @@ def read_body(path, header):
             size = os.fstat(f.fileno()).st_size
             data = f.read(limit + 1) if size <= limit else b''
     except OSError as err:
-        raise UnreadableImageError(f'Cannot read image {path}: {err.strerror or err}') from None
+        raise UnreadableImageError(f'cannot read image {path}: {err.strerror or err}') from None
     if size > limit or len(data) > limit:
-        raise UnreadableImageError(f'Cannot read image {path}: the file is {max(size, len(data))} bytes, more than '
+        raise UnreadableImageError(f'cannot read image {path}: the file is {max(size, len(data))} bytes, more than '
                                    f'its {header.format} header ({w}x{h}) can need; not read')
     if not data:
-        raise UnreadableImageError(f'Cannot read image {path}: the file is empty')
+        raise UnreadableImageError(f'cannot read image {path}: the file is empty')
     return np.frombuffer(data, np.uint8)
 
 
@@ -132,7 +139,7 @@ def _png_header(f, path):
     except struct.error:
         length = kind = None
     if kind != b'IHDR' or length != 13 or not 0 < width < 2**31 or not 0 < height < 2**31:
-        raise UnreadableImageError(f'Cannot read image {path}: PNG without a valid IHDR header')
+        raise UnreadableImageError(f'cannot read image {path}: PNG without a valid IHDR header')
     f.seek(length - 8 + 4, os.SEEK_CUR)  # rest of IHDR and its CRC
     return ImageHeader('PNG', (height, width), _png_orientation(f))
 
@@ -168,10 +175,10 @@ def _pil_header(path):
         with Image.open(path) as img:
             return ImageHeader(img.format, img.size[::-1], int(img.getexif().get(_EXIF_ORIENTATION, 1)))
     except UnidentifiedImageError:
-        raise UnreadableImageError(f'Cannot read image {path}: its header cannot be read (unknown format)') from None
+        raise UnreadableImageError(f'cannot read image {path}: its header cannot be read (unknown format)') from None
     except (OSError, ValueError, SyntaxError, struct.error, TypeError) as err:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise UnreadableImageError(f'Cannot read image {path}: its header cannot be read ({reason})') from None
+        raise UnreadableImageError(f'cannot read image {path}: its header cannot be read ({reason})') from None
     finally:
         Image.MAX_IMAGE_PIXELS = limit
 
@@ -192,7 +199,7 @@ def split_decoded(img, path, rgb=False):
     bit_depth = {np.dtype(np.uint8): 8, np.dtype(np.uint16): 16}.get(img.dtype)
     channels = 1 if img.ndim == 2 else img.shape[2]
     if bit_depth is None or channels not in (1, 3, 4):
-        raise UnreadableImageError(f'Cannot read image {path}: {img.dtype} with {channels} channels '
+        raise UnreadableImageError(f'cannot read image {path}: {img.dtype} with {channels} channels '
                                    '(8/16-bit gray, RGB or RGBA only)')
     alpha = np.ascontiguousarray(img[..., 3]) if channels == 4 else None
     color = np.empty((img.shape[0], img.shape[1], 3), np.float32)
@@ -287,3 +294,26 @@ def temporary_name(path):
     folder, name = os.path.split(os.path.abspath(path))
     digest = hashlib.sha1(name.encode('utf-8', 'surrogateescape')).hexdigest()[:12]
     return os.path.join(folder, f'.{digest}.{os.getpid()}.{secrets.token_hex(4)}.tmp')
+
+
+@contextlib.contextmanager
+def output_folder_lock(folder):
+    """Hold an exclusive lock on the existing folder ``folder`` (``flock`` on the folder itself: no file is created,
+    and the kernel drops it when the process ends, however it ends).
+
+    Two runs writing into one folder would replace each other's files; the second is refused instead.
+
+    Raises:
+        FolderInUseError: another process holds the lock (one line naming the folder).
+        OSError: ``folder`` cannot be opened.
+    """
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FolderInUseError(f'output folder {folder} is in use by another run; wait for it to end or choose '
+                                   'another output folder') from None
+        yield
+    finally:
+        os.close(fd)

@@ -129,7 +129,8 @@ def test_write_into_a_missing_folder_is_one_line(tmp_path):
 
 
 def _chunk(kind, body, crc=None):
-    return struct.pack('>I', len(body)) + kind + body + struct.pack('>I', zlib.crc32(kind + body) if crc is None else crc)
+    crc = zlib.crc32(kind + body) if crc is None else crc
+    return struct.pack('>I', len(body)) + kind + body + struct.pack('>I', crc)
 
 
 def _png(width, height, bit_depth=8, color_type=0, text_crc=None):

@@ -14,8 +14,9 @@ one line naming the file. Inputs are never overwritten: such a plan is refused b
 is locked for the run: a second run into it is refused with one line (its files would replace this run's).
 
 Memory: images run in 512-px tiles by default with the context that makes tiling exact (``--tile_pad auto``: the
-net's receptive radius), so the network's share is bounded and a file needs about 24 bytes a pixel besides
-(``scripts/bench/memory.py``; about 3.6 GB peak for the largest image ``--max_pixels`` allows by default).
+net's receptive radius), so the network's share is bounded: peak RSS is about 0.9 GB + 25 bytes a pixel on CPU
+(``scripts/bench/memory.py``: 2.2 GB for 48 Mpx; under 5 GB for the largest image the default ``--max_pixels``
+allows).
 """
 import argparse
 import collections

@@ -2,6 +2,11 @@
 
 Pre-process (numpy RGB -> tensor on the device, fp16 on CUDA when asked), tile-process (overlapping tiles,
 see ``tiling.py``), post-process (clip to [0, 1], back to numpy). Alpha channels never enter the network.
+
+Memory: tiles of ``DEFAULT_TILE`` px by default, with the context that makes tiling exact (the result equals the
+untiled one up to float rounding), so the network's activations stay bounded (about 0.2 GB for the default EN on
+CPU) and a file costs about 24 bytes a pixel on top (its float input and output, 12 bytes a pixel each);
+``scripts/bench/memory.py`` measures it.
 """
 import os
 import warnings
@@ -14,7 +19,9 @@ from basicsr.archs import build_network
 from rddg_basicsr.utils.checkpoint import load_network_weights
 from rddg_basicsr.utils.image_files import DEFAULT_MAX_PIXELS
 from rddg_basicsr.utils.image_io import needs_png, read_image_any, write_image_like
-from rddg_basicsr.utils.tiling import tiled_forward
+from rddg_basicsr.utils.tiling import exact_tiling, tiled_forward
+
+DEFAULT_TILE = 512
 
 
 class LowLightEnhancer:
@@ -23,22 +30,23 @@ class LowLightEnhancer:
     Args:
         model_path (str): BasicSR checkpoint ({'params_ema' | 'params': state_dict}).
         network_opt (dict | None): ``network_g`` options; default {'type': 'EnlighteningNet'}.
-        tile (int): Tile size, 0 for whole images. Default: 0.
-        tile_pad (int): Context around each tile; keep it a multiple of EN's 2^(num_level - 1). Default: 32.
+        tile (int): Tile size, 0 for whole images. Default: ``DEFAULT_TILE`` (512).
+        tile_pad (int | None): Context around each tile; None: the net's receptive radius (exact tiling). Both are
+            rounded up to multiples of the net's down-sampling factor (EN: 2^(num_level - 1)). Default: None.
         fp16 (bool): Half precision, honoured on CUDA only (CPU stays fp32, with a warning). Default: False.
         device (str | torch.device | None): Default: CUDA when available, else CPU.
         param_key (str): Checkpoint key tried first ('params' is the fallback). Default: 'params_ema'.
     """
 
-    def __init__(self, model_path, network_opt=None, tile=0, tile_pad=32, fp16=False, device=None,
+    def __init__(self, model_path, network_opt=None, tile=DEFAULT_TILE, tile_pad=None, fp16=False, device=None,
                  param_key='params_ema'):
         self.device = torch.device(device) if device else torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-        self.tile, self.tile_pad = tile, tile_pad
         self.half = fp16 and self.device.type == 'cuda'
         if fp16 and not self.half:
             warnings.warn(f'fp16 needs CUDA: running in fp32 on {self.device}', stacklevel=2)
         net = build_network(network_opt or {'type': 'EnlighteningNet'})
         load_network_weights(net, model_path, param_key)
+        self.tile, self.tile_pad = exact_tiling(net, tile, tile_pad)
         # channels_last: 1.6x (600x400) to 2x (1080p) faster convolutions on CPU (scripts/bench/speed.py)
         self.net = net.eval().to(self.device, memory_format=torch.channels_last)
         if self.half:
@@ -69,5 +77,7 @@ class LowLightEnhancer:
         rgb, alpha, meta = read_image_any(in_path, max_pixels)
         if needs_png(alpha, meta):
             out_path = os.path.splitext(out_path)[0] + '.png'
-        write_image_like(out_path, self.enhance(rgb), alpha, meta)
+        enhanced = self.enhance(rgb)
+        del rgb  # the input's memory is free before the output is converted and encoded
+        write_image_like(out_path, enhanced, alpha, meta)
         return out_path

@@ -1,7 +1,7 @@
 """Enhance low-light images with a trained Enlightening Network (flags as Real-ESRGAN's inference script).
 
     python rddg_basicsr/inference.py -i FILE_OR_DIR -o OUT_DIR --model_path EN.pth [--opt TRAIN_YML]
-        [--tile 0] [--tile_pad 32] [--fp32] [--suffix ''] [--ext auto|png|jpg] [--device cpu|cuda]
+        [--tile 512] [--tile_pad auto] [--fp32] [--suffix ''] [--ext auto|png|jpg] [--device cpu|cuda]
         [--max_pixels 134217728]
 
 Also installed as the console script ``rddg-enhance``. Outputs keep the input stem (``<stem>_<suffix>``
@@ -10,7 +10,13 @@ with a suffix); inputs sharing a stem (``a.tif``, ``a.png``) keep their extensio
 depth with the alpha untouched, gray stays gray, and EXIF orientation is applied. CUDA runs in fp16 unless
 ``--fp32``. Unreadable files and files above ``--max_pixels`` are reported by name and skipped, and the exit
 status is then 1. Each output is written to a temporary name and renamed; a failed write stops the run with
-one line naming the file. Inputs are never overwritten: such a plan is refused before any work.
+one line naming the file. Inputs are never overwritten: such a plan is refused before any work. The output folder
+is locked for the run: a second run into it is refused with one line (its files would replace this run's).
+
+Memory: images run in 512-px tiles by default with the context that makes tiling exact (``--tile_pad auto``: the
+net's receptive radius), so the network's share is bounded: peak RSS is about 0.9 GB + 25 bytes a pixel on CPU
+(``scripts/bench/memory.py``: 2.2 GB for 48 Mpx; under 5 GB for the largest image the default ``--max_pixels``
+allows).
 """
 import argparse
 import collections
@@ -24,6 +30,7 @@ from rddg_basicsr.cli import fail, input_paths, load_network_opts, resolve_devic
 from rddg_basicsr.utils.image_files import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS
 
 PROG = 'rddg-enhance'
+DEFAULT_TILE = 512  # as enhancer.DEFAULT_TILE (not imported: --help loads no torch)
 
 
 def output_path(out_dir, in_path, suffix, ext, keep_ext=False):
@@ -67,6 +74,15 @@ def _file_id(path):
     return stat.st_dev, stat.st_ino
 
 
+def parse_tile_pad(text):
+    """'auto' -> None (exact context), else pixels >= 0."""
+    if text == 'auto':
+        return None
+    if text.isdigit():
+        return int(text)
+    raise argparse.ArgumentTypeError(f'expected auto or pixels >= 0, got {text!r}')
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog=PROG, description='Enhance low-light images with a trained EN.')
     parser.add_argument('-i', '--input', required=True, help='Input image or folder')
@@ -74,8 +90,11 @@ def parse_args(argv=None):
     parser.add_argument('--model_path', required=True, help='EN checkpoint (BasicSR .pth)')
     parser.add_argument('--opt', help='Training YAML; its network_g builds the net. Default: EnlighteningNet()')
     parser.add_argument('--param_key', default='params_ema', help="Checkpoint key ('params' is the fallback)")
-    parser.add_argument('-t', '--tile', type=int, default=0, help='Tile size, 0 for whole images. Default: 0')
-    parser.add_argument('--tile_pad', type=int, default=32, help='Context around each tile. Default: 32')
+    parser.add_argument('-t', '--tile', type=int, default=DEFAULT_TILE,
+                        help=f'Tile size, 0 for whole images (memory grows with the image). Default: {DEFAULT_TILE}')
+    parser.add_argument('--tile_pad', type=parse_tile_pad, default=None,
+                        help="Context around each tile: auto (the net's receptive radius: tiled equals untiled) or "
+                        'pixels (less is approximate). Default: auto')
     precision = parser.add_mutually_exclusive_group()
     precision.add_argument('--fp32', action='store_true', help='Full precision on CUDA (the default there is fp16)')
     precision.add_argument('--fp16', action='store_true', help='Half precision: the default on CUDA (CPU stays fp32)')
@@ -92,10 +111,8 @@ def parse_args(argv=None):
 def main(argv=None):
     """Run the CLI; returns the exit status (0, or 1 when some input was unreadable)."""
     args = parse_args(argv)
-    from tqdm import tqdm
-
     from rddg_basicsr.enhancer import LowLightEnhancer  # torch and BasicSR load here, after parsing
-    from rddg_basicsr.utils.image_io import UnreadableImageError
+    from rddg_basicsr.utils.image_io import FolderInUseError, output_folder_lock
 
     if not os.path.isfile(args.model_path):
         fail(PROG, f'model file not found: {args.model_path}')
@@ -108,12 +125,27 @@ def main(argv=None):
     try:
         enhancer = LowLightEnhancer(args.model_path, network_opt, args.tile, args.tile_pad, fp16, device,
                                     args.param_key)
-    except (KeyError, RuntimeError) as err:
+    except (KeyError, RuntimeError, ValueError) as err:
         fail(PROG, err.args[0])
     try:
         os.makedirs(args.output, exist_ok=True)
     except OSError as err:
         fail(PROG, f'cannot create output folder {args.output}: {err.strerror}')
+    try:
+        with output_folder_lock(args.output):
+            written, failed = enhance_all(enhancer, inputs, outputs, args)
+    except FolderInUseError as err:
+        fail(PROG, str(err))
+    print(f'{PROG}: enhanced {written}/{len(inputs)} images into {args.output}' + unreadable_note(failed))
+    return 1 if failed else 0
+
+
+def enhance_all(enhancer, inputs, outputs, args):
+    """Enhance each input into its output; returns (number written, skipped inputs). A failed write stops the run."""
+    from tqdm import tqdm
+
+    from rddg_basicsr.utils.image_io import UnreadableImageError
+
     written, failed = 0, []
     for src, dst in tqdm(list(zip(inputs, outputs)), desc=PROG, unit='img', disable=len(inputs) == 1):
         try:
@@ -125,8 +157,7 @@ def main(argv=None):
         except OSError as err:
             fail(PROG, f'{err}; stopped after writing {written}/{len(inputs)} images into {args.output}')
         written += 1
-    print(f'{PROG}: enhanced {written}/{len(inputs)} images into {args.output}' + unreadable_note(failed))
-    return 1 if failed else 0
+    return written, failed
 
 
 if __name__ == '__main__':

@@ -11,6 +11,7 @@ from basicsr.archs import build_network
 from skimage import data
 
 from rddg_basicsr.enhancer import LowLightEnhancer
+from rddg_basicsr.utils.tiling import tiling_geometry
 
 EN_OPT = {'type': 'EnlighteningNet', 'num_feat': 4, 'num_level': 3, 'num_block': 1}
 
@@ -46,9 +47,22 @@ def test_enhance_matches_network(checkpoint, dark_rgb):
 def test_tiled_enhance_is_close(checkpoint, dark_rgb):
     """EN with 3 levels has a receptive radius below 32 px; tiles of 16 px with 32 px of context match."""
     path, _ = checkpoint
-    whole = LowLightEnhancer(path, EN_OPT, device='cpu').enhance(dark_rgb)
+    whole = LowLightEnhancer(path, EN_OPT, tile=0, device='cpu').enhance(dark_rgb)
     tiled = LowLightEnhancer(path, EN_OPT, tile=16, tile_pad=32, device='cpu').enhance(dark_rgb)
     np.testing.assert_allclose(tiled, whole, atol=1e-6)
+
+
+def test_tiles_are_the_default_and_exact(checkpoint, dark_rgb):
+    """Issue 19.10: whole images were the default (8.9 GB for an 8000x6000 JPEG); now 512-px tiles with the context
+    that makes them exact, rounded to EN's sampling grid; odd tile sizes are rounded up to it too."""
+    path, _ = checkpoint
+    default = LowLightEnhancer(path, EN_OPT, device='cpu')
+    assert tiling_geometry(default.net) == (28, 4)  # 3 levels: 1 + 2 + 1 + 4 + 2 + 8 + 2 + 4 + 1 + 2 + 1 px, 2^2
+    assert (default.tile, default.tile_pad) == (512, 28)
+    small = LowLightEnhancer(path, EN_OPT, tile=7, device='cpu')
+    assert small.tile == 8 and small.tile_pad == default.tile_pad
+    whole = LowLightEnhancer(path, EN_OPT, tile=0, device='cpu').enhance(dark_rgb)
+    np.testing.assert_allclose(small.enhance(dark_rgb), whole, atol=1e-6)
 
 
 def test_fp16_on_cpu_stays_fp32_and_warns_once(checkpoint, dark_rgb):

@@ -1,13 +1,20 @@
 """Image files: 8/16-bit, gray, RGB and RGBA read to float RGB and written back unchanged; EXIF orientation, the
-pixel budget and atomic writes."""
+pixel budget checked on headers read without decoding, bounded reads, atomic writes and output-folder locks."""
 import os
+import struct
+import subprocess
+import sys
+import zlib
 
 import cv2
 import numpy as np
 import pytest
+from PIL import Image, ImageFile
 from skimage import data
 
-from rddg_basicsr.utils.image_io import (ImageTooLargeError, UnreadableImageError, needs_png, read_image_any,
+from rddg_basicsr.utils import image_io
+from rddg_basicsr.utils.image_io import (FolderInUseError, ImageTooLargeError, UnreadableImageError, needs_png,
+                                         output_folder_lock, read_header, read_image_any, temporary_name,
                                          write_bytes_atomic, write_image_like)
 
 
@@ -119,3 +126,121 @@ def test_atomic_write_failure_names_the_file_and_keeps_the_old_one(tmp_path, mon
 def test_write_into_a_missing_folder_is_one_line(tmp_path):
     with pytest.raises(OSError, match=f'^cannot write {tmp_path / "no" / "x.png"}: No such file or directory$'):
         write_bytes_atomic(str(tmp_path / 'no' / 'x.png'), b'x')
+
+
+def _chunk(kind, body, crc=None):
+    crc = zlib.crc32(kind + body) if crc is None else crc
+    return struct.pack('>I', len(body)) + kind + body + struct.pack('>I', crc)
+
+
+def _png(width, height, bit_depth=8, color_type=0, text_crc=None):
+    """A valid PNG of zero pixels (1-bit or 8-bit gray), compressed in 64 MB slices: a 20000^2 1-bit one is ~50 KB."""
+    row = b'\0' * (1 + (width * bit_depth + 7) // 8)
+    packer, rows_per_slice, idat = zlib.compressobj(9), max(1, (64 << 20) // len(row)), []
+    for top in range(0, height, rows_per_slice):
+        idat.append(packer.compress(row * min(rows_per_slice, height - top)))
+    idat.append(packer.flush())
+    text = [] if text_crc is None else [_chunk(b'tEXt', b'Comment\0hello', text_crc)]
+    return b''.join([b'\x89PNG\r\n\x1a\n', _chunk(b'IHDR', struct.pack('>IIBBBBB', width, height, bit_depth,
+                                                                         color_type, 0, 0, 0)),
+                     *text, _chunk(b'IDAT', b''.join(idat)), _chunk(b'IEND', b'')])
+
+
+def test_png_header_is_read_without_decoding(tmp_path, monkeypatch):
+    """Issue 19.1: Pillow's getexif() on a PNG decoded it whole (3.2 GB for a 303 KB 50000^2 1-bit file)."""
+    path = tmp_path / 'bomb.png'
+    path.write_bytes(_png(20000, 20000, bit_depth=1))
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError('pixels decoded')
+
+    monkeypatch.setattr(ImageFile.ImageFile, 'load', no_decoding)
+    monkeypatch.setattr(cv2, 'imdecode', no_decoding)
+    assert read_header(str(path)) == ('PNG', (20000, 20000), 1)
+    with pytest.raises(ImageTooLargeError, match=r'bomb\.png is 20000x20000 \(400 Mpx\)'):
+        read_image_any(str(path))
+
+
+def test_png_exif_orientation_is_read_from_its_chunk(tmp_path, monkeypatch):
+    img = Image.fromarray(np.zeros((5, 7, 3), np.uint8))
+    exif = img.getexif()
+    exif[0x0112] = 6
+    img.save(tmp_path / 'o.png', exif=exif)
+    monkeypatch.setattr(ImageFile.ImageFile, 'load', lambda *a: pytest.fail('pixels decoded'))
+    assert read_header(str(tmp_path / 'o.png')) == ('PNG', (5, 7), 6)
+
+
+def test_png_pillow_cannot_identify_still_meets_the_budget(tmp_path):
+    """Issue 19.2: a bad CRC on tEXt made Pillow's header None and OpenCV decoded the image anyway."""
+    path = tmp_path / 'bad_crc.png'
+    path.write_bytes(_png(3000, 3000, text_crc=0))
+    with pytest.raises(OSError):
+        Image.open(path)  # the reproduction's premise
+    with pytest.raises(ImageTooLargeError, match=r'bad_crc\.png is 3000x3000'):
+        read_image_any(str(path), max_pixels=10**6)
+
+
+def test_a_header_nobody_reads_is_refused_before_decoding(tmp_path, monkeypatch):
+    path = tmp_path / 'odd.png'
+    path.write_bytes(b'\x89PNG\r\n\x1a\n' + _chunk(b'tEXt', b'no IHDR first'))
+    monkeypatch.setattr(cv2, 'imdecode', lambda *a: pytest.fail('decoded without a header'))
+    with pytest.raises(UnreadableImageError, match=r'odd\.png: PNG without a valid IHDR header'):
+        read_image_any(str(path))
+    (tmp_path / 'odd.jpg').write_bytes(b'\xff\xd8\xff' + bytes(200))
+    with pytest.raises(UnreadableImageError, match=r'odd\.jpg: its header cannot be read'):
+        read_image_any(str(tmp_path / 'odd.jpg'))
+
+
+@pytest.mark.parametrize('head', [b'', 'png'])
+def test_a_huge_file_is_never_read_whole(tmp_path, head):
+    """Issue 19.4: a 5 GiB non-image named .png was read whole (np.fromfile). Sparse files: no disk is used."""
+    path = tmp_path / 'huge.png'
+    with open(path, 'wb') as f:
+        f.write(_png(4, 4) if head == 'png' else head)
+        f.truncate(5 << 30)
+    with pytest.raises(UnreadableImageError, match=r'huge\.png: ') as err:
+        read_image_any(str(path))
+    assert ('5368709120 bytes, more than its PNG header (4x4) can need' in str(err.value)) == (head == 'png')
+
+
+def test_names_of_255_bytes_are_written(tmp_path):
+    """Issue 19.9: the temporary name '.<name>.tmp' of a 251-255-byte name went past the 255-byte limit."""
+    for length in (251, 255):
+        target = tmp_path / ('é' * ((length - 4) // 2) + 'x' * ((length - 4) % 2) + '.png')
+        assert len(target.name.encode()) == length
+        write_bytes_atomic(str(target), b'data')
+        assert target.read_bytes() == b'data'
+    assert len(os.listdir(tmp_path)) == 2
+
+
+def test_temporary_names_are_short_unique_and_beside_the_target(tmp_path):
+    """Issue 19.11: two runs shared '.<name>.tmp'; names are now per process and call."""
+    names = {temporary_name(str(tmp_path / 'a.png')) for _ in range(100)}
+    assert len(names) == 100
+    assert all(os.path.dirname(n) == str(tmp_path) and len(os.path.basename(n)) <= 34 for n in names)
+    assert f'.{os.getpid()}.' in names.pop()
+
+
+def test_an_output_folder_is_locked_against_a_second_process(tmp_path):
+    code = ('import sys, time; from rddg_basicsr.utils.image_io import output_folder_lock\n'
+            'with output_folder_lock(sys.argv[1]):\n    print("locked", flush=True); time.sleep(30)')
+    holder = subprocess.Popen([sys.executable, '-c', code, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == 'locked'
+        with pytest.raises(FolderInUseError, match=f'^output folder {tmp_path} is in use by another run'):
+            with output_folder_lock(str(tmp_path)):
+                pass
+    finally:
+        holder.kill()
+        holder.wait()
+    with output_folder_lock(str(tmp_path)):  # released when its holder died
+        pass
+    assert os.listdir(tmp_path) == []
+
+
+def test_large_writes_quantise_as_the_whole_array_would(tmp_path, monkeypatch):
+    rgb = np.random.default_rng(0).random((37, 23, 3), dtype=np.float32) * 1.2 - 0.1
+    monkeypatch.setattr(image_io, '_QUANTIZE_VALUES', 50)  # bands of 2 rows
+    write_image_like(str(tmp_path / 'a.png'), rgb, None, {'bit_depth': 16, 'was_gray': False})
+    expected = np.clip(np.round(rgb[..., ::-1] * 65535), 0, 65535).astype(np.uint16)
+    assert np.array_equal(cv2.imread(str(tmp_path / 'a.png'), cv2.IMREAD_UNCHANGED), expected)

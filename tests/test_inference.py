@@ -15,7 +15,7 @@ from basicsr.archs import build_network
 from skimage import data
 
 from conftest import RunsCode
-from rddg_basicsr.inference import main
+from rddg_basicsr.inference import main, parse_args
 
 EN_OPT = {'type': 'EnlighteningNet', 'num_feat': 4, 'num_level': 2, 'num_block': 1}
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -283,3 +283,60 @@ def test_fp16_is_the_cuda_default_and_fp32_opts_out(setup, tmp_path, recwarn, mo
     for flags, half in (([], True), (['--fp32'], False)):
         assert _run(setup, tmp_path / f'cuda{half}', '--device', 'cuda', *flags) == 0
         assert made[-1].half is half
+
+
+def test_a_second_run_into_the_same_folder_is_refused(setup, tmp_path):
+    """Issue 19.11: two runs into one folder shared temporary names and replaced each other's files."""
+    out = tmp_path / 'out'
+    out.mkdir()
+    code = ('import sys, time; from rddg_basicsr.utils.image_io import output_folder_lock\n'
+            'with output_folder_lock(sys.argv[1]):\n    print("locked", flush=True); time.sleep(60)')
+    first = subprocess.Popen([sys.executable, '-c', code, str(out)], stdout=subprocess.PIPE, text=True,
+                             env=dict(os.environ, PYTHONPATH=REPO))
+    try:
+        assert first.stdout.readline().strip() == 'locked'
+        with pytest.raises(SystemExit) as exc:
+            _run(setup, out)
+        assert str(exc.value) == (f'rddg-enhance: error: output folder {out} is in use by another run; wait for it '
+                                  'to end or choose another output folder')
+        assert os.listdir(out) == []
+    finally:
+        first.kill()
+        first.wait()
+    assert _run(setup, out) == 0 and len(os.listdir(out)) == 4
+
+
+def test_names_of_255_bytes_are_enhanced(setup, tmp_path, capsys):
+    """Issue 19.9: '.<name>.tmp' went past the 255-byte limit and stopped the run partway."""
+    root, _ = setup
+    folder = tmp_path / 'long'
+    folder.mkdir()
+    name = 'n' * 251 + '.png'
+    shutil.copy(root / 'in' / 'gray.png', folder / name)
+    assert _run_on(setup, folder, tmp_path / 'out') == 0
+    assert os.listdir(tmp_path / 'out') == [name]
+
+
+def test_a_huge_png_among_the_inputs_is_skipped_from_its_header(setup, tmp_path, capsys, monkeypatch):
+    """Issue 19.1 through the CLI: the 50000^2 PNG is refused from IHDR; nothing of it is decoded."""
+    from PIL import ImageFile
+
+    root, _ = setup
+    folder = tmp_path / 'bomb'
+    folder.mkdir()
+    _png_declaring(folder / 'a_bomb.png', 50000, 50000)
+    shutil.copy(root / 'in' / 'gray.png', folder / 'b_ok.png')
+    monkeypatch.setattr(ImageFile.ImageFile, 'load', lambda *a: pytest.fail('pixels decoded by Pillow'))
+    assert _run_on(setup, folder, tmp_path / 'out') == 1
+    assert '50000x50000 (2500 Mpx)' in capsys.readouterr().err and os.listdir(tmp_path / 'out') == ['b_ok.png']
+
+
+def test_tiles_by_default_give_the_untiled_result(setup, tmp_path):
+    """Issue 19.10: 512-px tiles with exact context are the default; a tiny tile gives the whole image's result."""
+    assert parse_args(['-i', 'x', '--model_path', 'm']).tile == 512
+    assert _run(setup, tmp_path / 'whole', '--tile', '0') == 0
+    assert _run(setup, tmp_path / 'tiled', '--tile', '8') == 0
+    for name in ('gray.png', 'rgba.png', 'deep.png'):
+        whole = cv2.imread(str(tmp_path / 'whole' / name), cv2.IMREAD_UNCHANGED)
+        tiled = cv2.imread(str(tmp_path / 'tiled' / name), cv2.IMREAD_UNCHANGED)
+        assert np.abs(whole.astype(int) - tiled.astype(int)).max() <= 1  # float rounding at most one level

@@ -1,4 +1,6 @@
 import os
+import struct
+import zlib
 
 import cv2
 import numpy as np
@@ -142,4 +144,33 @@ def test_corrupt_body_with_intact_header_and_end_fails_at_construction(folder):
     data[middle:middle + 40] = bytes(b ^ 0x5A for b in data[middle:middle + 40])
     path.write_bytes(bytes(data))
     with pytest.raises(OSError, match=f'cannot read image {path}: the pixel data does not decode'):
+        LowLightImageDataset(make_opt(folder))
+
+
+def _png_declaring(path, width, height):
+    """A PNG whose IHDR declares width x height 1-bit gray (its pixel data is a few zero rows)."""
+    def chunk(kind, body):
+        return struct.pack('>I', len(body)) + kind + body + struct.pack('>I', zlib.crc32(kind + body))
+
+    ihdr = struct.pack('>IIBBBBB', width, height, 1, 0, 0, 0, 0)
+    path.write_bytes(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', ihdr) + chunk(b'IDAT', zlib.compress(bytes(64)))
+                     + chunk(b'IEND', b''))
+
+
+def test_a_decompression_bomb_is_one_line_naming_it(folder):
+    """Issue 19.3: Pillow's DecompressionBombError escaped as a traceback naming no file."""
+    path = folder / 'z_bomb.png'
+    _png_declaring(path, 50000, 50000)
+    with pytest.raises(OSError, match=rf'^{path} is 50000x50000 \(2500 Mpx\), above the pixel budget of 134217728 '
+                                      r'\(training images; crop it into smaller files\)$'):
+        LowLightImageDataset(make_opt(folder))
+
+
+def test_a_huge_file_is_refused_unread(folder):
+    """Issue 19.4 in a dataset: a valid header followed by gigabytes (sparse) is not read whole."""
+    path = folder / 'b_scene.png'
+    with open(path, 'r+b') as f:
+        f.seek((3 << 30) - 8)
+        f.write(b'IEND\xaeB`\x82')  # the end marker the truncation check looks for
+    with pytest.raises(OSError, match=f'^cannot read image {path}: the file is 3221225472 bytes, more than'):
         LowLightImageDataset(make_opt(folder))

@@ -7,7 +7,8 @@ import torch
 from basicsr.archs import build_network
 from skimage import data
 
-from rddg_basicsr.utils.tiling import TiledModule, is_local, receptive_radius, tiled_forward
+from rddg_basicsr.utils.tiling import (TiledModule, exact_tiling, is_local, receptive_radius, tiled_forward,
+                                       tiling_geometry)
 
 
 @pytest.fixture(scope='module')
@@ -109,3 +110,40 @@ def test_tiled_module_wraps(photo):
     wrapped = TiledModule(net, 16, receptive_radius(net))
     assert wrapped.module is net
     assert torch.allclose(wrapped(photo), net(photo), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize('opt', [
+    {'type': 'EnlighteningNet', 'num_feat': 4, 'num_level': 2},
+    {'type': 'EnlighteningNet', 'num_feat': 4, 'num_level': 3, 'num_block': 2},
+    {'type': 'EnlighteningNet'},
+    {'type': 'DarkeningNet', 'num_feat': 6, 'num_block': 2},
+])
+@pytest.mark.parametrize('tile', [8, 13, 32])
+@torch.no_grad()
+def test_exact_tiling_equals_untiled_for_down_sampling_nets(photo, opt, tile):
+    """The U-Net EN tiles exactly once the context covers its radius and the tiles keep its sampling grid."""
+    net = _net(opt)
+    size, pad = exact_tiling(net, tile)
+    radius, factor = tiling_geometry(net)
+    assert size % factor == 0 and pad % factor == 0 and size >= tile and pad >= radius
+    assert torch.allclose(tiled_forward(net, photo, size, pad), net(photo), atol=1e-5, rtol=0)
+
+
+def test_geometry_bounds_the_measured_receptive_field():
+    """The radius bound holds (and is tight within 8 px) against the gradient support of one output pixel."""
+    for opt, expected in [({'type': 'EnlighteningNet'}, (60, 8)), ({'type': 'DarkeningNet', 'num_block': 2}, (6, 1))]:
+        net = _net(opt)
+        assert tiling_geometry(net) == expected
+        x = torch.rand(1, 3, 160, 160, requires_grad=True)
+        net(x)[0, :, 80, 80].sum().backward()
+        rows = x.grad[0].abs().sum((0, 2)).nonzero()
+        assert expected[0] - 8 <= max(80 - rows.min().item(), rows.max().item() - 80) <= expected[0]  # EN: 54
+
+
+def test_unknown_resampling_and_global_statistics_are_refused():
+    resize = torch.nn.Sequential(torch.nn.Conv2d(3, 3, 3, padding=1), torch.nn.ConvTranspose2d(3, 3, 2, stride=2))
+    with pytest.raises(ValueError, match='ConvTranspose2d changes the resolution'):
+        tiling_geometry(resize)
+    with pytest.raises(ValueError, match='InstanceNorm2d uses the whole image'):
+        exact_tiling(torch.nn.Sequential(torch.nn.Conv2d(3, 3, 3), torch.nn.InstanceNorm2d(3)), 64)
+    assert exact_tiling(resize, 0) == (0, 0)

@@ -13,8 +13,9 @@ import numpy as np
 from basicsr.utils import FileClient
 from PIL import Image
 
-from rddg_basicsr.utils.image_files import IMAGE_EXTENSIONS
-from rddg_basicsr.utils.image_io import split_decoded
+from rddg_basicsr.utils.image_files import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS
+from rddg_basicsr.utils.image_io import (ImageHeader, UnreadableImageError, check_pixel_budget, read_body, read_header,
+                                         split_decoded)
 
 MAP_EXTENSIONS = ('.npy', '.png')
 BACKENDS = ('disk', 'lmdb')
@@ -88,7 +89,8 @@ def read_image(file_client, path):
 
 
 def check_images(paths, min_size=None):
-    """Open every image header, decode every image at 1/8 scale (the body must decode) and return the sizes.
+    """Read every image header (refusing images above ``DEFAULT_MAX_PIXELS``, a decompression bomb), decode every
+    image at 1/8 scale (the body must decode) and return the sizes.
 
     Args:
         paths (list[str]): Image files.
@@ -99,7 +101,7 @@ def check_images(paths, min_size=None):
     """
     sizes = {path: _header_size(path) for path in paths}
     for path in paths:
-        _check_decodes(path)
+        _check_decodes(path, sizes[path])
     check_min_size(sizes, min_size)
     return sizes
 
@@ -235,18 +237,27 @@ _TRAILERS = {'PNG': b'IEND\xaeB`\x82', 'JPEG': b'\xff\xd9'}
 
 
 def _header_size(path):
-    """(H, W) from the header; PNG and JPEG files must also end with their end marker (not truncated)."""
-    with _open_header(path, 'image') as header:
-        trailer = _TRAILERS.get(header.format)
-        size = header.size[::-1]
+    """(H, W) from the header, without decoding, within the pixel budget; PNG and JPEG files must also end with their
+    end marker (not truncated)."""
+    try:
+        header = read_header(path)
+        check_pixel_budget(path, header, DEFAULT_MAX_PIXELS, 'training images; crop it into smaller files')
+    except UnreadableImageError as err:
+        raise OSError(str(err)) from None
+    trailer = _TRAILERS.get(header.format)
     if trailer is not None and not _tail_has(path, trailer):
         raise OSError(f'cannot read image {path}: the file is truncated (no {header.format} end marker)')
-    return size
+    return header.size
 
 
-def _check_decodes(path):
-    """OSError naming ``path`` when its pixel data does not decode (OpenCV, as training reads it, at 1/8 scale)."""
-    if cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_REDUCED_GRAYSCALE_8) is None:
+def _check_decodes(path, size):
+    """OSError naming ``path`` when its pixel data does not decode (OpenCV, as training reads it, at 1/8 scale);
+    a file larger than its ``size`` (H, W) could need is refused unread."""
+    try:
+        data = read_body(path, ImageHeader('image', size, 1))
+    except UnreadableImageError as err:
+        raise OSError(str(err)) from None
+    if cv2.imdecode(data, cv2.IMREAD_REDUCED_GRAYSCALE_8) is None:
         raise OSError(f'cannot read image {path}: the pixel data does not decode (corrupt file)')
 
 
@@ -262,7 +273,7 @@ def _open_header(path, what):
     """PIL image opened lazily (header only); OSError naming ``path`` if it cannot be identified."""
     try:
         return Image.open(path)
-    except OSError as err:
+    except (OSError, Image.DecompressionBombError) as err:
         raise OSError(f'cannot read {what} {path}: {err}') from None
 
 

@@ -1,16 +1,26 @@
 """Image files in and out for the command-line tools: 8/16-bit, gray, RGB and RGBA, read and written alike.
 
-Reading first looks at the header (PIL, no decoding): images above a pixel budget are refused before any memory
-is spent on them (a 100 KB PNG can declare 30000x30000), and the EXIF orientation is noted. Pixels are then
-decoded with ``cv2.IMREAD_UNCHANGED`` (through ``np.fromfile``/``cv2.imdecode``, so non-ASCII paths work) and
-turned upright; images travel as float32 RGB in [0, 1] and the alpha channel travels untouched beside them.
-Writing goes to a temporary name in the target folder, then is renamed: a failed write leaves no partial file.
+Reading first looks at the header, without decoding: PNG's IHDR (and an ``eXIf`` chunk before the pixel data) is
+parsed here, other formats go through Pillow's lazy open (Pillow's ``getexif()`` on a PNG would decode it whole).
+Images above a pixel budget are refused before any memory is spent on them (a 300 KB PNG can declare 50000x50000),
+so are files whose header cannot be read and files larger than their declared size could need (a 5 GB non-image
+named ``.png`` is never read). Pixels are then decoded with ``cv2.IMREAD_UNCHANGED`` (through ``cv2.imdecode``, so
+non-ASCII paths work) and turned upright; images travel as float32 RGB in [0, 1] and the alpha channel travels
+untouched beside them. Writing goes to a unique temporary name in the target folder (short, so any legal name can
+be written; unique per process, so two runs never share one), then is renamed atomically: a failed write leaves no
+partial file.
 """
+import collections
+import contextlib
+import fcntl
+import hashlib
 import os
+import secrets
+import struct
 
 import cv2
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from rddg_basicsr.utils.image_files import DEFAULT_MAX_PIXELS
 
@@ -24,26 +34,53 @@ _UPRIGHT = {
     5: lambda a: a.swapaxes(0, 1), 6: lambda a: np.rot90(a, -1), 7: lambda a: a.swapaxes(0, 1)[::-1, ::-1],
     8: lambda a: np.rot90(a, 1),
 }
+_PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
+_PNG_CHUNKS_SCANNED = 1024  # ancillary chunks looked through for eXIf before the pixel data
+_MAX_EXIF_BYTES = 1 << 20
+# A file holds at most 16-bit RGBA uncompressed (8 bytes a pixel) plus metadata: a larger one is not the image its
+# header declares and is refused unread.
+_BYTES_PER_PIXEL = 8
+_SLACK_BYTES = 16 << 20
+_QUANTIZE_VALUES = 1 << 22  # values converted at a time when writing (bounds the float temporaries)
+
+ImageHeader = collections.namedtuple('ImageHeader', 'format size orientation')
+ImageHeader.__doc__ = "``format`` ('PNG', 'JPEG'... as Pillow names it), ``size`` (H, W), EXIF ``orientation`` (1-8)."
 
 
 class UnreadableImageError(ValueError):
     """A file could not be decoded as an 8/16-bit gray, RGB or RGBA image (the message names it)."""
 
 
+class FolderInUseError(OSError):
+    """Another live process writes into the same output folder (the message names it)."""
+
+
 class ImageTooLargeError(UnreadableImageError):
     """The header declares more pixels than the budget allows; nothing was decoded (the message names the file)."""
 
 
-def image_header(path):
-    """``((H, W), exif_orientation)`` from the file header, without decoding; None when PIL cannot identify it."""
-    limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # the caller applies its own budget
+def read_header(path):
+    """The ``ImageHeader`` of ``path``, read from its first bytes without decoding any pixel.
+
+    Raises:
+        UnreadableImageError: missing or unreadable file, or a header that cannot be read (one line naming it).
+    """
     try:
-        with Image.open(path) as img:
-            return img.size[::-1], img.getexif().get(_EXIF_ORIENTATION, 1)
-    except (OSError, ValueError, SyntaxError):
-        return None
-    finally:
-        Image.MAX_IMAGE_PIXELS = limit
+        with open(path, 'rb') as f:
+            if f.read(len(_PNG_SIGNATURE)) == _PNG_SIGNATURE:
+                return _png_header(f, path)
+    except OSError as err:
+        raise UnreadableImageError(f'cannot read image {path}: {err.strerror or err}') from None
+    return _pil_header(path)
+
+
+def check_pixel_budget(path, header, max_pixels, setting='--max_pixels'):
+    """ImageTooLargeError naming ``path`` when ``header`` declares more than ``max_pixels`` pixels (None: no budget);
+    ``setting`` names what sets the budget."""
+    h, w = header.size
+    if max_pixels is not None and h * w > max_pixels:
+        raise ImageTooLargeError(f'{path} is {w}x{h} ({h * w / 1e6:.0f} Mpx), above the pixel budget of '
+                                 f'{max_pixels} ({setting})')
 
 
 def read_image_any(path, max_pixels=DEFAULT_MAX_PIXELS, upright=True):
@@ -59,33 +96,102 @@ def read_image_any(path, max_pixels=DEFAULT_MAX_PIXELS, upright=True):
         file's dtype (uint8/uint16), untouched, or None; ``meta`` {'bit_depth': 8 | 16, 'was_gray': bool}.
 
     Raises:
-        ImageTooLargeError: more than ``max_pixels`` pixels (checked before decoding).
-        UnreadableImageError: missing, empty, corrupt, or not 8/16-bit with 1, 3 or 4 channels.
+        ImageTooLargeError: more than ``max_pixels`` pixels (checked before reading the body).
+        UnreadableImageError: missing, empty, corrupt, a header that cannot be read, larger than its declared size
+            could need, or not 8/16-bit with 1, 3 or 4 channels.
     """
-    header = image_header(path)
-    if header is not None and max_pixels is not None and header[0][0] * header[0][1] > max_pixels:
-        (h, w), _ = header
-        raise ImageTooLargeError(f'{path} is {w}x{h} ({h * w / 1e6:.0f} Mpx), above the pixel budget of '
-                                 f'{max_pixels} (--max_pixels)')
-    try:
-        data = np.fromfile(path, dtype=np.uint8)
-    except OSError as err:
-        raise UnreadableImageError(f'Cannot read image {path}: {err.strerror}') from None
-    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    header = read_header(path)
+    check_pixel_budget(path, header, max_pixels)
+    img = cv2.imdecode(read_body(path, header), cv2.IMREAD_UNCHANGED)
     if img is None:
-        raise UnreadableImageError(f'Cannot read image {path}: not a decodable image file')
-    if upright and header is not None and header[1] in _UPRIGHT:
-        img = _UPRIGHT[header[1]](img)
-    bgr, alpha, meta = split_decoded(img, path)
-    return np.ascontiguousarray(bgr[..., ::-1]), alpha, meta
+        raise UnreadableImageError(f'cannot read image {path}: not a decodable image file')
+    if upright and header.orientation in _UPRIGHT:
+        img = _UPRIGHT[header.orientation](img)
+    return split_decoded(img, path, rgb=True)
 
 
-def split_decoded(img, path):
+def read_body(path, header):
+    """The bytes of ``path`` as a uint8 array, read only when no larger than its ``header`` size could need.
+
+    Raises:
+        UnreadableImageError: unreadable, empty, or larger than a 16-bit RGBA image of that size plus 16 MiB.
+    """
+    h, w = header.size
+    limit = h * w * _BYTES_PER_PIXEL + _SLACK_BYTES
+    try:
+        with open(path, 'rb') as f:
+            size = os.fstat(f.fileno()).st_size
+            data = f.read(limit + 1) if size <= limit else b''
+    except OSError as err:
+        raise UnreadableImageError(f'cannot read image {path}: {err.strerror or err}') from None
+    if size > limit or len(data) > limit:
+        raise UnreadableImageError(f'cannot read image {path}: the file is {max(size, len(data))} bytes, more than '
+                                   f'its {header.format} header ({w}x{h}) can need; not read')
+    if not data:
+        raise UnreadableImageError(f'cannot read image {path}: the file is empty')
+    return np.frombuffer(data, np.uint8)
+
+
+def _png_header(f, path):
+    """IHDR's size, and the orientation of an ``eXIf`` chunk before the pixel data (chunk headers only are read)."""
+    try:
+        length, kind, width, height = struct.unpack('>I4sII', f.read(16))
+    except struct.error:
+        length = kind = None
+    if kind != b'IHDR' or length != 13 or not 0 < width < 2**31 or not 0 < height < 2**31:
+        raise UnreadableImageError(f'cannot read image {path}: PNG without a valid IHDR header')
+    f.seek(length - 8 + 4, os.SEEK_CUR)  # rest of IHDR and its CRC
+    return ImageHeader('PNG', (height, width), _png_orientation(f))
+
+
+def _png_orientation(f):
+    for _ in range(_PNG_CHUNKS_SCANNED):
+        head = f.read(8)
+        if len(head) < 8:
+            break
+        length, kind = struct.unpack('>I4s', head)
+        if kind in (b'IDAT', b'IEND'):
+            break
+        if kind == b'eXIf' and length <= _MAX_EXIF_BYTES:
+            return _exif_orientation(f.read(length))
+        f.seek(length + 4, os.SEEK_CUR)
+    return 1
+
+
+def _exif_orientation(data):
+    """The orientation tag of raw EXIF (TIFF) data, 1 when absent or unreadable."""
+    exif = Image.Exif()
+    try:
+        exif.load(data)
+        orientation = int(exif.get(_EXIF_ORIENTATION, 1))
+    except Exception:  # noqa: BLE001  (malformed EXIF: the image is read as stored, as Pillow does)
+        return 1
+    return orientation if orientation in range(1, 9) else 1
+
+
+def _pil_header(path):
+    limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # the caller applies its own budget
+    try:
+        with Image.open(path) as img:
+            return ImageHeader(img.format, img.size[::-1], int(img.getexif().get(_EXIF_ORIENTATION, 1)))
+    except UnidentifiedImageError:
+        raise UnreadableImageError(f'cannot read image {path}: its header cannot be read (unknown format)') from None
+    except (OSError, ValueError, SyntaxError, struct.error, TypeError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise UnreadableImageError(f'cannot read image {path}: its header cannot be read ({reason})') from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
+
+
+def split_decoded(img, path, rgb=False):
     """Split an array from ``cv2.imdecode(..., IMREAD_UNCHANGED)`` into colour, alpha and how it was stored.
 
+    Args:
+        rgb (bool): Return the colour as RGB instead of OpenCV's BGR (reordered before the float copy).
+
     Returns:
-        tuple: ``bgr`` float32 (H, W, 3) in [0, 1] (gray replicated to 3 channels); ``alpha`` (H, W) at the
-        file's dtype, or None; ``meta`` {'bit_depth': 8 | 16, 'was_gray': bool}.
+        tuple: ``bgr`` (or ``rgb``) float32 (H, W, 3) in [0, 1], contiguous (gray replicated to 3 channels);
+        ``alpha`` (H, W) at the file's dtype, or None; ``meta`` {'bit_depth': 8 | 16, 'was_gray': bool}.
 
     Raises:
         UnreadableImageError: not 8/16-bit with 1, 3 or 4 channels (the message names ``path``).
@@ -93,15 +199,16 @@ def split_decoded(img, path):
     bit_depth = {np.dtype(np.uint8): 8, np.dtype(np.uint16): 16}.get(img.dtype)
     channels = 1 if img.ndim == 2 else img.shape[2]
     if bit_depth is None or channels not in (1, 3, 4):
-        raise UnreadableImageError(f'Cannot read image {path}: {img.dtype} with {channels} channels '
+        raise UnreadableImageError(f'cannot read image {path}: {img.dtype} with {channels} channels '
                                    '(8/16-bit gray, RGB or RGBA only)')
     alpha = np.ascontiguousarray(img[..., 3]) if channels == 4 else None
+    color = np.empty((img.shape[0], img.shape[1], 3), np.float32)
     if channels == 1:
-        bgr = np.repeat(img.reshape(img.shape[0], img.shape[1], 1), 3, axis=2)
+        color[...] = img[..., None]
     else:
-        bgr = img[..., :3]
-    bgr = bgr.astype(np.float32) / _MAX_VALUE[bit_depth]
-    return bgr, alpha, {'bit_depth': bit_depth, 'was_gray': channels == 1}
+        color[...] = img[..., 2::-1] if rgb else img[..., :3]
+    color /= _MAX_VALUE[bit_depth]
+    return color, alpha, {'bit_depth': bit_depth, 'was_gray': channels == 1}
 
 
 def needs_png(alpha, meta):
@@ -122,12 +229,23 @@ def write_image_like(path, rgb, alpha, meta):
     if needs_png(alpha, meta) and ext != '.png':
         raise ValueError(f'{path}: 16-bit or alpha images are written as PNG, not {ext or "no extension"}')
     pixels = rgb @ _GRAY_WEIGHTS if meta['was_gray'] else rgb[..., ::-1]
-    max_value = _MAX_VALUE[meta['bit_depth']]
-    img = np.clip(np.round(pixels * max_value), 0, max_value).astype(_DTYPE[meta['bit_depth']])
+    img = _quantize(pixels, _MAX_VALUE[meta['bit_depth']], _DTYPE[meta['bit_depth']])
     if alpha is not None:
         color = np.repeat(img[..., None], 3, axis=2) if img.ndim == 2 else img
         img = np.dstack([color, alpha.astype(img.dtype)])
     write_encoded(path, img)
+
+
+def _quantize(pixels, max_value, dtype):
+    """``clip(round(pixels * max_value), 0, max_value)`` as ``dtype``, a band of rows at a time (float temporaries
+    stay small whatever the image size)."""
+    out = np.empty(pixels.shape, dtype)
+    rows = max(1, _QUANTIZE_VALUES // max(1, pixels[0].size))
+    for top in range(0, pixels.shape[0], rows):
+        band = pixels[top:top + rows] * max_value
+        np.round(band, out=band)
+        out[top:top + rows] = np.clip(band, 0, max_value, out=band)
+    return out
 
 
 def write_encoded(path, img):
@@ -140,19 +258,26 @@ def write_encoded(path, img):
     ok, buf = cv2.imencode(os.path.splitext(path)[1], img)
     if not ok:
         raise OSError(f'cannot write {path}: OpenCV could not encode it')
-    write_bytes_atomic(path, buf.tobytes())
+    write_bytes_atomic(path, buf)
 
 
 def write_bytes_atomic(path, data):
-    """Write ``data`` to ``path`` through ``.<name>.tmp`` in the same folder, fsync, then rename.
+    """Write ``data`` (bytes or a contiguous array) to ``path`` through a temporary file in the same folder, fsync,
+    then rename.
+
+    The temporary name (``temporary_name``) is unique to this process and call and at most 34 bytes long, so two
+    runs writing into one folder never share one and any legal ``path`` can be written.
 
     Raises:
         OSError: ``cannot write <path>: <reason>`` (the temporary file is removed; an old ``path`` is untouched).
     """
-    folder, name = os.path.split(os.path.abspath(path))
-    tmp = os.path.join(folder, f'.{name}.tmp')
+    tmp = temporary_name(path)
     try:
-        with open(tmp, 'wb') as f:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as err:
+        raise OSError(f'cannot write {path}: {err.strerror or err}') from None
+    try:
+        with open(fd, 'wb') as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
@@ -161,3 +286,34 @@ def write_bytes_atomic(path, data):
         if os.path.exists(tmp):
             os.remove(tmp)
         raise OSError(f'cannot write {path}: {err.strerror or err}') from None
+
+
+def temporary_name(path):
+    """``<folder of path>/.<12 hex of the name's hash>.<pid>.<8 random hex>.tmp``: in the target's folder (so the
+    rename is atomic), short whatever the name's length, and unique to this process and call."""
+    folder, name = os.path.split(os.path.abspath(path))
+    digest = hashlib.sha1(name.encode('utf-8', 'surrogateescape')).hexdigest()[:12]
+    return os.path.join(folder, f'.{digest}.{os.getpid()}.{secrets.token_hex(4)}.tmp')
+
+
+@contextlib.contextmanager
+def output_folder_lock(folder):
+    """Hold an exclusive lock on the existing folder ``folder`` (``flock`` on the folder itself: no file is created,
+    and the kernel drops it when the process ends, however it ends).
+
+    Two runs writing into one folder would replace each other's files; the second is refused instead.
+
+    Raises:
+        FolderInUseError: another process holds the lock (one line naming the folder).
+        OSError: ``folder`` cannot be opened.
+    """
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FolderInUseError(f'output folder {folder} is in use by another run; wait for it to end or choose '
+                                   'another output folder') from None
+        yield
+    finally:
+        os.close(fd)

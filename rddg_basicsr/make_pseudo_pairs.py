@@ -58,12 +58,13 @@ def make_pseudo_pairs(nl_paths, out_dir, stage1, device='cpu', overwrite=False, 
         ValueError: two inputs share a stem, or ``out_dir`` is or contains an input (nothing is written).
         FileExistsError: an output exists and ``overwrite`` is False (nothing is written).
         OSError: an output could not be written (the message names it; no partial file is left).
+        FolderInUseError: another run writes into ``out_dir`` (nothing is written).
     """
     import torch
     from tqdm import tqdm
 
     from rddg_basicsr.stage1 import pseudo_ll_bgr
-    from rddg_basicsr.utils.image_io import UnreadableImageError, read_image_any, write_encoded
+    from rddg_basicsr.utils.image_io import UnreadableImageError, output_folder_lock, read_image_any, write_encoded
 
     subdirs = SUBDIRS if stage1.net_g is not None else MAP_SUBDIRS
     stems = check_outputs(nl_paths, out_dir, overwrite, subdirs)
@@ -73,20 +74,21 @@ def make_pseudo_pairs(nl_paths, out_dir, stage1, device='cpu', overwrite=False, 
         except OSError as err:
             raise OSError(f'cannot create output folder {os.path.join(out_dir, sub)}: {err.strerror}') from None
     failed = []
-    for path, stem in zip(tqdm(nl_paths, desc=PROG, unit='img'), stems):
-        try:
-            rgb, _, _ = read_image_any(path, max_pixels, upright=False)
-        except UnreadableImageError as err:
-            failed.append(path)
-            tqdm.write(f'{PROG}: skipped: {err}', file=sys.stderr)
-            continue
-        img = torch.from_numpy(rgb).permute(2, 0, 1)[None].to(device)
-        if stage1.net_g is None:
-            save_map(out_dir, stem, stage1.domain_map(img))
-        else:
-            x_g, w = stage1.sample(img)
-            write_encoded(os.path.join(out_dir, 'lq', f'{stem}.png'), pseudo_ll_bgr(x_g))
-            save_map(out_dir, stem, w)
+    with output_folder_lock(out_dir):  # a second run into the same folder is refused, not interleaved
+        for path, stem in zip(tqdm(nl_paths, desc=PROG, unit='img'), stems):
+            try:
+                rgb, _, _ = read_image_any(path, max_pixels, upright=False)
+            except UnreadableImageError as err:
+                failed.append(path)
+                tqdm.write(f'{PROG}: skipped: {err}', file=sys.stderr)
+                continue
+            img = torch.from_numpy(rgb).permute(2, 0, 1)[None].to(device)
+            if stage1.net_g is None:
+                save_map(out_dir, stem, stage1.domain_map(img))
+            else:
+                x_g, w = stage1.sample(img)
+                write_encoded(os.path.join(out_dir, 'lq', f'{stem}.png'), pseudo_ll_bgr(x_g))
+                save_map(out_dir, stem, w)
     return failed
 
 

@@ -2,6 +2,8 @@
 import rddg_basicsr  # noqa: F401, I001  (first: compat layer before basicsr, then registers the archs)
 
 import os
+import subprocess
+import sys
 
 import cv2
 import numpy as np
@@ -262,3 +264,21 @@ def test_smoothing_default_comes_from_the_stage1_options(stage1, tmp_path, capsy
               '--model_d', str(root / 'd.pth'), '--opt', str(yml), '--device', 'cpu'])
     with pytest.raises(SystemExit):
         parse_args(['-i', 'x', '-o', 'y', '--model_d', 'd', '--smooth', 'wide'])
+
+
+def test_a_second_run_into_the_same_folder_is_refused(stage1, tmp_path):
+    """Issue 19.11 for pseudo pairs: a run holds its output folder; another one into it stops with one line."""
+    out = tmp_path / 'out'
+    out.mkdir()
+    code = ('import sys, time; from rddg_basicsr.utils.image_io import output_folder_lock\n'
+            'with output_folder_lock(sys.argv[1]):\n    print("locked", flush=True); time.sleep(60)')
+    first = subprocess.Popen([sys.executable, '-c', code, str(out)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert first.stdout.readline().strip() == 'locked'
+        with pytest.raises(SystemExit, match=f'output folder {out} is in use by another run'):
+            _cli(stage1, out)
+        assert not [name for sub in os.listdir(out) for name in os.listdir(out / sub)]
+    finally:
+        first.kill()
+        first.wait()
+    assert _cli(stage1, out) == 0

@@ -10,13 +10,26 @@ import pytest
 import torch
 from basicsr.models.base_model import BaseModel
 
-from rddg_basicsr.models.validation import ValidationMixin, _metric
+from rddg_basicsr.models.validation import ValidationMixin
 
 
-def test_metric_failure_names_metric_and_image():
-    img = np.zeros((96, 96, 3), np.uint8)
-    with pytest.raises(ValueError, match=r'val.metrics.niqe failed on night_01 \(96x96\) \(NIQE needs images'):
-        _metric('niqe', {'img': img}, {'type': 'calculate_niqe', 'crop_border': 0}, 'night_01')
+def test_a_metric_failing_on_one_image_skips_it_and_the_run_goes_on(tmp_path):
+    """NIQE on a flat image fails inside BasicSR (singular covariance); that image is skipped with the reason."""
+    opt = {'name': 'unit', 'num_gpu': 0, 'is_train': True, 'dist': False, 'rank': 0,
+           'path': {'visualization': str(tmp_path)},
+           'val': {'metrics': {'niqe': {'type': 'calculate_niqe', 'crop_border': 0}}}}
+    model = _StageOneLike(opt)
+    loader = _loader([(200, 200), (192, 192)])
+    loader[0]['lq'] = torch.full((1, 3, 200, 200), 0.5)
+    records = _Records()
+    logging.getLogger('basicsr').addHandler(records)
+    try:
+        model.nondist_validation(loader, 1, None, False)
+    finally:
+        logging.getLogger('basicsr').removeHandler(records)
+    skipped = [line for line in records.lines if 'skipped img_0 (200x200)' in line]
+    assert len(skipped) == 1 and 'Error' in skipped[0] and 'NIQE needs' not in skipped[0]
+    assert np.isfinite(model.metric_results['niqe'])
 
 
 def test_niqe_needs_two_blocks_other_metrics_never_skip():
@@ -87,7 +100,7 @@ def test_validation_skips_small_images_for_niqe_and_writes_w_heat_maps(tmp_path)
     skipped = [line for line in records.lines if ': skipped ' in line]
     assert len(skipped) == 1 and 'img_0 (96x96)' in skipped[0]
     assert 'niqe' in model.metric_results
-    assert any('over 4 images; 1 too small skipped' in line for line in records.lines)
+    assert any('over 4 images; 1 skipped, see the warnings' in line for line in records.lines)
     heat = cv2.imread(str(tmp_path / 'img_1' / 'img_1_7_w.png'))
     assert (tmp_path / 'img_1' / 'img_1_7.png').is_file() and heat.shape[0] == 100 and heat.shape[1] > 300
     assert (heat[:, :300] == heat[0, 0]).all()  # the map, then its colour bar

@@ -2,20 +2,21 @@
 
 - extra per-image data for metrics (e.g. D's probability map, ``extra_metric_data``);
 - metrics that need ground truth are skipped on sets without it (NIQE and the domain score still run);
-- NIQE skips images too small for it (one warning line each) and reports over the rest;
+- NIQE skips images too small for it, and a metric that fails on one image (NIQE's SVD on a flat image) skips that
+  image (``metrics/safe_metric.py``): one warning line each with the true reason, the mean over the rest;
 - heat maps of w (with a colour bar) beside the saved results: D's map on x_g in stage 1 (smoothed as stage 2 uses
   it), the map the batch was weighted with in stage 2; TensorBoard gets input, output and w of a few images;
-- a failing metric names itself and the image; each log line states the protocol (RGB/Y, crop, GT-mean);
+- each log line states the protocol (RGB/Y, crop, GT-mean);
 - ``test()`` runs the EMA generator when there is one, else the bare net_g in eval mode.
 """
 from os import path as osp
 
 import cv2
 import torch
-from basicsr.metrics import calculate_metric
 from basicsr.utils import get_root_logger, imwrite, tensor2img
 
 import rddg_basicsr.stage1 as stage1  # the module: registration may start inside stage1's import
+from rddg_basicsr.metrics.safe_metric import metric_or_skip
 
 # metrics that judge the result alone (no ground truth needed)
 NO_REFERENCE_METRICS = ('calculate_niqe', 'calculate_domain_score')
@@ -30,16 +31,6 @@ def too_small_for(metric_opt, img):
     crop = metric_opt.get('crop_border', 0)
     h, w = img.shape[0] - 2 * crop, img.shape[1] - 2 * crop
     return (h // NIQE_BLOCK) * (w // NIQE_BLOCK) < 2
-
-
-def _metric(name, metric_data, metric_opt, img_name):
-    """One metric value; a failure names the metric and the image (e.g. NIQE on a too-small image)."""
-    try:
-        return float(calculate_metric(metric_data, metric_opt))
-    except (ValueError, RuntimeError, ArithmeticError, TypeError) as err:
-        h, w = metric_data['img'].shape[:2]
-        hint = ' (NIQE needs images of at least 192 x 192)' if metric_opt['type'] == 'calculate_niqe' else ''
-        raise ValueError(f'val.metrics.{name} failed on {img_name} ({h}x{w}){hint}: {err}') from err
 
 
 class ValidationMixin:
@@ -82,8 +73,13 @@ class ValidationMixin:
                                               f'{NIQE_BLOCK})')
                     small[name] += 1
                 elif 'img2' in metric_data or metric_opt['type'] in NO_REFERENCE_METRICS:
-                    sums[name] += _metric(name, metric_data, metric_opt, img_name)
-                    counts[name] += 1
+                    value, reason = metric_or_skip(name, metric_data, metric_opt, img_name)
+                    if reason:
+                        get_root_logger().warning(reason)
+                        small[name] += 1
+                    else:
+                        sums[name] += value
+                        counts[name] += 1
             self._release_batch()
         if metrics:
             self.metric_results = {m: sums[m] / counts[m] for m in metrics if counts[m]}
@@ -138,10 +134,10 @@ class ValidationMixin:
         lines = [f'Validation {dataset_name} ({self.metric_protocol()})']
         for name, value in self.metric_results.items():
             best = self.best_metric_results[dataset_name][name]
-            over = f' (over {counts[name]} images; {small[name]} too small skipped)' if small[name] else ''
+            over = f' (over {counts[name]} images; {small[name]} skipped, see the warnings)' if small[name] else ''
             lines.append(f'\t # {name}: {value:.4f}\tBest: {best["val"]:.4f} @ {best["iter"]} iter{over}')
         for name in (m for m in counts if not counts[m]):
-            why = f'all {small[name]} images too small' if small[name] else f'no ground truth in {dataset_name}'
+            why = f'all {small[name]} images skipped' if small[name] else f'no ground truth in {dataset_name}'
             lines.append(f'\t # {name}: n/a ({why})')
         get_root_logger().info('\n'.join(lines))
         if tb_logger:

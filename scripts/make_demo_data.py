@@ -2,12 +2,12 @@
 
     python scripts/make_demo_data.py -opt options/demo_data.yml -o datasets/demo [--seed 0] [--scale small|tiny]
 
-See ``rddg_basicsr.demo.dataset`` for the layout and what each folder stands in for.
+See ``rddg_basicsr.tools.demo.dataset`` for the layout and what each folder stands in for.
 """
 import argparse
 import sys
 
-from rddg_basicsr.demo.dataset import build_demo_dataset, load_demo_config
+from rddg_basicsr.tools.demo.dataset import build_demo_dataset, load_demo_config
 
 
 def main(argv=None):

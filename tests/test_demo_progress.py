@@ -6,7 +6,7 @@ import re
 import pytest
 
 from conftest import tiny_stage1_options, write_options
-from rddg_basicsr.demo.__main__ import progress_line, run
+from rddg_basicsr.tools.demo.__main__ import progress_line, run
 
 
 def test_basicsr_log_lines_become_progress():
@@ -18,11 +18,11 @@ def test_basicsr_log_lines_become_progress():
 
 def test_a_training_run_prints_iterations_and_eta(demo_data, tmp_path, capsys):
     opt = write_options(tiny_stage1_options(demo_data, name='demo_progress', total_iter=10), tmp_path / 'o.yml')
-    run('train', '-opt', opt, '--root_path', tmp_path, total_iter=10)
+    run('train', '-opt', opt, '--root_path', tmp_path, cwd=tmp_path, total_iter=10)
     printed = capsys.readouterr().out
     assert re.search(r'\[demo\]   iter 5/10, ETA \d+:\d\d:\d\d', printed) and 'iter 10/10' in printed
 
 
 def test_a_failing_run_stops_with_the_log_tail(tmp_path):
     with pytest.raises(SystemExit, match='train.py failed:(.|\n)*option file|No such file|not found'):
-        run('train', '-opt', tmp_path / 'missing.yml', '--root_path', tmp_path, total_iter=10)
+        run('train', '-opt', tmp_path / 'missing.yml', '--root_path', tmp_path, cwd=tmp_path, total_iter=10)

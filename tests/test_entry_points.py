@@ -12,11 +12,12 @@ import pytest
 from conftest import REPO
 
 PACKAGE = os.path.join(REPO, 'rddg_basicsr')
-ENTRY_POINTS = ('train', 'test', 'inference', 'make_pseudo_pairs', 'demo.__main__', 'copy_options', 'prepare_data')
+ENTRY_POINTS = ('train', 'test', 'inference', 'make_pseudo_pairs', 'tools.demo.__main__', 'copy_options',
+                'prepare_data')
 # rank of each module by its dotted name's prefix: a module may import only modules of a lower rank, or of its own
 # rank below the entry points (the first matching prefix counts)
 RANKS = [(entry, 5) for entry in ENTRY_POINTS] + [
-    ('cli', 4), ('basicsr_scripts', 4), ('recipes', 4), ('option_checks', 4), ('enhancer', 4), ('demo.', 4),
+    ('cli', 4), ('basicsr_scripts', 4), ('tools.', 4), ('option_checks', 4), ('enhancer', 4),
     ('models.', 3),
     ('darkening', 2), ('archs.', 2), ('losses.', 2), ('data.', 2), ('metrics.', 2), ('compat', 2),
     ('utils.', 1),

@@ -64,7 +64,7 @@ def test_layout_shapes_and_range(stage1, tmp_path, capsys):
     vis = cv2.imread(str(tmp_path / 'w_vis' / 'coffee.png'), cv2.IMREAD_UNCHANGED)
     assert lq.shape == vis.shape == (H, W, 3) and lq.dtype == vis.dtype == np.uint8
     out = capsys.readouterr().out.strip().splitlines()
-    assert out == [f'make_pseudo_pairs: wrote 2/2 pseudo pairs into {tmp_path} (tile 16, smooth rf)']
+    assert out == [f'rddg-pseudo-pairs: wrote 2/2 pseudo pairs into {tmp_path} (tile 16, smooth rf)']
 
 
 @pytest.mark.parametrize('smooth', [0, 'rf'])
@@ -128,7 +128,7 @@ def test_refuses_to_overwrite_unless_asked(stage1, tmp_path):
     before = (tmp_path / 'w' / 'coffee.npy').read_bytes()
     with pytest.raises(SystemExit) as exc:
         _cli(stage1, tmp_path, '--smooth', 'none')
-    assert str(exc.value) == f'make_pseudo_pairs: error: {tmp_path / "lq" / "astronaut.png"} exists ' \
+    assert str(exc.value) == f'rddg-pseudo-pairs: error: {tmp_path / "lq" / "astronaut.png"} exists ' \
                              '(use --overwrite to replace it)'
     assert (tmp_path / 'w' / 'coffee.npy').read_bytes() == before
     assert _cli(stage1, tmp_path, '--smooth', 'none', '--overwrite') == 0

@@ -1,10 +1,11 @@
-"""Option recipes (``rddg_basicsr/recipes.py``): read, override, write, point at the demo dataset, run an entry."""
+"""Option recipes (``rddg_basicsr/tools/recipes.py``): read, override, write, point at the demo dataset, run an entry."""
 import rddg_basicsr  # noqa: F401, I001  (compat layer first)
 
 import os
 
-from rddg_basicsr.recipes import (DELETE, REPO_ROOT, merge, point_stage1_at, point_stage2_at, read_options,
-                                  repo_options, run_entry, write_options)
+from rddg_basicsr.tools.recipes import (DELETE, merge, point_stage1_at, point_stage2_at, read_options, repo_options,
+                                        run_entry, write_options)
+from rddg_basicsr.utils.paths import REPO_ROOT
 
 
 def test_merge_overrides_key_by_key_deletes_and_leaves_the_base_alone():

@@ -249,3 +249,20 @@ def test_smoothing_defaults_are_darkenings():
     """The CLI and the function spell the default out (the module loads no torch before parsing)."""
     assert parse_args(['-i', 'x', '-o', 'y', '--model_d', 'd']).smooth == DEFAULT_SMOOTH
     assert inspect.signature(make_pseudo_pairs).parameters['smooth'].default == DEFAULT_SMOOTH
+
+
+def test_without_opt_a_checkpoint_of_the_default_preset_loads(stage1, tmp_path, capsys):
+    """No ``-opt``: the networks of options/stage1_darken.yml (camera layer, 2-scale D), not the bare paper nets."""
+    root = stage1[0]
+    preset = yaml.safe_load(open(os.path.join(os.path.dirname(__file__), '..', 'options', 'stage1_darken.yml')))
+    torch.manual_seed(0)
+    torch.save({'params': build_network(dict(preset['network_g'])).state_dict()}, tmp_path / 'g.pth')
+    torch.save({'params': build_network(dict(preset['network_d'])).state_dict()}, tmp_path / 'd.pth')
+    default = parse_args(['-i', 'x', '-o', 'y', '--model_d', 'd']).opt
+    assert default.endswith(os.path.join('options', 'stage1_darken.yml'))
+    nl = tmp_path / 'nl'
+    nl.mkdir()
+    cv2.imwrite(str(nl / 'a.png'), cv2.imread(str(root / 'nl' / 'astronaut.png'))[:32, :32])
+    assert main(['-i', str(nl), '-o', str(tmp_path / 'out'), '--model_g', str(tmp_path / 'g.pth'), '--model_d',
+                 str(tmp_path / 'd.pth'), '--device', 'cpu']) == 0
+    assert os.listdir(tmp_path / 'out' / 'lq') == ['a.png'] and 'wrote 1/1 pseudo pairs' in capsys.readouterr().out

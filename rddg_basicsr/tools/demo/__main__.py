@@ -78,7 +78,8 @@ def load_demo(path, quick):
         demo['variants'] = fast.get('variants', demo['variants'])
     config = demo['data']['config'] = osp.join(osp.dirname(osp.abspath(path)), demo['data']['config'])
     if not osp.isfile(config):
-        raise SystemExit(f"{PROG}: error: {path}: data.config {config} not found (relative to the option file's folder)")
+        raise SystemExit(f"{PROG}: error: {path}: data.config {config} not found (relative to the option file's "
+                         'folder)')
     return demo
 
 

@@ -37,7 +37,7 @@ class EditableWithHook(editable_wheel):
 
 setup(
     name='rddg-basicsr',
-    version='0.1.0',
+    version='0.2.0',
     description='Real-world low-light enhancement by domain adaptation (Darkening GAN + RDDG), a BasicSR plugin',
     long_description=open(os.path.join(HERE, 'README.md'), encoding='utf-8').read(),
     long_description_content_type='text/markdown',
@@ -53,7 +53,7 @@ setup(
             'rddg-test=rddg_basicsr.test:main',
             'rddg-pseudo-pairs=rddg_basicsr.make_pseudo_pairs:main',
             'rddg-enhance=rddg_basicsr.inference:main',
-            'rddg-demo=rddg_basicsr.demo.__main__:main',
+            'rddg-demo=rddg_basicsr.tools.demo.__main__:main',
             'rddg-options=rddg_basicsr.copy_options:main',
             'rddg-prepare=rddg_basicsr.prepare_data:main',
         ]

@@ -12,7 +12,7 @@ import sys
 
 import rddg_basicsr_hook
 
-__version__ = '0.1.0'
+__version__ = '0.2.0'
 _registered = False
 
 

@@ -11,8 +11,8 @@ import re
 import sys
 from os import path as osp
 
-from rddg_basicsr.recipes import IN_CHECKOUT, REPO_ROOT
 from rddg_basicsr.utils.image_files import list_inputs
+from rddg_basicsr.utils.paths import default_root
 from rddg_basicsr.utils.safe_yaml import OptionFileError, load_yaml
 
 # Errors a user can fix from the message alone: printed as one line instead of a traceback.
@@ -27,11 +27,12 @@ def fail(prog, message):
 def pipeline_parser(prog, description):
     """The options of BasicSR's ``parse_options`` (train and test take the same) and the plugin's ``--root_path``."""
     parser = argparse.ArgumentParser(prog=prog, description=description)
-    parser.add_argument('-opt', required=True, help='Path to option YAML file.')
+    parser.add_argument('-opt', '--opt', required=True, help='Path to option YAML file.')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
                         help='Job launcher (pytorch: under torchrun). Default: none')
-    parser.add_argument('--auto_resume', action='store_true',
-                        help="Resume from the experiment's latest training state, if any")
+    if prog == 'rddg-train':
+        parser.add_argument('--auto_resume', action='store_true',
+                            help="Resume from the experiment's latest training state, if any")
     parser.add_argument('--debug', action='store_true',
                         help='Debug run: name debug_<name>, logs every iteration, validates and saves every 8')
     parser.add_argument('--local_rank', type=int, default=0, help='Unused (torchrun sets LOCAL_RANK). Default: 0')
@@ -45,7 +46,7 @@ def pipeline_parser(prog, description):
 def basicsr_argv(args):
     """BasicSR's own command line for parsed pipeline ``args`` (``--root_path`` stays with the plugin)."""
     argv = ['-opt', args.opt, '--launcher', args.launcher, '--local_rank', str(args.local_rank)]
-    argv += [flag for flag in ('--auto_resume', '--debug') if getattr(args, flag[2:])]
+    argv += [flag for flag in ('--auto_resume', '--debug') if getattr(args, flag[2:], False)]
     return argv + (['--force_yml', *args.force_yml] if args.force_yml else [])
 
 
@@ -58,7 +59,7 @@ def run_pipeline(phase, description):
     ``<root>/results/<name>`` (BasicSR layout).
     """
     args = pipeline_parser(f'rddg-{phase}', description).parse_args()
-    root = osp.abspath(args.root_path) if args.root_path else (REPO_ROOT if IN_CHECKOUT else os.getcwd())
+    root = osp.abspath(args.root_path) if args.root_path else default_root()
     sys.argv[1:] = basicsr_argv(args)
     pipeline = getattr(importlib.import_module(f'basicsr.{phase}'), f'{phase}_pipeline')  # the plugin registers
     import torch.distributed as dist
@@ -120,10 +121,11 @@ def resolve_device(prog, name):
     return device
 
 
-def input_paths(prog, path):
-    """The image files of ``path`` (a file or a folder); a missing path or an empty folder stops the CLI."""
+def input_paths(prog, path, recursive=False):
+    """The image files of ``path`` (a file or a folder, with ``recursive`` its sub-folders too); a missing path or an
+    empty folder stops the CLI."""
     try:
-        paths = list_inputs(path)
+        paths = list_inputs(path, recursive)
     except FileNotFoundError as err:
         fail(prog, str(err))
     if not paths:

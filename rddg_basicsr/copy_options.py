@@ -12,7 +12,7 @@ import sys
 if __name__ == '__main__' and not __package__:
     import _bootstrap  # noqa: F401  (run as a file: import the package from the repo root)
 
-from rddg_basicsr.recipes import OPTIONS_DIR  # noqa: E402
+from rddg_basicsr.utils.paths import OPTIONS_DIR  # noqa: E402
 
 PROG = 'rddg-options'
 

@@ -1,6 +1,6 @@
 """Enhance low-light images with a trained Enlightening Network (flags as Real-ESRGAN's inference script).
 
-    python rddg_basicsr/inference.py -i FILE_OR_DIR -o OUT_DIR --model_path EN.pth [--opt TRAIN_YML]
+    python rddg_basicsr/inference.py -i FILE_OR_DIR -o OUT_DIR --model_path EN.pth [-opt TRAIN_YML]
         [--tile 512] [--tile_pad auto] [--fp32] [--suffix ''] [--ext auto|png|jpg] [--device cpu|cuda]
         [--max_pixels 134217728]
 
@@ -31,6 +31,8 @@ from rddg_basicsr.utils.image_files import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS
 
 PROG = 'rddg-enhance'
 DEFAULT_TILE = 512  # as enhancer.DEFAULT_TILE (not imported: --help loads no torch)
+NO_MODEL = ('--model_path is required: there are no pretrained weights, you train your own model (rddg-train -opt '
+            'options/stage1_darken.yml, then -opt options/stage2_rddg.yml; README, "Train your own model")')
 
 
 def output_path(out_dir, in_path, suffix, ext, keep_ext=False):
@@ -87,8 +89,8 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog=PROG, description='Enhance low-light images with a trained EN.')
     parser.add_argument('-i', '--input', required=True, help='Input image or folder')
     parser.add_argument('-o', '--output', default='results', help='Output folder. Default: results')
-    parser.add_argument('--model_path', required=True, help='EN checkpoint (BasicSR .pth)')
-    parser.add_argument('--opt', help='Training YAML; its network_g builds the net. Default: EnlighteningNet()')
+    parser.add_argument('--model_path', help='EN checkpoint (BasicSR .pth) of a model you trained (rddg-train)')
+    parser.add_argument('-opt', '--opt', help='Training YAML; its network_g builds the net. Default: EnlighteningNet()')
     parser.add_argument('--param_key', default='params_ema', help="Checkpoint key ('params' is the fallback)")
     parser.add_argument('-t', '--tile', type=int, default=DEFAULT_TILE,
                         help=f'Tile size, 0 for whole images (memory grows with the image). Default: {DEFAULT_TILE}')
@@ -105,7 +107,10 @@ def parse_args(argv=None):
     parser.add_argument('--max_pixels', type=int, default=DEFAULT_MAX_PIXELS,
                         help=f'Skip images with more pixels (read from the header), 0 for no limit. '
                         f'Default: {DEFAULT_MAX_PIXELS}')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.model_path is None:
+        fail(PROG, NO_MODEL)
+    return args
 
 
 def main(argv=None):

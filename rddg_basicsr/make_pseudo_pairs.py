@@ -1,9 +1,9 @@
 """Stage-2 training data: pseudo low-light images x_g = DN(y) and domain-distance maps w (paper Sec. 3.1.2).
 
     python rddg_basicsr/make_pseudo_pairs.py -i NL_DIR -o OUT_DIR --model_g G.pth --model_d D.pth
-        [--opt STAGE1_YML] [--tile 512] [--smooth none|rf|INT] [--seed 0] [--device cpu|cuda] [--overwrite]
+        [-opt STAGE1_YML] [--tile 512] [--smooth none|rf|INT] [--seed 0] [--device cpu|cuda] [--overwrite]
         [--max_pixels 134217728]
-    python rddg_basicsr/make_pseudo_pairs.py --maps_only -i LL_DIR -o OUT_DIR --model_d D.pth [--opt ...]
+    python rddg_basicsr/make_pseudo_pairs.py --maps_only -i LL_DIR -o OUT_DIR --model_d D.pth [-opt ...]
 
 Console script: ``rddg-pseudo-pairs``. For each normal-light image y (any size) the trained stage-1 DarkeningNet
 gives x_g, which is quantised to 8 bit (the saved PNG is what stage 2 trains on), and the trained
@@ -38,8 +38,10 @@ if __name__ == '__main__' and not __package__:
 
 from rddg_basicsr.cli import fail, input_paths, resolve_device, unreadable_note
 from rddg_basicsr.utils.image_files import DEFAULT_MAX_PIXELS
+from rddg_basicsr.utils.paths import preset
 
-PROG = 'make_pseudo_pairs'
+PROG = 'rddg-pseudo-pairs'
+DEFAULT_STAGE1 = 'stage1_darken.yml'  # the preset whose networks a checkpoint is read into without -opt
 SUBDIRS = {'lq': '.png', 'w': '.npy', 'w_vis': '.png'}
 MAP_SUBDIRS = {'w': '.npy', 'w_vis': '.png'}
 
@@ -154,7 +156,8 @@ def parse_args(argv=None):
     parser.add_argument('-o', '--output', required=True, help='Output folder (gets lq/, w/, w_vis/)')
     parser.add_argument('--model_g', help='Stage-1 DarkeningNet checkpoint (required unless --maps_only)')
     parser.add_argument('--model_d', required=True, help='Stage-1 PatchDiscriminator checkpoint')
-    parser.add_argument('--opt', help='Stage-1 YAML (network_g, network_d). Default: the archs\' defaults')
+    parser.add_argument('-opt', '--opt', default=preset(DEFAULT_STAGE1),
+                        help=f'Stage-1 YAML (network_g, network_d). Default: the default preset, {DEFAULT_STAGE1}')
     parser.add_argument('--tile', type=int, default=512, help='Tile size, 0 for whole images. Default: 512')
     parser.add_argument('--smooth', type=smooth_argument,
                         help="Box smoothing of w: none | rf (the receptive field of D's finest branch, as DASR) | "

@@ -16,52 +16,41 @@ from os import path as osp
 if __name__ == '__main__' and not __package__:
     import _bootstrap  # noqa: F401  (run as a file: import the package from the repo root)
 
+from rddg_basicsr.cli import fail, input_paths  # noqa: E402
+
 PROG = 'rddg-prepare'
 
 
-def fail(message):
-    raise SystemExit(f'{PROG}: error: {message}')
-
-
-def list_inputs(folder, recursive=False):
-    """Sorted image paths of ``folder``; a missing or empty folder stops the command."""
-    from rddg_basicsr.data.image_folder import list_images
-
-    try:
-        return list_images(folder, '--input', recursive)
-    except (FileNotFoundError, ValueError) as err:
-        fail(str(err))
-
-
-def check_outputs(inputs, outputs, overwrite):
+def check_plan(inputs, outputs, overwrite):
     """Stop before any work if an output is an input, two inputs share an output, or (without ``overwrite``) exists."""
     sources = {osp.realpath(path) for path in inputs}
     seen = {}
     for src, dst in zip(inputs, outputs):
         if osp.realpath(dst) in sources:
-            fail(f'refusing to write over the input {dst}; choose another --output')
+            fail(PROG, f'refusing to write over the input {dst}; choose another --output')
         if dst in seen:
-            fail(f'{seen[dst]} and {src} would both be written to {dst}; rename one')
+            fail(PROG, f'{seen[dst]} and {src} would both be written to {dst}; rename one')
         if osp.exists(dst) and not overwrite:
-            fail(f'{dst} exists; --overwrite replaces outputs')
+            fail(PROG, f'{dst} exists; --overwrite replaces outputs')
         seen[dst] = src
 
 
 def split_names(paths, n_val, seed):
     """(train, val) lists of ``paths``: ``n_val`` drawn with ``random.Random(seed)`` from the sorted list."""
     if not 0 < n_val < len(paths):
-        fail(f'--n_val must lie in 1..{len(paths) - 1} for {len(paths)} images, got {n_val}')
+        fail(PROG, f'--n_val must lie in 1..{len(paths) - 1} for {len(paths)} images, got {n_val}')
     val = set(random.Random(seed).sample(sorted(paths), n_val))
     return [p for p in sorted(paths) if p not in val], sorted(val)
 
 
-def read_image(path):
-    """BGR uint8 / uint16 ``H x W x 3`` (gray repeated, alpha dropped); stops the command on an unreadable file."""
+def read_bgr(path):
+    """BGR uint8 / uint16 ``H x W x 3`` at the file's depth (gray repeated, alpha dropped, no EXIF rotation); stops the
+    command on an unreadable file."""
     import cv2
 
     img = cv2.imread(path, cv2.IMREAD_UNCHANGED)
     if img is None:
-        fail(f'cannot read image {path}')
+        fail(PROG, f'cannot read image {path}')
     if img.ndim == 2:
         img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
     return img[..., :3]
@@ -78,12 +67,12 @@ def run_fivek(args):
     import cv2
 
     width, height = (int(v) for v in args.size.lower().split('x'))
-    train, val = split_names(list_inputs(args.input), args.n_val, args.seed)
+    train, val = split_names(input_paths(PROG, args.input), args.n_val, args.seed)
     jobs = [(path, osp.join(args.output, phase, 'expertE', stem_png(path)))
             for phase, paths in (('train', train), ('val', val)) for path in paths]
-    check_outputs(*zip(*jobs), args.overwrite)
+    check_plan(*zip(*jobs), args.overwrite)
     for src, dst in progress(jobs, 'fivek'):
-        img = read_image(src)
+        img = read_bgr(src)
         size = (width, height) if img.shape[1] >= img.shape[0] else (height, width)
         write(dst, cv2.resize(img, size, interpolation=cv2.INTER_AREA))
     print(f'{PROG}: {len(train)} train and {len(val)} val images in {args.output}/{{train,val}}/expertE')
@@ -101,13 +90,13 @@ def run_twins(args):
         params.update({key: yaml.safe_load(value) for key, value in (item.split('=', 1) for item in args.set)})
         synthesis.check_synthesis_params(args.mode, params)
     except ValueError as err:
-        fail(str(err))
+        fail(PROG, str(err))
     darken = synthesis.SYNTHESIS_SECTIONS[args.mode]
-    inputs = list_inputs(args.input, args.recursive)
+    inputs = input_paths(PROG, args.input, args.recursive)
     jobs = [(path, osp.join(args.output, stem_png(path))) for path in inputs]
-    check_outputs(*zip(*jobs), args.overwrite)
+    check_plan(*zip(*jobs), args.overwrite)
     for index, (src, dst) in enumerate(progress(jobs, args.mode)):
-        img = read_image(src)
+        img = read_bgr(src)
         img = img.astype(np.float32) / 65535 if img.dtype == np.uint16 else img
         write(dst, darken(img, np.random.default_rng([args.seed, index]), **params))
     print(f'{PROG}: {len(jobs)} {args.mode} low-light twins in {args.output}')
@@ -115,10 +104,10 @@ def run_twins(args):
 
 def run_split(args):
     """Copy the images into ``<out>/train`` and ``<out>/val`` (names kept)."""
-    train, val = split_names(list_inputs(args.input, args.recursive), args.n_val, args.seed)
+    train, val = split_names(input_paths(PROG, args.input, args.recursive), args.n_val, args.seed)
     jobs = [(path, osp.join(args.output, phase, osp.basename(path)))
             for phase, paths in (('train', train), ('val', val)) for path in paths]
-    check_outputs(*zip(*jobs), args.overwrite)
+    check_plan(*zip(*jobs), args.overwrite)
     for src, dst in progress(jobs, 'split'):
         os.makedirs(osp.dirname(dst), exist_ok=True)
         shutil.copyfile(src, dst)
@@ -130,13 +119,15 @@ def run_lmdb(args):
     from basicsr.utils.lmdb_util import make_lmdb_from_imgs
 
     if not args.output.endswith('.lmdb'):
-        fail(f'--output must end in .lmdb (BasicSR reads it by that name), got {args.output}')
+        fail(PROG, f'--output must end in .lmdb (BasicSR reads it by that name), got {args.output}')
     if osp.exists(args.output):
-        fail(f'{args.output} exists; remove it first (an lmdb is never written over)')
-    relative = [osp.relpath(path, args.input) for path in list_inputs(args.input, args.recursive)]
+        fail(PROG, f'{args.output} exists; remove it first (an lmdb is never written over)')
+    if not osp.isdir(args.input):
+        fail(PROG, f'--input must be a folder of images, got {args.input}')
+    relative = [osp.relpath(path, args.input) for path in input_paths(PROG, args.input, args.recursive)]
     keys = [osp.splitext(path)[0] for path in relative]
     if len(set(keys)) != len(keys):
-        fail(f'two images of {args.input} share a name without extension (lmdb keys must be unique)')
+        fail(PROG, f'two images of {args.input} share a name without extension (lmdb keys must be unique)')
     make_lmdb_from_imgs(args.input, args.output, relative, keys)
     print(f'{PROG}: {len(keys)} images in {args.output} (meta_info.txt lists them); set io_backend: {{type: lmdb}}')
 
@@ -150,7 +141,7 @@ def write(path, img):
 
     os.makedirs(osp.dirname(path), exist_ok=True)
     if not cv2.imwrite(path, img):
-        fail(f'cannot write {path}')
+        fail(PROG, f'cannot write {path}')
 
 
 def parse_args(argv=None):

@@ -6,12 +6,12 @@ import os
 
 import pytest
 
-from rddg_basicsr import recipes
-from rddg_basicsr.demo.dataset import build_demo_dataset, load_demo_config
-from rddg_basicsr.recipes import REPO_ROOT as REPO
-from rddg_basicsr.recipes import point_stage1_at, point_stage2_at
-from rddg_basicsr.recipes import repo_options as load_options  # noqa: F401  (the tests import it from here)
-from rddg_basicsr.recipes import write_options  # noqa: F401  (the tests import it from here)
+from rddg_basicsr.tools import recipes
+from rddg_basicsr.tools.demo.dataset import build_demo_dataset, load_demo_config
+from rddg_basicsr.tools.recipes import point_stage1_at, point_stage2_at
+from rddg_basicsr.tools.recipes import repo_options as load_options  # noqa: F401  (the tests import it from here)
+from rddg_basicsr.tools.recipes import write_options  # noqa: F401  (the tests import it from here)
+from rddg_basicsr.utils.paths import REPO_ROOT as REPO
 
 
 @pytest.fixture(scope='session')

@@ -2,8 +2,10 @@
 as a wheel: built here, installed into temporary venvs that see the system's torch and BasicSR (no downloads)."""
 import os
 import shutil
+import site
 import subprocess
 import sys
+import sysconfig
 
 import basicsr
 import pytest
@@ -22,8 +24,20 @@ def _run(cmd, cwd, env=None, check=True):
 
 
 def _venv(path):
-    subprocess.run([sys.executable, '-m', 'venv', '--system-site-packages', str(path)], check=True)
-    return path / 'bin' / 'python'
+    """A venv whose Python also sees this interpreter's packages (torch, BasicSR, pip, setuptools, wheel), whether
+    this interpreter is a base one or itself a venv's; returns its python.
+
+    ``--system-site-packages`` would reach only the *base* interpreter's packages, and the venv's own bundled pip
+    and setuptools (no ``bdist_wheel``) would shadow ours: the venv gets no pip and a ``.pth`` naming our
+    site-packages folders (plain paths: their own ``.pth`` hooks and editable finders stay out).
+    """
+    subprocess.run([sys.executable, '-m', 'venv', '--without-pip', str(path)], check=True)
+    python = path / 'bin' / 'python'
+    purelib = _run([python, '-c', 'import sysconfig; print(sysconfig.get_paths()["purelib"])'], path).stdout.strip()
+    parents = dict.fromkeys([*site.getsitepackages(), *(sysconfig.get_paths()[key] for key in ('purelib', 'platlib'))])
+    with open(os.path.join(purelib, 'parent_site_packages.pth'), 'w', encoding='utf-8') as f:
+        f.write(''.join(f'{folder}\n' for folder in parents if os.path.isdir(folder)))
+    return python
 
 
 @pytest.fixture(scope='module')
@@ -127,7 +141,7 @@ def test_the_wheel_trains_from_another_folder_with_its_own_presets(wheel_python,
     copied = _run([bin_dir / 'rddg-options', 'presets'], tmp_path).stdout
     assert 'kept existing' in copied  # never overwrites an edited copy
     code = ('import sys; sys.path.insert(0, sys.argv[1]); from conftest import tiny_stage1_options; '
-            'from rddg_basicsr.recipes import read_options, point_stage1_at, write_options; '
+            'from rddg_basicsr.tools.recipes import read_options, point_stage1_at, write_options; '
             'opt = tiny_stage1_options(sys.argv[2], name="wheel_stage1", total_iter=2); '
             'write_options(opt, "presets/tiny.yml")')
     _run([wheel_python, '-c', code, os.path.join(REPO, 'tests'), demo_data], tmp_path)

@@ -30,8 +30,9 @@ def option_strings(parser):
 
 
 def test_the_parser_takes_basicsrs_options_and_root_path(monkeypatch):
-    assert option_strings(pipeline_parser('rddg-train', '')) == option_strings(basicsr_parser(monkeypatch)) | {
-        '--root_path'}
+    basicsr = option_strings(basicsr_parser(monkeypatch))
+    assert option_strings(pipeline_parser('rddg-train', '')) == basicsr | {'--root_path', '--opt'}
+    assert option_strings(pipeline_parser('rddg-test', '')) == basicsr - {'--auto_resume'} | {'--root_path', '--opt'}
 
 
 @pytest.mark.parametrize('argv', [

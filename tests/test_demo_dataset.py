@@ -10,7 +10,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OPTIONS = os.path.join(ROOT, 'options', 'demo_data.yml')
 
 
-from rddg_basicsr.demo import dataset as demo
+from rddg_basicsr.tools.demo import dataset as demo
 
 
 @pytest.fixture(scope='module')

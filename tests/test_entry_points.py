@@ -12,11 +12,12 @@ import pytest
 from conftest import REPO
 
 PACKAGE = os.path.join(REPO, 'rddg_basicsr')
-ENTRY_POINTS = ('train', 'test', 'inference', 'make_pseudo_pairs', 'demo.__main__', 'copy_options', 'prepare_data')
+ENTRY_POINTS = ('train', 'test', 'inference', 'make_pseudo_pairs', 'tools.demo.__main__', 'copy_options',
+                'prepare_data')
 # rank of each module by its dotted name's prefix: a module may import only modules of a lower rank, or of its own
 # rank below the entry points (the first matching prefix counts)
 RANKS = [(entry, 5) for entry in ENTRY_POINTS] + [
-    ('cli', 4), ('basicsr_scripts', 4), ('recipes', 4), ('option_checks', 4), ('enhancer', 4), ('demo.', 4),
+    ('cli', 4), ('basicsr_scripts', 4), ('tools.', 4), ('option_checks', 4), ('enhancer', 4),
     ('models.', 3),
     ('stage1', 2), ('archs.', 2), ('losses.', 2), ('data.', 2), ('metrics.', 2), ('compat', 2),
     ('utils.', 1),
@@ -67,6 +68,13 @@ def test_imports_point_only_downward():
     assert not wrong
 
 
+def test_the_runtime_never_imports_the_tools():
+    """``tools/`` (the demo, its dataset builder, the option recipes) sits apart: no module outside it imports it."""
+    wrong = [f'{module} -> {target}' for module, path in package_modules() if not module.startswith('tools.')
+             for target in imported_modules(module, path) if target == 'tools' or target.startswith('tools.')]
+    assert not wrong and any(module.startswith('tools.') for module, _ in package_modules())
+
+
 CONSOLE_SCRIPTS = re.findall(r"'(rddg-[a-z-]+)=([\w.]+):(\w+)'", open(os.path.join(REPO, 'setup.py')).read())
 # every form of every command: console scripts (run as their wrapper does), python -m, and the files
 HELP_FORMS = ([[name] for name, _, _ in CONSOLE_SCRIPTS]
@@ -74,8 +82,11 @@ HELP_FORMS = ([[name] for name, _, _ in CONSOLE_SCRIPTS]
               + [['-m', f'rddg_basicsr.{entry}'.removesuffix('.__main__')] for entry in ENTRY_POINTS]
               + [[f'rddg_basicsr/{entry}.py'] for entry in ENTRY_POINTS if '.' not in entry])
 HEAVY = ('torch', 'basicsr', 'cv2')
+# the commands that read an option file, by console script and by module / file name
+OPTION_FILE_READERS = ('rddg-train', 'rddg-test', 'rddg-enhance', 'rddg-pseudo-pairs', 'rddg-demo', 'train', 'test',
+                       'inference', 'make_pseudo_pairs', 'demo')
 # what train.py / test.py accept: BasicSR's parse_options, then the plugin's own
-PIPELINE_OPTIONS = ('-opt', '--launcher', '--auto_resume', '--debug', '--local_rank', '--force_yml', '--root_path')
+PIPELINE_OPTIONS = ('-opt', '--opt', '--launcher', '--debug', '--local_rank', '--force_yml', '--root_path')
 
 
 def help_command(form):
@@ -96,12 +107,17 @@ def test_help_answers_without_torch(form, tmp_path):
     the standard library's ``test`` package without the bootstrap."""
     env = dict(os.environ, PYTHONPATH=REPO)  # the .pth hook too comes from this checkout
     proc = subprocess.run(help_command(form), cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0 and proc.stdout.startswith('usage: '), proc.stderr[-2000:]
+    assert proc.returncode == 0 and proc.stdout.startswith('usage: rddg-'), proc.stderr[-2000:]  # the console name
+    if form[0].startswith('rddg-'):
+        assert proc.stdout.startswith(f'usage: {" ".join(form)} ')
+    if any(entry in ' '.join(form) for entry in OPTION_FILE_READERS):
+        assert '-opt OPT, --opt OPT' in proc.stdout  # BasicSR's and Real-ESRGAN's flag, the long form as its alias
     imported = {line.rsplit('|', 1)[1].strip() for line in proc.stderr.splitlines() if line.startswith('import time:')}
     assert not imported & set(HEAVY)
     if form[-1] in ('rddg-train', 'rddg-test', 'rddg_basicsr.train', 'rddg_basicsr.test', 'rddg_basicsr/train.py',
                     'rddg_basicsr/test.py'):
         assert all(option in proc.stdout for option in PIPELINE_OPTIONS)
+        assert ('--auto_resume' in proc.stdout) == ('train' in form[-1])  # test's help lists only test's flags
 
 
 def test_console_scripts_name_the_entry_points_main():

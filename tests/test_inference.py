@@ -340,3 +340,20 @@ def test_tiles_by_default_give_the_untiled_result(setup, tmp_path):
         whole = cv2.imread(str(tmp_path / 'whole' / name), cv2.IMREAD_UNCHANGED)
         tiled = cv2.imread(str(tmp_path / 'tiled' / name), cv2.IMREAD_UNCHANGED)
         assert np.abs(whole.astype(int) - tiled.astype(int)).max() <= 1  # float rounding at most one level
+
+
+def test_no_model_path_says_there_are_no_pretrained_weights_and_how_to_train(setup, tmp_path):
+    root, _ = setup
+    with pytest.raises(SystemExit) as exc:
+        main(['-i', str(root / 'in'), '-o', str(tmp_path / 'out')])
+    message = str(exc.value)
+    assert message.startswith('rddg-enhance: error: --model_path is required: there are no pretrained weights')
+    assert 'rddg-train -opt options/stage1_darken.yml' in message and '\n' not in message
+    assert not (tmp_path / 'out').exists()
+
+
+def test_opt_is_accepted_as_basicsr_spells_it(setup, tmp_path):
+    root, _ = setup
+    assert main(['-i', str(root / 'in' / 'color.jpg'), '-o', str(tmp_path), '--model_path', str(root / 'en.pth'),
+                 '-opt', str(root / 'train.yml'), '--device', 'cpu']) == 0
+    assert os.listdir(tmp_path) == ['color.jpg']

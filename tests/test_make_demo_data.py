@@ -1,4 +1,4 @@
-"""scripts/make_demo_data.py: the CLI over rddg_basicsr.demo.dataset."""
+"""scripts/make_demo_data.py: the CLI over rddg_basicsr.tools.demo.dataset."""
 import importlib.util
 import os
 

@@ -67,7 +67,7 @@ def test_layout_shapes_and_range(stage1, tmp_path, capsys):
     assert lq.shape == (H, W, 3) and lq.dtype == vis.dtype == np.uint8
     assert vis.shape[0] == H and vis.shape[1] > W  # the heat map and its colour bar
     out = capsys.readouterr().out.strip().splitlines()
-    assert out == [f'make_pseudo_pairs: wrote 2/2 pseudo pairs into {tmp_path} (tile 16, smooth rf)']
+    assert out == [f'rddg-pseudo-pairs: wrote 2/2 pseudo pairs into {tmp_path} (tile 16, smooth rf)']
 
 
 @pytest.mark.parametrize('smooth', [0, 'rf'])
@@ -132,7 +132,7 @@ def test_refuses_to_overwrite_unless_asked(stage1, tmp_path):
     before = (tmp_path / 'w' / 'coffee.npy').read_bytes()
     with pytest.raises(SystemExit) as exc:
         _cli(stage1, tmp_path, '--smooth', 'none')
-    assert str(exc.value) == f'make_pseudo_pairs: error: {tmp_path / "lq" / "astronaut.png"} exists ' \
+    assert str(exc.value) == f'rddg-pseudo-pairs: error: {tmp_path / "lq" / "astronaut.png"} exists ' \
                              '(use --overwrite to replace it)'
     assert (tmp_path / 'w' / 'coffee.npy').read_bytes() == before
     assert _cli(stage1, tmp_path, '--smooth', 'none', '--overwrite') == 0
@@ -282,3 +282,20 @@ def test_a_second_run_into_the_same_folder_is_refused(stage1, tmp_path):
         first.kill()
         first.wait()
     assert _cli(stage1, out) == 0
+
+
+def test_without_opt_a_checkpoint_of_the_default_preset_loads(stage1, tmp_path, capsys):
+    """No ``-opt``: the networks of options/stage1_darken.yml (camera layer, 2-scale D), not the bare paper nets."""
+    root = stage1[0]
+    preset = yaml.safe_load(open(os.path.join(os.path.dirname(__file__), '..', 'options', 'stage1_darken.yml')))
+    torch.manual_seed(0)
+    torch.save({'params': build_network(dict(preset['network_g'])).state_dict()}, tmp_path / 'g.pth')
+    torch.save({'params': build_network(dict(preset['network_d'])).state_dict()}, tmp_path / 'd.pth')
+    default = parse_args(['-i', 'x', '-o', 'y', '--model_d', 'd']).opt
+    assert default.endswith(os.path.join('options', 'stage1_darken.yml'))
+    nl = tmp_path / 'nl'
+    nl.mkdir()
+    cv2.imwrite(str(nl / 'a.png'), cv2.imread(str(root / 'nl' / 'astronaut.png'))[:32, :32])
+    assert main(['-i', str(nl), '-o', str(tmp_path / 'out'), '--model_g', str(tmp_path / 'g.pth'), '--model_d',
+                 str(tmp_path / 'd.pth'), '--device', 'cpu']) == 0
+    assert os.listdir(tmp_path / 'out' / 'lq') == ['a.png'] and 'wrote 1/1 pseudo pairs' in capsys.readouterr().out

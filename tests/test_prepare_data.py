@@ -95,3 +95,22 @@ def test_help_lists_the_commands():
     proc = subprocess.run([sys.executable, '-m', 'rddg_basicsr.prepare_data', '--help'], cwd=REPO,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and all(cmd in proc.stdout for cmd in ('fivek', 'twins', 'split', 'lmdb'))
+
+
+def test_inputs_and_errors_go_through_the_command_lines_shared_helpers(tmp_path):
+    """``cli.input_paths`` and ``cli.fail``: one ``rddg-prepare: error:`` line for a missing or empty input, a single
+    file taken as it is, sub-folders with ``--recursive``."""
+    with pytest.raises(SystemExit, match=f'^rddg-prepare: error: Input not found: {tmp_path / "nope"}$'):
+        main(['twins', '-i', str(tmp_path / 'nope'), '-o', str(tmp_path / 'out')])
+    (tmp_path / 'empty').mkdir()
+    with pytest.raises(SystemExit, match=f'^rddg-prepare: error: no images found in {tmp_path / "empty"}$'):
+        main(['split', '-i', str(tmp_path / 'empty'), '-o', str(tmp_path / 'out')])
+    one = _images(tmp_path / 'one', [(20, 24)])
+    main(['twins', '-i', os.path.join(one, 'img_00.png'), '-o', str(tmp_path / 'single')])
+    assert os.listdir(tmp_path / 'single') == ['img_00.png']
+    _images(tmp_path / 'classes' / 'a', [(20, 24)])
+    os.rename(_images(tmp_path / 'classes' / 'b', [(20, 24)]) + '/img_00.png', tmp_path / 'classes' / 'b' / 'b.png')
+    with pytest.raises(SystemExit, match='no images found in'):
+        main(['twins', '-i', str(tmp_path / 'classes'), '-o', str(tmp_path / 'flat')])
+    main(['twins', '-i', str(tmp_path / 'classes'), '-o', str(tmp_path / 'deep'), '--recursive'])
+    assert sorted(os.listdir(tmp_path / 'deep')) == ['b.png', 'img_00.png']

@@ -1,10 +1,12 @@
-"""Option recipes (``rddg_basicsr/recipes.py``): read, override, write, point at the demo dataset, run an entry."""
+"""Option recipes (``rddg_basicsr/tools/recipes.py``): read, override, write, point at the demo dataset, run an
+entry point."""
 import rddg_basicsr  # noqa: F401, I001  (compat layer first)
 
 import os
 
-from rddg_basicsr.recipes import (DELETE, REPO_ROOT, merge, point_stage1_at, point_stage2_at, read_options,
-                                  repo_options, run_entry, write_options)
+from rddg_basicsr.tools.recipes import (DELETE, merge, point_stage1_at, point_stage2_at, read_options, repo_options,
+                                        run_entry, write_options)
+from rddg_basicsr.utils.paths import REPO_ROOT
 
 
 def test_merge_overrides_key_by_key_deletes_and_leaves_the_base_alone():
@@ -37,5 +39,5 @@ def test_point_stage1_and_stage2_at_a_demo_dataset():
 
 def test_run_entry_runs_the_entry_file_from_the_repo_root(tmp_path):
     proc = run_entry('make_pseudo_pairs', '--help', cwd=tmp_path)
-    assert proc.returncode == 0 and 'usage: make_pseudo_pairs' in proc.stdout
+    assert proc.returncode == 0 and 'usage: rddg-pseudo-pairs' in proc.stdout
     assert os.path.isfile(os.path.join(REPO_ROOT, 'options', 'stage2_rddg.yml'))

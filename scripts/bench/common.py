@@ -12,9 +12,9 @@ if REPO not in sys.path:
 
 import rddg_basicsr  # noqa: E402, F401, I001  (compat layer before any basicsr import)
 
-from rddg_basicsr.recipes import DELETE, merge, start_entry  # noqa: E402, F401  (the scripts import them from here)
-from rddg_basicsr.recipes import repo_options as read_options  # noqa: E402, F401
-from rddg_basicsr.recipes import write_options as write_yaml  # noqa: E402, F401
+from rddg_basicsr.tools.recipes import DELETE, merge, start_entry  # noqa: E402, F401  (the scripts import them from here)
+from rddg_basicsr.tools.recipes import repo_options as read_options  # noqa: E402, F401
+from rddg_basicsr.tools.recipes import write_options as write_yaml  # noqa: E402, F401
 
 
 def say(message, tag='bench'):

@@ -27,7 +27,7 @@ from common import BENCH, REPO, machine_line, md_table, say, write_result  # noq
 
 import numpy as np  # noqa: E402
 
-from rddg_basicsr.recipes import merge, point_stage2_at, repo_options, write_options  # noqa: E402
+from rddg_basicsr.tools.recipes import merge, point_stage2_at, repo_options, write_options  # noqa: E402
 
 H, W = 400, 600
 INFER = r'''
@@ -111,7 +111,7 @@ def quality_log_rows(work):
 def training_rows(work_dir, iters):
     data = os.path.join(work_dir, 'data')
     if not os.path.isdir(f'{data}/train/nl'):
-        from rddg_basicsr.demo.dataset import build_demo_dataset, load_demo_config
+        from rddg_basicsr.tools.demo.dataset import build_demo_dataset, load_demo_config
         build_demo_dataset(data, load_demo_config(os.path.join(REPO, 'options', 'demo_data.yml')), seed=0,
                            scale='small', overwrite=True)
     rows = []

@@ -42,7 +42,7 @@ from basicsr.metrics import calculate_niqe, calculate_psnr, calculate_ssim  # no
 
 from rddg_basicsr.stage1 import Stage1  # noqa: E402
 from rddg_basicsr.metrics.lpips_metric import calculate_lpips, lpips_available  # noqa: E402
-from rddg_basicsr.demo.dataset import build_demo_dataset, load_demo_config  # noqa: E402
+from rddg_basicsr.tools.demo.dataset import build_demo_dataset, load_demo_config  # noqa: E402
 from rddg_basicsr.enhancer import LowLightEnhancer  # noqa: E402
 from rddg_basicsr.data.lowlight_synthesis import camera_lowlight, linear_to_srgb, srgb_to_linear  # noqa: E402,E501
 from rddg_basicsr.utils.checkpoint import safe_torch_load  # noqa: E402

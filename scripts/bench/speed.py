@@ -162,7 +162,7 @@ def run_inference(spec, timeout=600):
 # ----------------------------------------------------------------------------------------------- training
 def make_train_data(root, n=48):
     """600x400 NL images (FiveK-like size) from scikit-image photos with naive / camera LL twins and fake maps."""
-    from rddg_basicsr.demo.dataset import load_demo_config
+    from rddg_basicsr.tools.demo.dataset import load_demo_config
     from rddg_basicsr.data.lowlight_synthesis import camera_lowlight, naive_lowlight
     import skimage
     cfg = load_demo_config(os.path.join(REPO, 'options', 'demo_data.yml'))

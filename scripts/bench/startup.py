@@ -18,7 +18,7 @@ import time
 from os import path as osp
 
 REPO = osp.abspath(osp.join(osp.dirname(__file__), osp.pardir, osp.pardir))
-COMMANDS = ('train', 'test', 'inference', 'make_pseudo_pairs', 'prepare_data', 'copy_options', 'demo',
+COMMANDS = ('train', 'test', 'inference', 'make_pseudo_pairs', 'prepare_data', 'copy_options', 'tools.demo',
             'prepare_data fivek', 'prepare_data twins', 'prepare_data split', 'prepare_data lmdb')
 CHECK = 'import site, sys; site.addsitedir(sys.argv[1]); print("torch" in sys.modules, "basicsr" in sys.modules)'
 

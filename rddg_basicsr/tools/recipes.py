@@ -1,7 +1,7 @@
 """Option recipes: read BasicSR option files, override them, point them at a dataset, write them, and run an entry
 point on them in a fresh Python. The demo, the benchmarks (``scripts/bench/common.py``) and the tests use these.
 
-Dataset roots follow the demo dataset's layout (``rddg_basicsr.demo.dataset``): ``<data>/{train,val}/nl``,
+Dataset roots follow the demo dataset's layout (``rddg_basicsr.tools.demo.dataset``): ``<data>/{train,val}/nl``,
 ``ll_syn`` (synthetic twins), ``ll_real`` (unpaired real LL) and ``<data>/test/{nl,ll}``.
 """
 import copy
@@ -12,10 +12,8 @@ from os import path as osp
 
 import yaml
 
-REPO_ROOT = osp.abspath(osp.join(osp.dirname(__file__), osp.pardir))
-IN_CHECKOUT = osp.isfile(osp.join(REPO_ROOT, 'setup.py'))  # False for a wheel install (REPO_ROOT: site-packages)
-# the option presets: the checkout's options/, or the copy a wheel carries inside the package
-OPTIONS_DIR = osp.join(REPO_ROOT, 'options') if IN_CHECKOUT else osp.join(osp.dirname(osp.abspath(__file__)), 'options')
+from rddg_basicsr.utils.paths import PACKAGE_DIR, REPO_ROOT, preset
+
 DELETE = object()  # as an override value: remove the key
 
 
@@ -27,7 +25,7 @@ def read_options(path):
 
 def repo_options(name):
     """The option preset ``<name>`` (``options/<name>`` of this repository, or of the installed wheel) as a dict."""
-    return read_options(osp.join(OPTIONS_DIR, name))
+    return read_options(preset(name))
 
 
 def merge(base, overrides):
@@ -77,7 +75,7 @@ def point_stage2_at(opt, data, lq_root, w_root=None):
 
 def entry_command(entry, *args):
     """Command line running ``rddg_basicsr/<entry>.py`` (the real entry point, as a file) with this Python."""
-    return [sys.executable, osp.join(REPO_ROOT, 'rddg_basicsr', f'{entry}.py'), *map(str, args)]
+    return [sys.executable, osp.join(PACKAGE_DIR, f'{entry}.py'), *map(str, args)]
 
 
 def entry_env(env=None, threads=None):

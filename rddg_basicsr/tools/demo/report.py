@@ -11,7 +11,7 @@ from basicsr.metrics import calculate_psnr, calculate_ssim
 from rddg_basicsr.stage1 import Stage1, colour_bar_strip, heat_map, pseudo_ll_bgr
 from rddg_basicsr.enhancer import LowLightEnhancer
 from rddg_basicsr.metrics.lpips_metric import calculate_lpips
-from rddg_basicsr.recipes import read_options
+from rddg_basicsr.tools.recipes import read_options
 
 PANELS = ('input (real LL)', 'pseudo-LL x_g', 'domain map w', 'enhanced (RDDG)', 'ground truth')
 

@@ -1,14 +1,18 @@
-"""The whole method, offline, on CPU, in minutes: python -m rddg_basicsr.demo [--out demo_output] (or rddg-demo)
+"""The whole method, offline, on CPU: rddg-demo [--quick] [--out DIR] [-opt DEMO_YML]
 
 1. builds a demo dataset from scikit-image's photos (NL, naive synthetic LL twins, camera-simulated real LL,
    a held-out paired test set), 2. trains stage 1 (the default stochastic Darkening GAN), 3. trains the
    EnlighteningNet three ways (naive pairs; pseudo pairs darkened afresh every batch by the frozen stage 1, without
    and with RDDG; variants with ``lq: pseudo`` train on pairs written once by ``make_pseudo_pairs.py``),
-5. runs BasicSR's test pipeline on the full method, 6. prints a results table on the held-out test set and
+4. runs BasicSR's test pipeline on the full method, 5. prints a results table on the held-out test set and
    writes one picture: input | pseudo-LL | domain-distance map | enhanced | ground truth.
 
+``--quick`` merges the option file's ``quick:`` section over the rest: a smaller dataset, fewer iterations and two
+variants (naive pairs, full method), to see the whole workflow run; its scores rank nothing.
+
 Every training step runs ``rddg_basicsr/train.py`` through BasicSR's pipeline with ``--auto_resume``, and finished steps
-are skipped, so an interrupted demo resumes where it stopped. Settings: ``options/demo.yml``.
+are skipped, so an interrupted demo resumes where it stopped. Settings: ``options/demo.yml`` (in a checkout, or the
+copy inside the installed package); its ``data.config`` is relative to the option file's folder.
 """
 import argparse
 import collections
@@ -20,10 +24,13 @@ import sys
 import time
 from os import path as osp
 
-from rddg_basicsr.recipes import (REPO_ROOT, entry_command, entry_env, merge, point_stage1_at, point_stage2_at,
-                                  read_options, repo_options, write_options)
+from rddg_basicsr.tools.recipes import (entry_command, entry_env, merge, point_stage1_at, point_stage2_at, read_options,
+                                        repo_options, write_options)
+from rddg_basicsr.utils.paths import default_root, preset
 
+PROG = 'rddg-demo'
 MARKER = '.rddg_demo'
+DEFAULT_OPT = preset('demo.yml')
 
 
 def say(message):
@@ -43,12 +50,37 @@ def check_pretrained():
     return vgg, lp
 
 
-def prepare_out(out):
-    """Create the demo folder; refuse a non-empty folder that is not a demo folder (nothing is ever deleted)."""
-    if osp.isdir(out) and os.listdir(out) and not osp.isfile(osp.join(out, MARKER)):
-        raise SystemExit(f'error: {out} is not empty and is not a demo folder; choose another --out')
+def prepare_out(out, mode):
+    """Create the demo folder, marked with its ``mode`` ('full' or 'quick'); refuse a non-empty folder that is not a
+    demo folder of that mode (nothing is ever deleted)."""
+    marker = osp.join(out, MARKER)
+    if osp.isdir(out) and os.listdir(out):
+        if not osp.isfile(marker):
+            raise SystemExit(f'{PROG}: error: {out} is not empty and is not a demo folder; choose another --out')
+        with open(marker, encoding='utf-8') as f:
+            found = f.read().strip() or 'full'
+        if found != mode:
+            raise SystemExit(f'{PROG}: error: {out} holds a {found} demo, this is a {mode} one; choose another --out')
     os.makedirs(out, exist_ok=True)
-    open(osp.join(out, MARKER), 'a').close()
+    with open(marker, 'w', encoding='utf-8') as f:
+        f.write(mode + '\n')
+
+
+def load_demo(path, quick):
+    """The demo settings of ``path``; with ``quick``, its ``quick:`` section merged over them (``variants``
+    replaced, not merged). ``data.config`` becomes absolute, relative to the option file's folder."""
+    if not osp.isfile(path):
+        raise SystemExit(f'{PROG}: error: demo option file not found: {path}')
+    demo = read_options(path)
+    fast = demo.pop('quick', None) or {}
+    if quick:
+        demo = merge(demo, {key: value for key, value in fast.items() if key != 'variants'})
+        demo['variants'] = fast.get('variants', demo['variants'])
+    config = demo['data']['config'] = osp.join(osp.dirname(osp.abspath(path)), demo['data']['config'])
+    if not osp.isfile(config):
+        raise SystemExit(f"{PROG}: error: {path}: data.config {config} not found (relative to the option file's "
+                         'folder)')
+    return demo
 
 
 # BasicSR's MessageLogger line: [name..][epoch:  0, iter:     100, lr:(...)] [eta: 0:01:23, time (data): ...]
@@ -61,9 +93,10 @@ def progress_line(line, total_iter):
     return f'iter {match[1].replace(",", "")}/{total_iter}, ETA {match[2]}' if match else None
 
 
-def run(script, *args, total_iter=None):
-    """Run an entry point in a fresh Python; a training run prints its iteration and ETA at each log line."""
-    proc = subprocess.Popen(entry_command(script, *args), cwd=REPO_ROOT, env=entry_env(), stdout=subprocess.PIPE,
+def run(script, *args, cwd, total_iter=None):
+    """Run an entry point in a fresh Python in ``cwd``; a training run prints its iteration and ETA at each log
+    line."""
+    proc = subprocess.Popen(entry_command(script, *args), cwd=cwd, env=entry_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     tail = collections.deque(maxlen=50)
     for line in proc.stdout:
@@ -86,7 +119,7 @@ def train(opt, out, vgg):
         return models
     say(f'{opt["name"]}: training {opt["train"]["total_iter"]} iterations (log: {osp.dirname(models)})')
     run('train', '-opt', write_options(opt, osp.join(out, 'options', f'{opt["name"]}.yml')), '--root_path', out,
-        '--auto_resume', total_iter=opt['train']['total_iter'])
+        '--auto_resume', cwd=out, total_iter=opt['train']['total_iter'])
     return models
 
 
@@ -101,14 +134,15 @@ def pseudo_pairs(demo, data, out, models):
     pseudo = osp.join(out, 'pseudo')
     if not any(variant['lq'] == 'pseudo' for variant in demo['variants'].values()):
         return pseudo
-    if osp.isdir(osp.join(pseudo, 'w')) and len(os.listdir(osp.join(pseudo, 'w'))) == len(os.listdir(f'{data}/train/nl')):
+    w_dir = osp.join(pseudo, 'w')
+    if osp.isdir(w_dir) and len(os.listdir(w_dir)) == len(os.listdir(f'{data}/train/nl')):
         say('pseudo pairs: already written, skipped')
         return pseudo
     say('pseudo pairs: darkening the NL training images and mapping the domain distance')
     pp = demo['pseudo_pairs']
     run('make_pseudo_pairs', '-i', f'{data}/train/nl', '-o', pseudo, '--model_g', f'{models}/net_g_latest.pth',
         '--model_d', f'{models}/net_d_latest.pth', '--opt', osp.join(out, 'options', 'demo_stage1.yml'),
-        '--tile', pp['tile'], '--smooth', pp['smooth'], '--device', 'cpu', '--overwrite')
+        '--tile', pp['tile'], '--smooth', pp['smooth'], '--device', 'cpu', '--overwrite', cwd=out)
     return pseudo
 
 
@@ -141,28 +175,31 @@ def test_pipeline(data, out, models, network_g):
                                       dataroot_gt=f'{data}/test/nl')}
     opt['val']['metrics'] = {k: v for k, v in opt['val']['metrics'].items() if k in ('psnr', 'ssim')}
     say('BasicSR test pipeline on the held-out test set')
-    run('test', '-opt', write_options(opt, osp.join(out, 'options', 'demo_test_rddg.yml')), '--root_path', out)
+    run('test', '-opt', write_options(opt, osp.join(out, 'options', 'demo_test_rddg.yml')), '--root_path', out, cwd=out)
     return osp.join(out, 'results', 'demo_test_rddg')
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog='python -m rddg_basicsr.demo', description=__doc__.splitlines()[0])
-    parser.add_argument('--out', default=osp.join(REPO_ROOT, 'demo_output'), help='Demo folder (resumable)')
-    parser.add_argument('--opt', default=osp.join(REPO_ROOT, 'options', 'demo.yml'), help='Demo settings')
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
+    parser.add_argument('--quick', action='store_true',
+                        help="Smaller data, fewer iterations, two variants (the option file's quick: section)")
+    parser.add_argument('--out', help='Demo folder (resumable). Default: demo_output (demo_quick with --quick) in '
+                        'the repository (checkout) or the current directory (installed package)')
+    parser.add_argument('-opt', '--opt', default=DEFAULT_OPT, help=f'Demo settings. Default: {DEFAULT_OPT}')
     args = parser.parse_args(argv)
-    from rddg_basicsr.demo.dataset import build_demo_dataset, load_demo_config  # torch and BasicSR load here
-    from rddg_basicsr.demo.report import picture, results_table
+    demo = load_demo(args.opt, args.quick)
+    from rddg_basicsr.tools.demo.dataset import build_demo_dataset, load_demo_config  # torch and BasicSR load here
+    from rddg_basicsr.tools.demo.report import picture, results_table
 
     start = time.monotonic()
-    out = osp.abspath(args.out)
-    demo = read_options(args.opt)
+    out = osp.abspath(args.out or osp.join(default_root(), 'demo_quick' if args.quick else 'demo_output'))
     vgg, lp = check_pretrained()
-    prepare_out(out)
+    prepare_out(out, 'quick' if args.quick else 'full')
     os.makedirs(osp.join(out, 'options'), exist_ok=True)
     data = osp.join(out, 'data')
     if not osp.isfile(osp.join(data, 'manifest.json')):
         say(f'building the demo dataset in {data}')
-        config = load_demo_config(osp.join(REPO_ROOT, demo['data']['config']))
+        config = load_demo_config(demo['data']['config'])
         build_demo_dataset(data, config, demo['data']['seed'], demo['data']['scale'], overwrite=True)
     models1 = stage1(demo, data, out, vgg)
     pseudo = pseudo_pairs(demo, data, out, models1)

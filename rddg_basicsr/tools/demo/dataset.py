@@ -237,7 +237,7 @@ def _prepare_out_dir(out_dir, overwrite):
 
 def _readme(manifest):
     lines = [
-        'Low-light demo dataset built by rddg_basicsr.demo.dataset from photos shipped with scikit-image.',
+        'Low-light demo dataset built by rddg_basicsr.tools.demo.dataset from photos shipped with scikit-image.',
         f'Rebuild: python scripts/make_demo_data.py -opt options/demo_data.yml -o OUT --seed {manifest["seed"]} '
         f'--scale {manifest["scale"]}',
         f'Libraries: numpy {manifest["versions"]["numpy"]}, opencv {manifest["versions"]["opencv"]} '

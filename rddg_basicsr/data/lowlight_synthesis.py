@@ -18,21 +18,23 @@ import inspect
 
 import cv2
 import numpy as np
+import torch
 import yaml
+
+from rddg_basicsr.archs import arch_util
 
 _RANGE_ERROR = '{name} must be a pair [low, high] of numbers with {lower} <= low <= high{upper}, got {value!r}'
 
 
 def srgb_to_linear(img):
-    """Inverse sRGB transfer curve (IEC 61966-2-1): display values in [0, 1] -> linear light in [0, 1]."""
-    img = np.clip(img, 0.0, 1.0)
-    return np.where(img <= 0.04045, img / 12.92, ((img + 0.055) / 1.055)**2.4)
+    """Inverse sRGB transfer curve (IEC 61966-2-1) on arrays: display values in [0, 1] -> linear light in [0, 1]
+    (the networks' curve, ``archs.arch_util.srgb_to_linear``, so data and camera layer agree exactly)."""
+    return arch_util.srgb_to_linear(torch.from_numpy(np.asarray(img, np.float64))).numpy()
 
 
 def linear_to_srgb(img):
-    """sRGB transfer curve, the tone curve a camera applies before saving: linear [0, 1] -> display [0, 1]."""
-    img = np.clip(img, 0.0, 1.0)
-    return np.where(img <= 0.0031308, img * 12.92, 1.055 * img**(1 / 2.4) - 0.055)
+    """sRGB transfer curve on arrays, the tone curve a camera applies before saving: linear -> display [0, 1]."""
+    return arch_util.linear_to_srgb(torch.from_numpy(np.asarray(img, np.float64))).numpy()
 
 
 def naive_lowlight(img,

@@ -250,7 +250,8 @@ def test_resume_restores_both_groups(tmp_path):
     model.save_network(model.net_g, 'net_g', 2)
     model.save_network(model.net_d, 'net_d', 2)
     opt = model_options(tmp_path)
-    opt['path'].update(pretrain_network_g=str(tmp_path / 'net_g_2.pth'), pretrain_network_d=str(tmp_path / 'net_d_2.pth'))
+    opt['path'].update(pretrain_network_g=str(tmp_path / 'net_g_2.pth'),
+                       pretrain_network_d=str(tmp_path / 'net_d_2.pth'))
     resumed = build_model(opt)
     resumed.resume_training(torch.load(tmp_path / '2.state', weights_only=True))
     saved, loaded = model.optimizer_g.state_dict(), resumed.optimizer_g.state_dict()

@@ -49,7 +49,8 @@ class PatchDiscriminator(nn.Module):
         if not scales or any(int(s) != s or s < 1 for s in scales):
             raise ValueError(f'PatchDiscriminator: scales must be integers >= 1, got {scales!r}')
         if highpass and (int(highpass_kernel) != highpass_kernel or highpass_kernel < 3 or highpass_kernel % 2 != 1):
-            raise ValueError(f'PatchDiscriminator: highpass_kernel must be an odd integer >= 3, got {highpass_kernel!r}')
+            raise ValueError(f'PatchDiscriminator: highpass_kernel must be an odd integer >= 3, '
+                             f'got {highpass_kernel!r}')
         self.scales = [int(s) for s in scales]
         self.exact_tiling = self.scales == [1]  # a pooled branch's grid phase would depend on the tile offset
         # the first branch keeps the single-scale name ``body`` (older checkpoints load); the others follow

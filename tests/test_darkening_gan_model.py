@@ -206,3 +206,79 @@ def test_validation_runs_d_in_eval_mode_and_restores_training(tmp_path):
     model.test()
     assert modes and not any(modes)  # batch norm with running statistics, as at deployment
     assert model.net_d.training
+
+
+# ---- the degradation parameters' own optimizer group (train.optim_g.degradation) --------------------------------
+def _groups(model):
+    camera = {id(p) for _, p in model.net_g.degradation_parameters()}
+    return [({id(p) for p in g['params']}, g) for g in model.optimizer_g.param_groups], camera
+
+
+def test_default_preset_puts_the_camera_in_its_own_group_without_weight_decay(tmp_path):
+    opt = model_options(tmp_path)
+    model = build_model(opt)
+    ((rest, base), (cam, group)), camera = _groups(model)
+    assert cam == camera and not rest & camera
+    assert rest | cam == {id(p) for p in model.net_g.parameters()}
+    settings = opt['train']['optim_g']
+    assert group['weight_decay'] == 0 and group['lr'] == settings['degradation']['lr']
+    assert base['weight_decay'] == settings['weight_decay'] and base['lr'] == settings['lr']
+
+
+def test_without_the_option_or_a_camera_g_has_one_group(tmp_path):
+    opt = model_options(tmp_path)
+    opt['train']['optim_g'].pop('degradation')
+    assert len(build_model(opt).optimizer_g.param_groups) == 1
+    assert len(build_model(model_options(tmp_path, 'stage1_paper.yml')).optimizer_g.param_groups) == 1
+
+
+def test_each_group_steps_at_its_own_learning_rate(tmp_path):
+    """Adam's first step moves every parameter by about its group's lr: DN's by optim_g.lr, the camera's by
+    degradation.lr (no weight decay in the camera's group: its step is the adversarial gradient's sign alone)."""
+    optim_g = {'type': 'Adam', 'lr': 1e-4, 'weight_decay': 1e-3, 'eps': 1e-20,  # eps: the step is lr * sign(grad)
+               'degradation': {'lr': 5e-2, 'weight_decay': 0}}
+    model = build_model(model_options(tmp_path, optim_g=optim_g))
+    before = snapshot(model.net_g)
+    model.feed_data(batch())
+    model.optimize_parameters(1)
+    after = model.net_g.state_dict()
+    step = {k: (after[k] - before[k]).abs().max().item() for k in before}
+    assert step['camera.log_shot'] == pytest.approx(5e-2, rel=0.01)
+    assert step['camera.log_gain'] == pytest.approx(5e-2, rel=0.01)
+    assert step['conv_last.1.bias'] == pytest.approx(1e-4, rel=0.01)
+
+
+@pytest.mark.parametrize('value,match', [({'momentum': 0.9}, "'momentum' is not a setting of Adam"),
+                                         (1e-3, 'expected a mapping')])
+def test_bad_degradation_group_is_refused(tmp_path, value, match):
+    opt = model_options(tmp_path)
+    opt['train']['optim_g']['degradation'] = value
+    with pytest.raises(ValueError, match=f'train.optim_g.degradation: {match}'):
+        build_model(opt)
+
+
+def test_resume_restores_both_groups(tmp_path):
+    """A training state saved with the camera's group resumes into a fresh model: same groups, same Adam moments,
+    the same next step."""
+    model = build_model(model_options(tmp_path))
+    model.feed_data(batch())
+    for it in (1, 2):
+        model.optimize_parameters(it)
+        model.update_learning_rate(it)
+    model.save_training_state(0, 2)
+    model.save_network(model.net_g, 'net_g', 2)
+    model.save_network(model.net_d, 'net_d', 2)
+    opt = model_options(tmp_path)
+    opt['path'].update(pretrain_network_g=str(tmp_path / 'net_g_2.pth'),
+                       pretrain_network_d=str(tmp_path / 'net_d_2.pth'))
+    resumed = build_model(opt)
+    resumed.resume_training(torch.load(tmp_path / '2.state', weights_only=True))
+    saved, loaded = model.optimizer_g.state_dict(), resumed.optimizer_g.state_dict()
+    assert len(loaded['param_groups']) == 2
+    assert [g['lr'] for g in loaded['param_groups']] == [g['lr'] for g in saved['param_groups']]
+    assert all(torch.equal(saved['state'][k]['exp_avg'], loaded['state'][k]['exp_avg']) for k in saved['state'])
+    resumed.feed_data(batch())
+    for m in (model, resumed):
+        torch.manual_seed(11)
+        m.optimize_parameters(3)
+    assert torch.equal(model.net_g.camera.log_read, resumed.net_g.camera.log_read)

@@ -156,3 +156,49 @@ def test_bad_scales_raise(scales):
 def test_registered_and_buildable():
     net = build_network({'type': 'PatchDiscriminator', 'num_feat': 4, 'norm': 'instance'})
     assert isinstance(net, PatchDiscriminator)
+
+
+# ---- the high-pass branch (ours, DASR's frequency split) -------------------------------------------------------
+def test_highpass_branch_ignores_the_light_level_and_sees_noise():
+    """Alone (the scale branch zeroed), the map is the same on x and x + constant, and differs on x + noise."""
+    net = _net(scales=[4], highpass=True)
+    with torch.no_grad():
+        for p in net.body.parameters():
+            p.zero_()
+        x = torch.rand(1, 3, 24, 24) * 0.2
+        base = net(x)
+        assert torch.allclose(net(x + 0.3), base, atol=1e-6)
+        assert (net(x + 0.05 * torch.randn_like(x)) - base).abs().max() > 1e-4
+
+
+def test_highpass_receptive_fields_and_perturbation_extent():
+    """The high-pass branch's field is the branch's widened by the blur; it is the finest when no scale-1 branch."""
+    hp = _net(scales=[4], highpass=True, highpass_kernel=5)
+    plain = _net()
+    assert hp.finest_receptive_field == plain.receptive_field + 4
+    assert hp.receptive_field == 4 * plain.receptive_field
+    both = _net(scales=[1], highpass=True)
+    assert both.finest_receptive_field == plain.receptive_field and both.receptive_field == plain.receptive_field + 4
+    rows, cols = _changed_extent(both, 41, (20, 20))
+    assert int(rows.max() - rows.min() + 1) == both.receptive_field
+
+
+@pytest.mark.parametrize('size', [(1, 1), (5, 3), (17, 31)])
+def test_highpass_map_has_input_size_and_gradient(size):
+    net = _net(scales=[1, 4], highpass=True)
+    x = torch.rand(2, 3, *size, requires_grad=True)
+    out = net(x)
+    assert out.shape == (2, 1, *size)
+    out.sum().backward()
+    assert all(p.grad is not None for p in net.highpass_branch.parameters())
+
+
+def test_highpass_exists_only_when_switched_on():
+    assert not any(k.startswith('highpass') for k in _net(scales=[1, 4]).state_dict())
+    assert any(k.startswith('highpass_branch.') for k in _net(highpass=True).state_dict())
+
+
+@pytest.mark.parametrize('kernel', [4, 1, 2.5])
+def test_bad_highpass_kernel_raises(kernel):
+    with pytest.raises(ValueError, match='highpass_kernel'):
+        PatchDiscriminator(highpass=True, highpass_kernel=kernel)

@@ -10,12 +10,18 @@ class DarkeningGenerator(nn.Module):
     with ``return_clean=True`` it returns (x_g, mu), where mu is the clean image that the content losses anchor (x_g
     itself for a deterministic generator). ``stochastic`` says whether x_g is a fresh random sample on every call
     (then offline pairs are one draw, the on-the-fly mode draws per batch, and tiles would draw independently).
-    Any other registered network may serve as stage-1 G: it is treated as deterministic, with mu = x_g.
+    ``degradation_parameters()`` yields (name, parameter) for the parameters of the degradation model (a camera's
+    noise, lighting and learned parts): the training model puts them in their own optimizer group
+    (``train.optim_g.degradation``). Any other registered network may serve as stage-1 G: it is treated as
+    deterministic, with mu = x_g and no degradation parameters.
     """
 
     @property
     def stochastic(self):
         return False
+
+    def degradation_parameters(self):
+        return iter(())
 
 
 class ResidualBlock(nn.Module):

@@ -41,7 +41,7 @@ class LowLightCamera(nn.Module):
         noise (bool): Add the sensor noise. Default: True.
         lighting (bool): Apply the random lighting. Default: True.
         tone (bool): Learn the tone exponent p; False keeps p = 1 (lighting scales linear light, as exposure does).
-            Default: True.
+            Default: False (as every preset).
         field_cell (int): Grid spacing of the random field in pixels (the size of light pools). Default: 32.
         quantize (bool): Round to 8 bits in the forward pass. Default: True.
         init (dict | None): Initial values: ``shot`` (a), ``read`` (b), ``gain`` (exp(e), a linear factor), each a
@@ -56,7 +56,7 @@ class LowLightCamera(nn.Module):
 
     exact_tiling = False  # per-image random draws: tiles would each get their own lighting
 
-    def __init__(self, num_ch=3, noise=True, lighting=True, tone=True, field_cell=32, quantize=True, init=None,
+    def __init__(self, num_ch=3, noise=True, lighting=True, tone=False, field_cell=32, quantize=True, init=None,
                  correlated_noise=None, tone_curve=None, isp=None, blocks=None):
         super().__init__()
         self.noise, self.lighting, self.field_cell, self.quantize = noise, lighting, field_cell, quantize

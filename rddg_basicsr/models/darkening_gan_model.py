@@ -8,6 +8,7 @@ from basicsr.models.srgan_model import SRGANModel
 from basicsr.utils.registry import MODEL_REGISTRY
 
 import rddg_basicsr.stage1 as stage1  # the module: registration may start inside stage1's import
+from rddg_basicsr.archs.arch_util import DarkeningGenerator
 
 from .plugin_model import PluginModelMixin
 

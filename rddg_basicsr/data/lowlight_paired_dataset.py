@@ -1,4 +1,6 @@
 """Stage-2 data: low-light / normal-light pairs, optionally with per-pixel domain-distance maps w."""
+import random
+
 from basicsr.utils import img2tensor
 from basicsr.utils.registry import DATASET_REGISTRY
 from torch.utils import data
@@ -14,7 +16,9 @@ class LowLightPairedDataset(data.Dataset):
     Options:
         dataroot_gt (str): Normal-light images.
         dataroot_lq (str, optional): Low-light images (pseudo-LL for training, or a paired LL test set), paired
-            with dataroot_gt by file stem, same sizes. Without it only ``gt`` is returned and the model makes the
+            with dataroot_gt by file stem, same sizes. A list of folders holds K versions of every pair (e.g. K
+            draws of a simulator, each folder with the same stems and sizes): training picks one folder at random
+            per sample (a fresh draw per batch, as on-the-fly darkening), other phases read the first. Without it only ``gt`` is returned and the model makes the
             low-light input itself (frozen darkening network); ``lq_path`` then equals ``gt_path``.
         context (int, optional, without dataroot_lq): Pixels of context around each training crop (default 0):
             ``gt`` is then ``gt_size + 2 * context`` square and the model removes the context after darkening, so
@@ -47,10 +51,30 @@ class LowLightPairedDataset(data.Dataset):
             self.lq_root = None
             self.pairs = [(path, path) for path in self.gt_root.paths]
         else:
-            self.lq_root = ImageRoot(opt, 'dataroot_lq', min_size)
-            self.pairs = pair_by_stem(self.lq_root.paths, self.gt_root.paths, 'dataroot_lq', 'dataroot_gt')
-            check_aligned(self.pairs, self.lq_root.sizes, self.gt_root.sizes)
+            self.lq_roots, self.versions = self._versions(opt, min_size)
+            self.lq_root = self.lq_roots[0]
+            self.pairs = [(paths[0], gt_path) for paths, gt_path in self.versions]
         self.w_paths = None if opt.get('dataroot_w') is None else self._match_maps(opt['dataroot_w'])
+
+    def _versions(self, opt, min_size):
+        """The low-light roots (one per folder of ``dataroot_lq``) and, per pair, (its K low-light paths, gt path)."""
+        folders = opt['dataroot_lq']
+        if isinstance(folders, (list, tuple)):
+            if not folders:
+                raise ValueError('dataroot_lq: an empty list of folders')
+            if opt.get('dataroot_w') is not None and len(folders) > 1:
+                raise ValueError('dataroot_w: maps need a single dataroot_lq folder, got a list')
+        else:
+            folders = [folders]
+        roots, per_root = [], []
+        for folder in folders:
+            root = ImageRoot(dict(opt, dataroot_lq=folder), 'dataroot_lq', min_size)
+            pairs = pair_by_stem(root.paths, self.gt_root.paths, 'dataroot_lq', 'dataroot_gt')
+            check_aligned(pairs, root.sizes, self.gt_root.sizes)
+            roots.append(root)
+            per_root.append(pairs)
+        versions = [([pairs[i][0] for pairs in per_root], per_root[0][i][1]) for i in range(len(per_root[0]))]
+        return roots, versions
 
     @staticmethod
     def _context(opt):
@@ -75,7 +99,9 @@ class LowLightPairedDataset(data.Dataset):
         sample = {'gt_path': gt_path, 'lq_path': lq_path}
         arrays = {'gt': self.gt_root.read(gt_path)}
         if self.lq_root is not None:
-            arrays['lq'] = self.lq_root.read(lq_path)
+            version = random.randrange(len(self.lq_roots)) if self.opt.get('phase') == 'train' else 0
+            lq_path = sample['lq_path'] = self.versions[index][0][version]
+            arrays['lq'] = self.lq_roots[version].read(lq_path)
         if self.context:
             sample['context'] = self.context
         if self.w_paths is not None:

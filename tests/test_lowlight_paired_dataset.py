@@ -254,8 +254,8 @@ def version_of(sample):
     return int(round((ratio - 0.1) / 0.2))
 
 
-def test_list_of_lq_folders_draws_a_version_per_sample(roots, versions):
-    dataset = LowLightPairedDataset(make_opt(roots, maps=None, dataroot_lq=versions))
+def test_lq_versions_draw_a_version_per_sample(roots, versions):
+    dataset = LowLightPairedDataset(make_opt(roots, maps=None, dataroot_lq=versions[0], lq_versions=versions[1:]))
     assert len(dataset) == len(PAIRS)
     random.seed(0)
     seen = {stem: set() for stem in PAIRS}
@@ -269,14 +269,16 @@ def test_list_of_lq_folders_draws_a_version_per_sample(roots, versions):
     assert all(ks == {0, 1, 2} for ks in seen.values())  # every version of every pair is drawn
 
 
-def test_list_of_lq_folders_reads_the_first_outside_training(roots, versions):
-    dataset = LowLightPairedDataset(make_opt(roots, phase='val', maps=None, dataroot_lq=versions))
+def test_lq_versions_read_dataroot_lq_outside_training(roots, versions):
+    dataset = LowLightPairedDataset(make_opt(roots, phase='val', maps=None, dataroot_lq=versions[0], lq_versions=versions[1:]))
     assert {version_of(dataset[i]) for i in range(len(dataset)) for _ in range(3)} == {0}
 
 
-def test_list_of_lq_folders_must_hold_the_same_stems(roots, versions):
+def test_lq_versions_must_hold_the_same_stems(roots, versions):
     os.remove(os.path.join(versions[2], 'im_b.png'))
     with pytest.raises(ValueError, match='im_b'):
-        LowLightPairedDataset(make_opt(roots, maps=None, dataroot_lq=versions))
-    with pytest.raises(ValueError, match='dataroot_w'):
-        LowLightPairedDataset(make_opt(roots, dataroot_lq=versions[:2]))
+        LowLightPairedDataset(make_opt(roots, maps=None, dataroot_lq=versions[0], lq_versions=versions[1:]))
+    with pytest.raises(ValueError, match='lq_versions'):
+        LowLightPairedDataset(make_opt(roots, dataroot_lq=versions[0], lq_versions=versions[1:2]))  # with maps
+    with pytest.raises(ValueError, match='lq_versions'):
+        LowLightPairedDataset(make_opt(roots, maps=None, lq_versions=versions[0]))  # not a list

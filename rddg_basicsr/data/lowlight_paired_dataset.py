@@ -16,10 +16,12 @@ class LowLightPairedDataset(data.Dataset):
     Options:
         dataroot_gt (str): Normal-light images.
         dataroot_lq (str, optional): Low-light images (pseudo-LL for training, or a paired LL test set), paired
-            with dataroot_gt by file stem, same sizes. A list of folders holds K versions of every pair (e.g. K
-            draws of a simulator, each folder with the same stems and sizes): training picks one folder at random
-            per sample (a fresh draw per batch, as on-the-fly darkening), other phases read the first. Without it only ``gt`` is returned and the model makes the
+            with dataroot_gt by file stem, same sizes. Without it only ``gt`` is returned and the model makes the
             low-light input itself (frozen darkening network); ``lq_path`` then equals ``gt_path``.
+        lq_versions (list[str], optional, needs dataroot_lq): More folders holding other versions of the
+            low-light images (e.g. K draws of a simulator; the same stems and sizes): training reads dataroot_lq or
+            one of these at random per sample (a fresh draw per batch, as on-the-fly darkening); other phases read
+            dataroot_lq.
         context (int, optional, without dataroot_lq): Pixels of context around each training crop (default 0):
             ``gt`` is then ``gt_size + 2 * context`` square and the model removes the context after darkening, so
             its x_g and w equal the offline ones (``rddg_basicsr.darkening.context_margin`` says how much).
@@ -58,18 +60,17 @@ class LowLightPairedDataset(data.Dataset):
 
     def _versions(self, opt, min_size):
         """The low-light roots (one per folder of ``dataroot_lq``) and, per pair, (its K low-light paths, gt path)."""
-        folders = opt['dataroot_lq']
-        if isinstance(folders, (list, tuple)):
-            if not folders:
-                raise ValueError('dataroot_lq: an empty list of folders')
-            if opt.get('dataroot_w') is not None and len(folders) > 1:
-                raise ValueError('dataroot_w: maps need a single dataroot_lq folder, got a list')
-        else:
-            folders = [folders]
+        more = opt.get('lq_versions') or []
+        if not isinstance(more, (list, tuple)) or not all(isinstance(f, str) for f in more):
+            raise ValueError(f'lq_versions: must be a list of folders, got {more!r}')
+        if more and opt.get('dataroot_w') is not None:
+            raise ValueError('lq_versions: maps (dataroot_w) belong to dataroot_lq alone; drop one of them')
+        folders = [opt['dataroot_lq'], *more]
         roots, per_root = [], []
         for folder in folders:
-            root = ImageRoot(dict(opt, dataroot_lq=folder), 'dataroot_lq', min_size)
-            pairs = pair_by_stem(root.paths, self.gt_root.paths, 'dataroot_lq', 'dataroot_gt')
+            key = 'dataroot_lq' if folder is folders[0] else 'lq_versions'
+            root = ImageRoot(dict(opt, **{key: folder}), key, min_size)
+            pairs = pair_by_stem(root.paths, self.gt_root.paths, key, 'dataroot_gt')
             check_aligned(pairs, root.sizes, self.gt_root.sizes)
             roots.append(root)
             per_root.append(pairs)
@@ -98,7 +99,7 @@ class LowLightPairedDataset(data.Dataset):
         lq_path, gt_path = self.pairs[index]
         sample = {'gt_path': gt_path, 'lq_path': lq_path}
         arrays = {'gt': self.gt_root.read(gt_path)}
-        if self.lq_root is not None:
+        if self.lq_root is not None:  # one of the K versions when lq_versions is given
             version = random.randrange(len(self.lq_roots)) if self.opt.get('phase') == 'train' else 0
             lq_path = sample['lq_path'] = self.versions[index][0][version]
             arrays['lq'] = self.lq_roots[version].read(lq_path)

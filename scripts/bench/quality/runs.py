@@ -8,7 +8,7 @@ from .rows import ROWS, STAGE1_PRESETS
 from .tools import DELETE, merge, read_options, say, start_entry, write_yaml
 
 # Wall seconds per iteration, one torch thread, two jobs side by side on the 2-core machine (batch 8, crop 64;
-# measured by `--quick` runs and v1's logs, see README): the plan's estimate.
+# from v1's logs and this version's timing runs, see README), plus ~40 s start-up per run: the plan's estimate.
 SEC_PER_ITER = {'s1': 0.35, 's2': 0.17, 's2_fly': 0.24}
 DATA_SECONDS = {'full': 280, 'quick': 40}
 
@@ -124,7 +124,7 @@ def plan_tasks(cfg, work, data):
 
 def estimate_seconds(tasks, cfg):
     """Wall-time estimate of the plan: data + sum of run times / jobs + evaluation (rough, from SEC_PER_ITER)."""
-    runs = sum(SEC_PER_ITER.get(t.kind, 0) * t.iters + (20 if t.kind == 'pseudo' else 15) for t in tasks)
+    runs = sum(SEC_PER_ITER.get(t.kind, 0) * t.iters + (30 if t.kind == 'pseudo' else 40) for t in tasks)
     evaluation = 60 * len(cfg.domains) * (1 + 0.15 * len(cfg.seeds) * len(cfg.rows))
     return DATA_SECONDS['quick' if cfg.quick else 'full'] + runs / cfg.jobs + evaluation
 

@@ -50,11 +50,15 @@ def test_phone_chroma_noise_is_low_frequency():
     assert high[1] < 0.3 * high[0] and high[2] < 0.3 * high[0]
 
 
-def test_cctv_has_row_banding():
-    """One offset per row: on a flat scene the row means vary more than noise alone would let them."""
-    img = np.full((120, 120, 3), 120, np.uint8)
+def test_cctv_desaturates_towards_gray():
+    """Near-infrared desaturation: the channels' spread relative to the level falls well below the scene's."""
+    img = photo(96, 128)
+
+    def spread(x):
+        x = x.astype(np.float64)
+        return float(np.mean(x.max(2) - x.min(2)) / np.mean(x))
     out, p = domains.cctv(img, np.random.default_rng(2))
-    assert out.shape == img.shape and 0.1 <= p['saturation'] <= 0.5
+    assert out.shape == img.shape and spread(out) < 0.6 * spread(img) and 0.1 <= p['saturation'] <= 0.5
 
 
 def test_fixed_splits_are_disjoint_sized_and_colour_in_test():

@@ -233,3 +233,52 @@ def test_nan_or_out_of_range_map_fails_at_construction(roots, bad, message):
     np.save(path, w_map)
     with pytest.raises(ValueError, match=f'{path}: .*{message}'):
         LowLightPairedDataset(make_opt(roots))
+
+
+@pytest.fixture
+def versions(roots, tmp_path):
+    """Three folders of low-light versions: version k is gt * (0.1 + 0.2 k), so a sample tells which it read."""
+    folders = []
+    for k in range(3):
+        folder = tmp_path / f'lq_v{k}'
+        folder.mkdir()
+        for stem, spec in PAIRS.items():
+            cv2.imwrite(str(folder / f'{stem}.png'), np.round(crop(spec) * (0.1 + 0.2 * k)).astype(np.uint8))
+        folders.append(str(folder))
+    return folders
+
+
+def version_of(sample):
+    """Which version (k of gt * (0.1 + 0.2 k)) a sample's lq is, from its brightness ratio to gt."""
+    ratio = float(sample['lq'].sum() / sample['gt'].sum())
+    return int(round((ratio - 0.1) / 0.2))
+
+
+def test_lq_versions_draw_a_version_per_sample(roots, versions):
+    dataset = LowLightPairedDataset(make_opt(roots, maps=None, dataroot_lq=versions[0], lq_versions=versions[1:]))
+    assert len(dataset) == len(PAIRS)
+    random.seed(0)
+    seen = {stem: set() for stem in PAIRS}
+    for _ in range(12):
+        for index in range(len(dataset)):
+            sample = dataset[index]
+            k = version_of(sample)
+            stem = os.path.splitext(os.path.basename(sample['gt_path']))[0]
+            assert sample['lq_path'] == os.path.join(versions[k], f'{stem}.png')  # the path names the version read
+            seen[stem].add(k)
+    assert all(ks == {0, 1, 2} for ks in seen.values())  # every version of every pair is drawn
+
+
+def test_lq_versions_read_dataroot_lq_outside_training(roots, versions):
+    dataset = LowLightPairedDataset(make_opt(roots, phase='val', maps=None, dataroot_lq=versions[0], lq_versions=versions[1:]))
+    assert {version_of(dataset[i]) for i in range(len(dataset)) for _ in range(3)} == {0}
+
+
+def test_lq_versions_must_hold_the_same_stems(roots, versions):
+    os.remove(os.path.join(versions[2], 'im_b.png'))
+    with pytest.raises(ValueError, match='im_b'):
+        LowLightPairedDataset(make_opt(roots, maps=None, dataroot_lq=versions[0], lq_versions=versions[1:]))
+    with pytest.raises(ValueError, match='lq_versions'):
+        LowLightPairedDataset(make_opt(roots, dataroot_lq=versions[0], lq_versions=versions[1:2]))  # with maps
+    with pytest.raises(ValueError, match='lq_versions'):
+        LowLightPairedDataset(make_opt(roots, maps=None, lq_versions=versions[0]))  # not a list

@@ -1,0 +1,123 @@
+"""The benchmark's data, built from the scenes (``scenes.py``) and the domains (``domains.py``).
+
+Layout under ``root`` (stems ``<scene>_<i>``; every file has its own random stream, seeded from its path):
+
+    train/nl, train/ll_syn                NL crops (one half of each train photo) and their naive twins x_s
+    train/<domain>/ll_real                unpaired real set: crops of the other half, simulated (names real_*)
+    train/<domain>/oracle/k<j>            K draws of the domain's simulator on every train/nl crop (oracle row)
+    train/<domain>/stats/k<j>             K draws of the no-learning statistics matching of x_s (statistics row)
+    val/nl, val/ll_syn, val/<domain>/ll   paired val set per domain (settings, checkpoints, stage-1 figures)
+    test/nl, test/<domain>/ll             paired test set per domain (read once)
+    manifest.json                         scenes, crops, counts, statistics gains
+"""
+import json
+import os
+import zlib
+
+import cv2
+import numpy as np
+
+from rddg_basicsr.data.lowlight_synthesis import linear_to_srgb, naive_lowlight, srgb_to_linear
+
+from .domains import simulate
+from .scenes import check_splits, load_scene
+
+SCALES = {  # crop (H, W) and crops per scene
+    'full': {'train_crop': (160, 192), 'eval_crop': (192, 256), 'train': 12, 'real': 12, 'val': 3, 'test': 3},
+    'quick': {'train_crop': (128, 160), 'eval_crop': (176, 176), 'train': 4, 'real': 4, 'val': 1, 'test': 1},
+}
+STATS_NOISE = {'shot': 1e-3, 'read': 1e-3, 'jpeg_prob': 0.5, 'jpeg_quality': 75}  # hand-set, as the camera's init
+
+
+def rng_for(*names):
+    """An independent random stream named by ``names`` (stable across runs and orders)."""
+    return np.random.default_rng(zlib.crc32('/'.join(map(str, names)).encode()))
+
+
+def halves(img):
+    """(NL half, real half) of a photo: left / right halves of a landscape photo, top / bottom of a portrait one."""
+    h, w = img.shape[:2]
+    return (img[:, :w // 2], img[:, w // 2:]) if w >= h else (img[:h // 2], img[h // 2:])
+
+
+def random_crops(img, size, count, rng):
+    """``count`` random crops of ``size`` (H, W) from ``img``; ValueError when the image is smaller."""
+    (ch, cw), (h, w) = size, img.shape[:2]
+    if h < ch or w < cw:
+        raise ValueError(f'image of {h}x{w} is smaller than the crop {ch}x{cw}')
+    tops, lefts = rng.integers(0, h - ch + 1, count), rng.integers(0, w - cw + 1, count)
+    return [np.ascontiguousarray(img[t:t + ch, x:x + cw]) for t, x in zip(tops, lefts)]
+
+
+def write(path, img):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    if not cv2.imwrite(path, img):
+        raise OSError(f'cannot write {path}')
+
+
+def channel_means(folder):
+    """Mean BGR level (0..255) over the images of ``folder``."""
+    names = sorted(os.listdir(folder))
+    return np.mean([cv2.imread(os.path.join(folder, n)).reshape(-1, 3).mean(0) for n in names], 0)
+
+
+def statistics_matched(x_s, gains, rng):
+    """The no-learning darkening of a naive twin x_s (BGR uint8): per-channel gains matching the real set's channel
+    means, Poisson-Gaussian noise in linear light and JPEG, hand-set (``STATS_NOISE``)."""
+    lin = srgb_to_linear(x_s / 255. * gains)
+    lin = lin + np.sqrt(STATS_NOISE['shot'] * lin + STATS_NOISE['read']**2) * rng.standard_normal(lin.shape)
+    out = np.clip(np.round(linear_to_srgb(lin) * 255), 0, 255).astype(np.uint8)
+    if rng.uniform() < STATS_NOISE['jpeg_prob']:
+        out = cv2.imdecode(cv2.imencode('.jpg', out, [cv2.IMWRITE_JPEG_QUALITY, STATS_NOISE['jpeg_quality']])[1],
+                           cv2.IMREAD_COLOR)
+    return out
+
+
+def build_data(root, splits, domains, scale, draws):
+    """Write every folder of the layout above for ``domains`` and return the manifest (also written)."""
+    check_splits(splits)
+    sc = SCALES[scale]
+    manifest = {'splits': splits, 'domains': list(domains), 'scale': scale, 'draws': draws, 'crops': {}}
+    for scene in splits['train']:
+        nl_half, real_half = halves(load_scene(scene))
+        for i, crop in enumerate(random_crops(nl_half, sc['train_crop'], sc['train'], rng_for('crop', 'nl', scene))):
+            stem = f'{scene}_{i}'
+            write(f'{root}/train/nl/{stem}.png', crop)
+            write(f'{root}/train/ll_syn/{stem}.png', naive_lowlight(crop, rng_for('naive', stem)))
+            for domain in domains:
+                for k in range(draws):
+                    write(f'{root}/train/{domain}/oracle/k{k}/{stem}.png',
+                          simulate(domain, crop, rng_for('oracle', domain, stem, k))[0])
+        for i, crop in enumerate(random_crops(real_half, sc['train_crop'], sc['real'], rng_for('crop', 'real', scene))):
+            for domain in domains:
+                write(f'{root}/train/{domain}/ll_real/real_{scene}_{i}.png',
+                      simulate(domain, crop, rng_for('real', domain, scene, i))[0])
+    for split in ('val', 'test'):
+        for scene in splits[split]:
+            crops = random_crops(load_scene(scene), sc['eval_crop'], sc[split], rng_for('crop', split, scene))
+            for i, crop in enumerate(crops):
+                stem = f'{scene}_{i}'
+                write(f'{root}/{split}/nl/{stem}.png', crop)
+                if split == 'val':
+                    write(f'{root}/val/ll_syn/{stem}.png', naive_lowlight(crop, rng_for('naive', split, stem)))
+                for domain in domains:
+                    write(f'{root}/{split}/{domain}/ll/{stem}.png', simulate(domain, crop, rng_for(split, domain, stem))[0])
+    manifest['stats_gains_bgr'] = {}
+    for domain in domains:
+        gains = channel_means(f'{root}/train/{domain}/ll_real') / channel_means(f'{root}/train/ll_syn')
+        manifest['stats_gains_bgr'][domain] = gains.tolist()
+        for name in sorted(os.listdir(f'{root}/train/ll_syn')):
+            x_s = cv2.imread(f'{root}/train/ll_syn/{name}')
+            for k in range(draws):
+                write(f'{root}/train/{domain}/stats/k{k}/{name}', statistics_matched(x_s, gains, rng_for('stats', domain,
+                                                                                                       name, k)))
+    manifest['counts'] = {folder: len(os.listdir(f'{root}/{folder}')) for folder in
+                          ['train/nl', 'val/nl', 'test/nl'] + [f'train/{d}/ll_real' for d in domains]}
+    with open(f'{root}/manifest.json', 'w') as f:
+        json.dump(manifest, f, indent=1)
+    return manifest
+
+
+def scene_of(stem):
+    """The scene of a val/test stem ``<scene>_<i>``."""
+    return stem.rsplit('_', 1)[0]

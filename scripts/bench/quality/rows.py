@@ -1,0 +1,53 @@
+"""The benchmark's rows, declared: a row = stage-1 preset + option overrides + stage-2 source + RDDG flag.
+
+An ablation row for a new stage-1 part is one line, e.g.
+``Row('ours_lnoise', 'ours + learned noise', 'ours', {'network_g': {'camera': {'learned_noise': True}}}, 'fly', True)``.
+Rows with the same preset and overrides share their stage-1 runs.
+"""
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+STAGE1_PRESETS = {'paper': 'stage1_paper.yml', 'ours': 'stage1_darken.yml'}
+SOURCES = {
+    'naive': 'the naive twins x_s (domain-independent: one run per seed serves every domain)',
+    'stats': 'K draws of the statistics-matched x_s (a fresh draw per sample)',
+    'oracle': "K draws of the domain's own simulator on the train crops (a fresh draw per sample)",
+    'pseudo': "pairs written once by make_pseudo_pairs.py (the paper's protocol; deterministic stage 1)",
+    'fly': 'darkened on the fly by the frozen stage 1 (a fresh sample per batch)',
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    label: str
+    stage1: str = None  # a STAGE1_PRESETS key, None for rows without stage 1
+    overrides: dict = field(default_factory=dict, hash=False)  # merged into the stage-1 preset's options
+    source: str = 'naive'
+    rddg: bool = False
+    reverse: bool = True  # (1 - w) as the paper; False: DASR's w
+
+    @property
+    def s1_key(self):
+        """The stage-1 run this row uses: the preset, plus a digest of the overrides when there are any."""
+        if self.stage1 is None:
+            return None
+        if not self.overrides:
+            return self.stage1
+        return f'{self.stage1}-{hashlib.sha1(json.dumps(self.overrides, sort_keys=True).encode()).hexdigest()[:6]}'
+
+
+ROWS = {row.name: row for row in [
+    Row('naive', 'EN on {x_s, y} (naive pairs)'),
+    Row('stats', 'EN on {statistics-matched x_s, y} (no learning)', source='stats'),
+    Row('paper_plain', "paper's stage 1, no RDDG", 'paper', source='pseudo'),
+    Row('paper', "paper's stage 1 + RDDG", 'paper', source='pseudo', rddg=True),
+    Row('ours_plain', 'our stage 1, no RDDG', 'ours', source='fly'),
+    Row('ours', 'our stage 1 + RDDG (full method)', 'ours', source='fly', rddg=True),
+    Row('oracle', "EN on the domain's true pairs (oracle)", source='oracle'),
+    Row('dasr', 'our stage 1 + DASR weighting w', 'ours', source='fly', rddg=True, reverse=False),
+    Row('ours_tone', 'our stage 1 with a learned tone exponent + RDDG', 'ours', {'network_g': {'camera': {'tone': True}}},
+        'fly', True),
+]}
+DEFAULT_ROWS = ['naive', 'stats', 'paper_plain', 'paper', 'ours_plain', 'ours', 'oracle']

@@ -47,7 +47,16 @@ ROWS = {row.name: row for row in [
     Row('ours', 'our stage 1 + RDDG (full method)', 'ours', source='fly', rddg=True),
     Row('oracle', "EN on the domain's true pairs (oracle)", source='oracle'),
     Row('dasr', 'our stage 1 + DASR weighting w', 'ours', source='fly', rddg=True, reverse=False),
-    Row('ours_tone', 'our stage 1 with a learned tone exponent + RDDG', 'ours', {'network_g': {'camera': {'tone': True}}},
-        'fly', True),
+    Row('ours_tone', 'our stage 1 with a learned tone exponent + RDDG', 'ours',
+        {'network_g': {'camera': {'tone': True}}}, 'fly', True),
+    # one ablation row per learned stage-1 part (issue 16): each chosen on val, never on test
+    Row('ours_hp', 'our stage 1, D with a high-pass branch + RDDG', 'ours', {'network_d': {'highpass': True}}, 'fly',
+        True),
+    Row('ours_cnoise', 'our stage 1 + correlated noise (C2N-style), high-pass D + RDDG', 'ours',
+        {'network_g': {'camera': {'correlated_noise': {'num_feat': 8}}}, 'network_d': {'highpass': True}}, 'fly', True),
+    Row('ours_tcurve', 'our stage 1 + learned tone curve, high-pass D + RDDG', 'ours',
+        {'network_g': {'camera': {'tone_curve': {'knots': 16}}}, 'network_d': {'highpass': True}}, 'fly', True),
+    Row('ours_isp', 'our stage 1 + ISP filter, high-pass D + RDDG', 'ours',
+        {'network_g': {'camera': {'isp': {'kernel_size': 5}}}, 'network_d': {'highpass': True}}, 'fly', True),
 ]}
 DEFAULT_ROWS = ['naive', 'stats', 'paper_plain', 'paper', 'ours_plain', 'ours', 'oracle']

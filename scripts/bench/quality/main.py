@@ -57,23 +57,31 @@ def parse_args(argv=None):
     return args
 
 
-def evaluate_all(cfg, work, data, stage1):
-    """Test metrics per domain, row (per scene, seeds averaged per image) and peer; peers' settings from val."""
-    results, peers, settings, figures = {}, {}, {}, {}
+def evaluate_row(cfg, work, data, domain, name, split):
+    """``{scene: {metric: value}}`` of one row on ``split`` (test or val) of ``domain``, seeds averaged per image."""
     from rddg_basicsr.enhancer import LowLightEnhancer
+    pairs = paired_files(f'{data}/{split}/{domain}/ll', f'{data}/{split}/nl')
+    per_image = {}
+    for seed in cfg.seeds:
+        opt = stage2_options(cfg, data, work, domain, seed, ROWS[name])
+        enh = LowLightEnhancer(f'{work}/experiments/{opt["name"]}/models/net_g_latest.pth', opt['network_g'],
+                               device='cpu', param_key='params_ema' if cfg.ema > 0 else 'params')
+        for stem, m in evaluate(enh.enhance, pairs).items():
+            per_image.setdefault(stem, []).append(m)
+    averaged = {stem: {k: float(np.mean([m[k] for m in ms])) for k in KEYS} for stem, ms in per_image.items()}
+    return {s: {k: per_scene(averaged, k)[s] for k in KEYS} for s in per_scene(averaged)}
+
+
+def evaluate_all(cfg, work, data, stage1):
+    """Val and test metrics per domain and row (per scene, seeds averaged per image), peers on test with their
+    settings chosen on val, and the stage-1 figures on val. Design choices read only the val results."""
+    results, val, peers, settings, figures = {}, {}, {}, {}, {}
     for domain in cfg.domains:
+        results[domain], val[domain] = {}, {}
         test = paired_files(f'{data}/test/{domain}/ll', f'{data}/test/nl')
-        results[domain] = {}
         for name in cfg.rows:
-            per_image = {}
-            for seed in cfg.seeds:
-                opt = stage2_options(cfg, data, work, domain, seed, ROWS[name])
-                enh = LowLightEnhancer(f'{work}/experiments/{opt["name"]}/models/net_g_latest.pth', opt['network_g'],
-                                       device='cpu', param_key='params_ema' if cfg.ema > 0 else 'params')
-                for stem, m in evaluate(enh.enhance, test).items():
-                    per_image.setdefault(stem, []).append(m)
-            averaged = {stem: {k: float(np.mean([m[k] for m in ms])) for k in KEYS} for stem, ms in per_image.items()}
-            results[domain][name] = {s: {k: per_scene(averaged, k)[s] for k in KEYS} for s in per_scene(averaged)}
+            val[domain][name] = evaluate_row(cfg, work, data, domain, name, 'val')
+            results[domain][name] = evaluate_row(cfg, work, data, domain, name, 'test')
             say(f'{domain} {name}: test PSNR {np.mean([v["psnr"] for v in results[domain][name].values()]):.2f}')
         settings[domain] = choose_settings(paired_files(f'{data}/val/{domain}/ll', f'{data}/val/nl'), cfg.quick)
         peers[domain] = {}
@@ -82,7 +90,7 @@ def evaluate_all(cfg, work, data, stage1):
             peers[domain][peer] = {s: {k: per_scene(per_image, k)[s] for k in KEYS} for s in per_scene(per_image)}
     for (s1_key, domain, seed), (opt, models) in stage1.items():
         figures[s1_key, domain, seed] = stage1_figures(opt, models, data, domain, seed)
-    return results, peers, settings, figures
+    return results, val, peers, settings, figures
 
 
 def main(argv=None):
@@ -115,12 +123,12 @@ def main(argv=None):
     timings['training (wall)'] = time.time() - t
     say('evaluating')
     t = time.time()
-    results, peers, settings, figures = evaluate_all(cfg, work, data, stage1)
+    results, val, peers, settings, figures = evaluate_all(cfg, work, data, stage1)
     png = os.path.splitext(cfg.out)[0] + '.png'
     write_png(results, RESULTS, png)
     timings['evaluation'] = time.time() - t
     timings['total'] = time.time() - t0
-    report = make_report(cfg, manifest, results, peers, settings, figures, timings, plan_line, machine, png)
+    report = make_report(cfg, manifest, results, val, peers, settings, figures, timings, plan_line, machine, png)
     path = write_result(cfg.out, report)
     print(report)
     say(f'wrote {os.path.relpath(path, REPO)} in {timings["total"] / 60:.1f} min')

@@ -13,6 +13,7 @@ from .domains import DOMAINS
 from .figures import stage1_figures
 from .metrics import KEYS, evaluate, paired_files
 from .peers import choose_settings, peer_functions
+from .rddg_study import rddg_study
 from .report import make_report, write_png
 from .rows import DEFAULT_ROWS, ROWS
 from .runs import plan_tasks, run_tasks, estimate_seconds, stage2_options
@@ -90,7 +91,12 @@ def evaluate_all(cfg, work, data, stage1):
             peers[domain][peer] = {s: {k: per_scene(per_image, k)[s] for k in KEYS} for s in per_scene(per_image)}
     for (s1_key, domain, seed), (opt, models) in stage1.items():
         figures[s1_key, domain, seed] = stage1_figures(opt, models, data, domain, seed)
-    return results, val, peers, settings, figures
+    study = {}
+    if {'ours', 'ours_plain'} <= set(cfg.rows):
+        for domain in cfg.domains:
+            per_seed = [rddg_study(cfg, work, data, domain, seed) for seed in cfg.seeds]
+            study[domain] = {k: float(np.mean([p[k] for p in per_seed])) for k in per_seed[0]}
+    return results, val, peers, settings, figures, study
 
 
 def main(argv=None):
@@ -123,12 +129,13 @@ def main(argv=None):
     timings['training (wall)'] = time.time() - t
     say('evaluating')
     t = time.time()
-    results, val, peers, settings, figures = evaluate_all(cfg, work, data, stage1)
+    results, val, peers, settings, figures, study = evaluate_all(cfg, work, data, stage1)
     png = os.path.splitext(cfg.out)[0] + '.png'
     write_png(results, RESULTS, png)
     timings['evaluation'] = time.time() - t
     timings['total'] = time.time() - t0
-    report = make_report(cfg, manifest, results, val, peers, settings, figures, timings, plan_line, machine, png)
+    report = make_report(cfg, manifest, results, val, peers, settings, figures, study, timings, plan_line, machine,
+                         png)
     path = write_result(cfg.out, report)
     print(report)
     say(f'wrote {os.path.relpath(path, REPO)} in {timings["total"] / 60:.1f} min')

@@ -1,17 +1,14 @@
 """Option checks: unknown type names with suggestions, missing required keys and files, named one per line."""
 import rddg_basicsr  # noqa: F401, I001  (compat layer first)
 
-import copy
 from pathlib import Path
 
 import pytest
-import basicsr.test
-import basicsr.train
 import yaml
 from basicsr.utils.options import ordered_yaml
 
-from rddg_basicsr import option_checks
-from rddg_basicsr.option_checks import check_options, check_type, install_option_checks
+from rddg_basicsr.basicsr_compat import option_checks
+from rddg_basicsr.basicsr_compat.option_checks import check_options, check_type
 
 OPTIONS = Path(__file__).resolve().parents[1] / 'options'
 
@@ -134,22 +131,6 @@ def test_shipped_options_use_registered_names(name, is_train):
     opt['is_train'] = is_train
     option_checks.check_required(opt, is_train)
     option_checks.check_types(opt)
-
-
-def test_install_option_checks_wraps_parse_options(monkeypatch):
-    bad = _valid()
-    bad['network_g']['type'] = 'DarkeningNett'
-    for module in (basicsr.train, basicsr.test):
-        monkeypatch.setattr(module, 'parse_options', lambda root_path, is_train=True: (copy.deepcopy(bad), None))
-    install_option_checks()
-    wrapped = basicsr.train.parse_options
-    assert wrapped._rddg_checked
-    install_option_checks()  # idempotent
-    assert basicsr.train.parse_options is wrapped
-    with pytest.raises(ValueError, match='DarkeningNet'):
-        basicsr.train.parse_options('.', is_train=True)
-    with pytest.raises(ValueError, match='DarkeningNet'):
-        basicsr.test.parse_options('.', is_train=False)
 
 
 def test_stage2_darkening_section_is_checked(tmp_path):

@@ -8,9 +8,9 @@ import sys
 import pytest
 
 from conftest import REPO, run_entry
-from rddg_basicsr.utils.run_lock import RunLockedError, acquire, lock_path
+from rddg_basicsr.basicsr_compat.run_lock import RunLockedError, acquire, lock_path
 
-HOLD = ('import sys, time; from rddg_basicsr.utils.run_lock import acquire; acquire(sys.argv[1]); '
+HOLD = ('import sys, time; from rddg_basicsr.basicsr_compat.run_lock import acquire; acquire(sys.argv[1]); '
         'print("locked", flush=True); time.sleep(600)')
 
 

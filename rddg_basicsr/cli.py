@@ -15,10 +15,10 @@ from rddg_basicsr.recipes import IN_CHECKOUT, REPO_ROOT
 from rddg_basicsr.utils.image_files import list_inputs
 from rddg_basicsr.basicsr_compat.safe_yaml import OptionFileError, load_yaml
 
-# Errors a user can fix from the message alone: printed as one line instead of a traceback. Bad options and
-# --force_yml values (ValueError), missing or unwritable files (OSError), a NaN/inf loss (FloatingPointError), another
-# live run with the same name (RunLockedError), an unusable checkpoint (CheckpointError), a rank that stopped answering (DistBackendError 'timed out'). Any other
-# error (a bug, an out-of-memory) keeps its traceback.
+# Errors a user can fix from the message alone, printed as one line instead of a traceback: bad options and --force_yml
+# values (ValueError), missing or unwritable files (OSError), a NaN/inf loss (FloatingPointError); run_pipeline adds
+# another live run with the same name (RunLockedError), an unusable checkpoint (CheckpointError) and a rank that
+# stopped answering (a RuntimeError that says 'timed out' under a process group). Any other error (a bug, an out-of-memory) keeps its traceback.
 USER_ERRORS = (ValueError, OSError, FloatingPointError)
 
 
@@ -73,10 +73,11 @@ def run_pipeline(phase, description):
     register()
     try:
         pipeline(root)
-    except (*USER_ERRORS, RunLockedError, CheckpointError, dist.DistBackendError) as err:
+    except (*USER_ERRORS, RuntimeError) as err:  # RuntimeError: only the three kinds below are a user's
         message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         timed_out = dist.is_available() and dist.is_initialized() and 'timed out' in message.lower()
-        if os.environ.get('RDDG_TRACEBACK') or (isinstance(err, dist.DistBackendError) and not timed_out):
+        user_error = isinstance(err, (*USER_ERRORS, RunLockedError, CheckpointError)) or timed_out
+        if os.environ.get('RDDG_TRACEBACK') or not user_error:
             raise
         if timed_out:
             message = timeout_message(message)

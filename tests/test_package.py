@@ -1,5 +1,6 @@
-"""``import rddg_basicsr`` is light (no torch, no BasicSR) and the plugin registers whole when basicsr is first
-imported: with or without the start-up hook, after basicsr, and whichever plugin module a process imports first."""
+"""``import rddg_basicsr`` is light (no torch, no BasicSR); the plugin registers whole at the first registry lookup that
+misses or at ``register()``: with or without the start-up hook, after basicsr, and whichever plugin module a process
+imports first (no import cycle, also through basicsr)."""
 import os
 import subprocess
 import sys
@@ -7,7 +8,7 @@ import sys
 from conftest import REPO
 
 REGISTERED = ('from basicsr.utils.registry import ARCH_REGISTRY, DATASET_REGISTRY, MODEL_REGISTRY; '
-              'print("RDDGModel" in MODEL_REGISTRY and "EnlighteningNet" in ARCH_REGISTRY '
+              'print(MODEL_REGISTRY.get("RDDGModel") is not None and "EnlighteningNet" in ARCH_REGISTRY '
               'and "DarkeningDataset" in DATASET_REGISTRY)')
 # every plugin module imported first in a fork of one Python that holds the heavy third-party libraries already
 FIRST_IMPORTS = '''
@@ -21,6 +22,7 @@ for name in sys.argv[1:]:
         importlib.import_module(name)
         import basicsr
         from basicsr.utils.registry import ARCH_REGISTRY, LOSS_REGISTRY, METRIC_REGISTRY, MODEL_REGISTRY
+        MODEL_REGISTRY.get('RDDGModel')  # a miss registers the whole plugin
         os._exit(0 if all(('RDDGModel' in MODEL_REGISTRY, 'EnlighteningNet' in ARCH_REGISTRY,
                            'DomainWeightedL1Loss' in LOSS_REGISTRY, 'calculate_lpips' in METRIC_REGISTRY)) else 3)
     failed += [name] if os.waitpid(pid, 0)[1] else []
@@ -60,7 +62,21 @@ def test_registers_at_once_after_basicsr():
     assert run_python(alias + REGISTERED, RDDG_BASICSR_HOOK='0') == 'True'
 
 
-def test_any_module_imported_first_registers_the_whole_plugin():
-    """Registration starts inside whichever plugin module imports basicsr first; none may need a name of a module
-    still half-imported at that point."""
+def test_any_module_imported_first_then_a_lookup_registers_the_whole_plugin():
+    """Whichever plugin module a process imports first, the import completes (no module sees another half-imported)
+    and the first lookup that misses registers the rest."""
     assert run_python(FIRST_IMPORTS, *plugin_modules()) == '[]'
+
+
+def test_importing_basicsr_imports_no_registering_plugin_module():
+    """basicsr's import hands over to ``basicsr_compat`` only: no plugin class module loads inside it, so no import
+    cycle runs through basicsr (``import rddg_basicsr.darkening`` and the like may use plain ``from`` imports)."""
+    code = ('import sys, basicsr; print(sorted({m.split(".")[1] for m in sys.modules '
+            'if m.startswith("rddg_basicsr.")}))')
+    assert run_python(code) == "['basicsr_compat']"
+
+
+def test_the_whole_plugin_registers_once_and_each_registering_module_once():
+    code = ('import rddg_basicsr, sys; rddg_basicsr.register(); rddg_basicsr.register(); '
+            'from basicsr.utils.registry import ARCH_REGISTRY; print(ARCH_REGISTRY.get("DarkeningNet").__module__)')
+    assert run_python(code) == 'rddg_basicsr.archs.darkening_arch'

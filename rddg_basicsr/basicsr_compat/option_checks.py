@@ -4,13 +4,13 @@ The one parse path (``parse_options.py``) runs them. On the raw option file (``c
 required keys and value types, ``train.total_iter`` >= 1, and ``num_gpu`` against the CUDA devices. After BasicSR
 has parsed it (``check_options``): unknown ``type:`` names (with the registered names that are close), missing
 checkpoint files, network options that the registered network does not take, and missing data folders.
+Like every module of ``basicsr_compat``, it imports basicsr only inside functions: basicsr's import runs ``hook``,
+which imports this module.
 """
 import difflib
 import fnmatch
 import inspect
 import os
-
-from basicsr.utils.registry import ARCH_REGISTRY, DATASET_REGISTRY, LOSS_REGISTRY, METRIC_REGISTRY, MODEL_REGISTRY
 
 from . import register
 from .safe_yaml import OptionFileError, load_yaml
@@ -140,6 +140,8 @@ def read_option_file(path, is_train):
 
 def type_names(opt):
     """``(option path, type name, registry)`` for every ``type`` the options name (mappings only)."""
+    from basicsr.utils.registry import ARCH_REGISTRY, DATASET_REGISTRY, LOSS_REGISTRY, METRIC_REGISTRY, MODEL_REGISTRY
+
     def section(node):
         return node if isinstance(node, dict) else {}
 
@@ -200,6 +202,8 @@ def network_options(opt):
 def check_network(where, net_opt):
     """ValueError naming ``<where>.<key>`` when the registered network does not take ``key``, or when its value is
     not of the type of the network's default (an int where the default is an int, and so on)."""
+    from basicsr.utils.registry import ARCH_REGISTRY
+
     params = inspect.signature(ARCH_REGISTRY.get(net_opt['type'])).parameters
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
     for key, value in net_opt.items():

@@ -39,7 +39,6 @@ The plugin's models fix the rest in their ``BaseModel`` hooks (``models/basicsr_
 import datetime
 import os
 import random
-import sys
 import threading
 import time
 

@@ -70,7 +70,8 @@ def load_state_dict(path, param_key='params_ema'):
     elif ckpt and all(hasattr(v, 'shape') for v in ckpt.values()):
         state = ckpt
     else:
-        raise CheckpointKeyError(f'{path}: no network weights under {param_key!r} or "params" (keys: {sorted(ckpt)[:5]})')
+        raise CheckpointKeyError(
+            f'{path}: no network weights under {param_key!r} or "params" (keys: {sorted(ckpt)[:5]})')
     return strip_module_prefix(state)
 
 

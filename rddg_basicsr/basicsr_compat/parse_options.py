@@ -21,7 +21,8 @@ For a plugin run, in this order, and before any folder is created:
 5. The experiment (or results) folder is locked (``run_lock``).
 6. Registered type names, checkpoint files, each network's options and the data folders are checked.
 
-Every failed check raises one error naming the file or the option; ``rddg-train`` prints it as one line.
+Every failed check raises one error naming the file or the option. ``rddg-train`` prints it as one line, and so
+does the wrapper itself when BasicSR's script runs as ``__main__``.
 """
 import argparse
 import ast
@@ -31,7 +32,7 @@ import sys
 from . import patches, register
 from .basicsr_scripts import fix_namespace, script_root
 from .option_checks import check_options, check_raw_options, names_unregistered_type
-from .run_lock import lock_run_folder
+from .run_lock import RunLockedError, lock_run_folder
 from .safe_yaml import OptionFileError, load_yaml
 
 _KEY = re.compile(r'[A-Za-z0-9_.\-]+')
@@ -58,7 +59,17 @@ def _wrap(basicsr_parse):
 
 
 def parse(basicsr_parse, root_path, is_train, namespace):
-    """``basicsr_parse(root_path, is_train)``, with the plugin's checks and lock when this is a plugin run."""
+    """``basicsr_parse(root_path, is_train)``, with the plugin's checks and lock when this is a plugin run. Called
+    from a script run as ``__main__`` (BasicSR's own), a failed check ends the process with one line."""
+    if namespace.get('__name__') != '__main__':
+        return _parse(basicsr_parse, root_path, is_train, namespace)
+    try:
+        return _parse(basicsr_parse, root_path, is_train, namespace)
+    except (ValueError, OSError, RunLockedError) as err:
+        raise SystemExit(f'error: {str(err).strip().splitlines()[0]}') from None
+
+
+def _parse(basicsr_parse, root_path, is_train, namespace):
     from . import prepared
 
     opt_path, force_yml = command_line(sys.argv[1:])

@@ -1,9 +1,11 @@
-"""Option checks: unknown type names with suggestions, missing required keys and files, named one per line."""
-import rddg_basicsr  # noqa: F401, I001  (compat layer first)
+"""Option checks: unknown type names with suggestions, missing required keys and files, network options the network
+does not take, missing data folders, total_iter and num_gpu: named one per line."""
+import rddg_basicsr  # noqa: F401, I001  (before any basicsr import)
 
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 from basicsr.utils.options import ordered_yaml
 
@@ -144,3 +146,48 @@ def test_stage2_darkening_section_is_checked(tmp_path):
     opt['darkening']['network_d']['type'] = 'PatchDiscriminator'
     with pytest.raises(FileNotFoundError, match=f'darkening.pretrain_network_g: file not found: {tmp_path}/g.pth'):
         check_options(opt)
+
+
+@pytest.mark.parametrize('edit,message', [
+    (lambda o: o['network_g'].update(bogus_kw=1), "network_g.bogus_kw: EnlighteningNet takes no option 'bogus_kw'"),
+    (lambda o: o['network_g'].update(num_feat='eight'),
+     "network_g.num_feat: EnlighteningNet expects int like its default"),
+    (lambda o: o['datasets']['train'].update(dataroot_gt='/nonexistent/nl'),
+     'datasets.train.dataroot_gt: folder not found: /nonexistent/nl'),
+])
+def test_network_options_and_data_folders_named(edit, message):
+    opt = _valid()
+    edit(opt)
+    with pytest.raises((ValueError, FileNotFoundError)) as err:
+        check_options(opt)
+    assert message in str(err.value) and '\n' not in str(err.value)
+
+
+@pytest.mark.parametrize('total_iter', [0, -5])
+def test_total_iter_below_one_refused(total_iter):
+    opt = _valid()
+    opt['train']['total_iter'] = total_iter
+    with pytest.raises(ValueError, match=f"'train.total_iter' must be at least 1, got {total_iter}"):
+        option_checks.check_raw_options(opt, is_train=True)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='a machine without CUDA')
+@pytest.mark.parametrize('num_gpu,refused', [(1, True), (2, True), (0, False), ('auto', False)])
+def test_num_gpu_asking_for_cuda_without_it_says_what_to_set(num_gpu, refused):
+    opt = _valid()
+    opt['num_gpu'] = num_gpu
+    if refused:
+        with pytest.raises(ValueError, match=f'num_gpu: {num_gpu} asks for CUDA.*set num_gpu: 0 .CPU. or num_gpu: '
+                                             'auto'):
+            option_checks.check_raw_options(opt, is_train=True)
+    else:
+        option_checks.check_raw_options(opt, is_train=True)
+
+
+def test_names_unregistered_type_looks_without_registering():
+    opt = _valid()
+    assert not option_checks.names_unregistered_type(opt)  # the test process registered the plugin
+    opt['network_g']['type'] = 'SomeoneElsesNet'
+    assert option_checks.names_unregistered_type(opt)
+    assert not option_checks.names_unregistered_type({'model_type': 'SRModel', 'network_g': {'type': 'RRDBNet'},
+                                                      'datasets': {'train': {'type': 'PairedImageDataset'}}})

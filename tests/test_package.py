@@ -22,9 +22,9 @@ for name in sys.argv[1:]:
         importlib.import_module(name)
         import basicsr
         from basicsr.utils.registry import ARCH_REGISTRY, LOSS_REGISTRY, METRIC_REGISTRY, MODEL_REGISTRY
-        MODEL_REGISTRY.get('RDDGModel')  # a miss registers the whole plugin
-        os._exit(0 if all(('RDDGModel' in MODEL_REGISTRY, 'EnlighteningNet' in ARCH_REGISTRY,
-                           'DomainWeightedL1Loss' in LOSS_REGISTRY, 'calculate_lpips' in METRIC_REGISTRY)) else 3)
+        found = (MODEL_REGISTRY.get('RDDGModel'), ARCH_REGISTRY.get('EnlighteningNet'),  # a miss registers all
+                 LOSS_REGISTRY.get('DomainWeightedL1Loss'), METRIC_REGISTRY.get('calculate_lpips'))
+        os._exit(0 if all(obj.__module__.startswith('rddg_basicsr.') for obj in found) else 3)
     failed += [name] if os.waitpid(pid, 0)[1] else []
 print(failed)
 '''

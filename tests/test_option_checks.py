@@ -160,6 +160,7 @@ def test_network_options_and_data_folders_named(edit, message):
     edit(opt)
     with pytest.raises((ValueError, FileNotFoundError)) as err:
         check_options(opt)
+        option_checks.check_data_folders(opt)
     assert message in str(err.value) and '\n' not in str(err.value)
 
 

@@ -56,7 +56,7 @@ def test_a_failed_start_is_one_line_and_leaves_the_previous_run_alone(demo_data,
     (previous / 'earlier.txt').write_text('kept')
     line = _error_lines(run_entry('train', '-opt', opt_path, '--root_path', tmp_path, check=False))
     assert message in line
-    assert sorted(os.listdir(tmp_path / 'experiments')) in (['parse'], ['.parse.lock', 'parse'])  # nothing archived
+    assert sorted(os.listdir(tmp_path / 'experiments')) in (['parse'], ['.parse.lock', 'parse'])  # none archived
     assert os.listdir(previous) == ['earlier.txt'] and not (tmp_path / 'tb_logger').exists()
 
 

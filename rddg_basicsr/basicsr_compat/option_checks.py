@@ -230,11 +230,11 @@ def _same_kind(value, default):
 
 
 def check_options(opt):
-    """Checks of BasicSR's parsed options ``opt``: raise ValueError / FileNotFoundError naming the option."""
+    """Checks of BasicSR's parsed options ``opt`` (the data folders apart: ``check_data_folders``); raise ValueError /
+    FileNotFoundError naming the option."""
     check_required(opt, opt.get('is_train', False))
     check_value_types(opt)
     check_types(opt)
     check_files(opt)
     for where, net_opt in network_options(opt):
         check_network(where, net_opt)
-    check_data_folders(opt)

@@ -18,8 +18,9 @@ For a plugin run, in this order, and before any folder is created:
    ``dist_timeout`` is set.
 3. The calling script's namespace gets the patched functions (``basicsr_scripts``).
 4. BasicSR parses the file. ``num_gpu: auto`` without CUDA prints one line saying that the run uses the CPU.
-5. The experiment (or results) folder is locked (``run_lock``).
-6. Registered type names, checkpoint files, each network's options and the data folders are checked.
+5. Registered type names, checkpoint files and each network's options are checked.
+6. The experiment (or results) folder is locked (``run_lock``: ``experiments/.<name>.lock``), then the data folders
+   are checked (a run with missing data tells first that another run holds the name).
 
 Every failed check raises one error naming the file or the option. ``rddg-train`` prints it as one line, and so
 does the wrapper itself when BasicSR's script runs as ``__main__``.
@@ -31,7 +32,7 @@ import sys
 
 from . import patches, register
 from .basicsr_scripts import fix_namespace, script_root
-from .option_checks import check_options, check_raw_options, names_unregistered_type
+from .option_checks import check_data_folders, check_options, check_raw_options, names_unregistered_type
 from .run_lock import RunLockedError, lock_run_folder
 from .safe_yaml import OptionFileError, load_yaml
 
@@ -88,8 +89,9 @@ def _parse(basicsr_parse, root_path, is_train, namespace):
     opt, args = basicsr_parse(new_root, is_train=is_train)
     if raw.get('num_gpu') == 'auto' and opt['num_gpu'] == 0:
         print('num_gpu: auto found no CUDA device: running on the CPU', flush=True)
-    lock_run_folder(opt)
     check_options(opt)
+    lock_run_folder(opt)
+    check_data_folders(opt)
     return opt, args
 
 

@@ -18,7 +18,8 @@ from rddg_basicsr.basicsr_compat.safe_yaml import OptionFileError, load_yaml
 # Errors a user can fix from the message alone, printed as one line instead of a traceback: bad options and --force_yml
 # values (ValueError), missing or unwritable files (OSError), a NaN/inf loss (FloatingPointError); run_pipeline adds
 # another live run with the same name (RunLockedError), an unusable checkpoint (CheckpointError) and a rank that
-# stopped answering (a RuntimeError that says 'timed out' under a process group). Any other error (a bug, an out-of-memory) keeps its traceback.
+# stopped answering (a RuntimeError that says 'timed out' under a process group). Any other error (a bug, an
+# out-of-memory) keeps its traceback.
 USER_ERRORS = (ValueError, OSError, FloatingPointError)
 
 

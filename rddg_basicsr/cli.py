@@ -11,12 +11,16 @@ import re
 import sys
 from os import path as osp
 
+from rddg_basicsr.basicsr_compat.safe_yaml import OptionFileError, load_yaml
 from rddg_basicsr.utils.image_files import list_inputs
 from rddg_basicsr.utils.paths import default_root
-from rddg_basicsr.utils.safe_yaml import OptionFileError, load_yaml
 
-# Errors a user can fix from the message alone: printed as one line instead of a traceback.
-USER_ERRORS = (ValueError, KeyError, FileNotFoundError, OSError, FloatingPointError, RuntimeError)
+# Errors a user can fix from the message alone, printed as one line instead of a traceback: bad options and --force_yml
+# values (ValueError), missing or unwritable files (OSError), a NaN/inf loss (FloatingPointError); run_pipeline adds
+# another live run with the same name (RunLockedError), an unusable checkpoint (CheckpointError) and a rank that
+# stopped answering (a RuntimeError that says 'timed out' under a process group). Any other error (a bug, an
+# out-of-memory) keeps its traceback.
+USER_ERRORS = (ValueError, OSError, FloatingPointError)
 
 
 def fail(prog, message):
@@ -61,19 +65,23 @@ def run_pipeline(phase, description):
     args = pipeline_parser(f'rddg-{phase}', description).parse_args()
     root = osp.abspath(args.root_path) if args.root_path else default_root()
     sys.argv[1:] = basicsr_argv(args)
-    pipeline = getattr(importlib.import_module(f'basicsr.{phase}'), f'{phase}_pipeline')  # the plugin registers
+    pipeline = getattr(importlib.import_module(f'basicsr.{phase}'), f'{phase}_pipeline')
     import torch.distributed as dist
 
-    from rddg_basicsr.option_checks import install_option_checks
+    from rddg_basicsr.basicsr_compat import register
+    from rddg_basicsr.basicsr_compat.run_lock import RunLockedError
+    from rddg_basicsr.utils.checkpoint import CheckpointError
 
-    install_option_checks()
+    register()
     try:
         pipeline(root)
-    except USER_ERRORS as err:
-        if os.environ.get('RDDG_TRACEBACK'):
-            raise
+    except (*USER_ERRORS, RuntimeError) as err:  # RuntimeError: only the three kinds below are a user's
         message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        if dist.is_available() and dist.is_initialized() and 'timed out' in message.lower():
+        timed_out = dist.is_available() and dist.is_initialized() and 'timed out' in message.lower()
+        user_error = isinstance(err, (*USER_ERRORS, RunLockedError, CheckpointError)) or timed_out
+        if os.environ.get('RDDG_TRACEBACK') or not user_error:
+            raise
+        if timed_out:
             message = timeout_message(message)
         print(f'error: {message}  (RDDG_TRACEBACK=1 shows the traceback)', file=sys.stderr, flush=True)
         raise SystemExit(1) from None
@@ -83,7 +91,7 @@ def timeout_message(message):
     """What a rank says when a collective timed out (``dist_timeout``): which ranks stopped answering."""
     import torch.distributed as dist
 
-    from rddg_basicsr.compat import unresponsive_ranks
+    from rddg_basicsr.basicsr_compat.patches import unresponsive_ranks
 
     missing = unresponsive_ranks()
     message = re.sub(r'^\[[^\]]*\]\s*', '', message)  # gloo's source location

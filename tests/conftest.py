@@ -1,6 +1,6 @@
 """Shared fixtures: a tiny demo dataset built from scikit-image's photos, tiny option files, and a runner
 for the real entry points (``python rddg_basicsr/train.py ...``) in a subprocess."""
-import rddg_basicsr  # noqa: F401, I001  (compat layer before any basicsr import)
+import rddg_basicsr  # noqa: I001  (before any basicsr import)
 
 import os
 
@@ -12,6 +12,8 @@ from rddg_basicsr.tools.recipes import point_stage1_at, point_stage2_at
 from rddg_basicsr.tools.recipes import repo_options as load_options  # noqa: F401  (the tests import it from here)
 from rddg_basicsr.tools.recipes import write_options  # noqa: F401  (the tests import it from here)
 from rddg_basicsr.utils.paths import REPO_ROOT as REPO
+
+rddg_basicsr.register()  # the tests use the registries directly (a process registers at its first lookup miss)
 
 
 @pytest.fixture(scope='session')

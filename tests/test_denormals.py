@@ -10,13 +10,13 @@ import pytest
 import torch
 
 import rddg_basicsr  # noqa: F401
-from rddg_basicsr import denormals
+from rddg_basicsr.basicsr_compat import denormals
 from basicsr.archs import build_network  # isort: skip
 
 from conftest import REPO
 
 PROBE = ('from rddg_basicsr.archs.enlightening_arch import EnlighteningNet; '
-         'from rddg_basicsr.denormals import unflushed_fraction; print(unflushed_fraction())')
+         'from rddg_basicsr.basicsr_compat.denormals import unflushed_fraction; print(unflushed_fraction())')
 
 
 def run_python(code, flush=True, threads=2):

@@ -17,10 +17,10 @@ ENTRY_POINTS = ('train', 'test', 'inference', 'make_pseudo_pairs', 'tools.demo._
 # rank of each module by its dotted name's prefix: a module may import only modules of a lower rank, or of its own
 # rank below the entry points (the first matching prefix counts)
 RANKS = [(entry, 5) for entry in ENTRY_POINTS] + [
-    ('cli', 4), ('basicsr_scripts', 4), ('tools.', 4), ('option_checks', 4), ('enhancer', 4),
-    ('models.', 3),
-    ('stage1', 2), ('archs.', 2), ('losses.', 2), ('data.', 2), ('metrics.', 2), ('compat', 2),
-    ('utils.', 1),
+    ('cli', 4), ('tools.', 4), ('enhancer', 4), ('basicsr_compat.hook', 4), ('basicsr_compat.parse_options', 4),
+    ('models.', 3), ('basicsr_compat.option_checks', 3),
+    ('stage1', 2), ('archs.', 2), ('losses.', 2), ('data.', 2), ('metrics.', 2), ('basicsr_compat.patches', 2),
+    ('utils.', 1), ('basicsr_compat.', 1),
 ]
 
 

@@ -1,17 +1,16 @@
-"""Option checks: unknown type names with suggestions, missing required keys and files, named one per line."""
-import rddg_basicsr  # noqa: F401, I001  (compat layer first)
+"""Option checks: unknown type names with suggestions, missing required keys and files, network options the network
+does not take, missing data folders, total_iter and num_gpu: named one per line."""
+import rddg_basicsr  # noqa: F401, I001  (before any basicsr import)
 
-import copy
 from pathlib import Path
 
 import pytest
-import basicsr.test
-import basicsr.train
+import torch
 import yaml
 from basicsr.utils.options import ordered_yaml
 
-from rddg_basicsr import option_checks
-from rddg_basicsr.option_checks import check_options, check_type, install_option_checks
+from rddg_basicsr.basicsr_compat import option_checks
+from rddg_basicsr.basicsr_compat.option_checks import check_options, check_type
 
 OPTIONS = Path(__file__).resolve().parents[1] / 'options'
 
@@ -136,22 +135,6 @@ def test_shipped_options_use_registered_names(name, is_train):
     option_checks.check_types(opt)
 
 
-def test_install_option_checks_wraps_parse_options(monkeypatch):
-    bad = _valid()
-    bad['network_g']['type'] = 'DarkeningNett'
-    for module in (basicsr.train, basicsr.test):
-        monkeypatch.setattr(module, 'parse_options', lambda root_path, is_train=True: (copy.deepcopy(bad), None))
-    install_option_checks()
-    wrapped = basicsr.train.parse_options
-    assert wrapped._rddg_checked
-    install_option_checks()  # idempotent
-    assert basicsr.train.parse_options is wrapped
-    with pytest.raises(ValueError, match='DarkeningNet'):
-        basicsr.train.parse_options('.', is_train=True)
-    with pytest.raises(ValueError, match='DarkeningNet'):
-        basicsr.test.parse_options('.', is_train=False)
-
-
 def test_stage2_darkening_section_is_checked(tmp_path):
     opt = {'name': 'x', 'model_type': 'RDDGModel', 'num_gpu': 0, 'path': {}, 'is_train': False,
            'datasets': {'test': {'type': 'LowLightImageDataset'}},
@@ -163,3 +146,49 @@ def test_stage2_darkening_section_is_checked(tmp_path):
     opt['darkening']['network_d']['type'] = 'PatchDiscriminator'
     with pytest.raises(FileNotFoundError, match=f'darkening.pretrain_network_g: file not found: {tmp_path}/g.pth'):
         check_options(opt)
+
+
+@pytest.mark.parametrize('edit,message', [
+    (lambda o: o['network_g'].update(bogus_kw=1), "network_g.bogus_kw: EnlighteningNet takes no option 'bogus_kw'"),
+    (lambda o: o['network_g'].update(num_feat='eight'),
+     "network_g.num_feat: EnlighteningNet expects int like its default"),
+    (lambda o: o['datasets']['train'].update(dataroot_gt='/nonexistent/nl'),
+     'datasets.train.dataroot_gt: folder not found: /nonexistent/nl'),
+])
+def test_network_options_and_data_folders_named(edit, message):
+    opt = _valid()
+    edit(opt)
+    with pytest.raises((ValueError, FileNotFoundError)) as err:
+        check_options(opt)
+        option_checks.check_data_folders(opt)
+    assert message in str(err.value) and '\n' not in str(err.value)
+
+
+@pytest.mark.parametrize('total_iter', [0, -5])
+def test_total_iter_below_one_refused(total_iter):
+    opt = _valid()
+    opt['train']['total_iter'] = total_iter
+    with pytest.raises(ValueError, match=f"'train.total_iter' must be at least 1, got {total_iter}"):
+        option_checks.check_raw_options(opt, is_train=True)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='a machine without CUDA')
+@pytest.mark.parametrize('num_gpu,refused', [(1, True), (2, True), (0, False), ('auto', False)])
+def test_num_gpu_asking_for_cuda_without_it_says_what_to_set(num_gpu, refused):
+    opt = _valid()
+    opt['num_gpu'] = num_gpu
+    if refused:
+        with pytest.raises(ValueError, match=f'num_gpu: {num_gpu} asks for CUDA.*set num_gpu: 0 .CPU. or num_gpu: '
+                                             'auto'):
+            option_checks.check_raw_options(opt, is_train=True)
+    else:
+        option_checks.check_raw_options(opt, is_train=True)
+
+
+def test_names_unregistered_type_looks_without_registering():
+    opt = _valid()
+    assert not option_checks.names_unregistered_type(opt)  # the test process registered the plugin
+    opt['network_g']['type'] = 'SomeoneElsesNet'
+    assert option_checks.names_unregistered_type(opt)
+    assert not option_checks.names_unregistered_type({'model_type': 'SRModel', 'network_g': {'type': 'RRDBNet'},
+                                                      'datasets': {'train': {'type': 'PairedImageDataset'}}})

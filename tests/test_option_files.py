@@ -9,8 +9,8 @@ import yaml
 from basicsr.utils.options import ordered_yaml, parse_options
 
 from conftest import REPO, run_entry
-from rddg_basicsr.option_checks import read_option_file
-from rddg_basicsr.utils.safe_yaml import OptionFileError, load_yaml
+from rddg_basicsr.basicsr_compat.option_checks import read_option_file
+from rddg_basicsr.basicsr_compat.safe_yaml import OptionFileError, load_yaml
 
 STAGE1 = open(f'{REPO}/options/stage1_darken.yml', encoding='utf-8').read()
 TEST = open(f'{REPO}/options/test_rddg.yml', encoding='utf-8').read()
@@ -44,13 +44,13 @@ def test_basicsr_parse_options_itself_refuses_python_tags(tmp_path, monkeypatch)
     sentinel = tmp_path / 'pwned'
     path = _edited(tmp_path, STAGE1, '\nname: ', f'\nname: !!python/object/apply:os.system ["touch {sentinel}"]\n# ')
     monkeypatch.setattr(sys, 'argv', ['train.py', '-opt', str(path)])
-    with pytest.raises(yaml.YAMLError, match='refused'):
+    with pytest.raises((yaml.YAMLError, OptionFileError), match='refused'):  # read first by the parse path
         parse_options(str(tmp_path), is_train=True)
     assert not sentinel.exists() and ordered_yaml()[0].__name__ == 'SafeOptionLoader'
 
 
 def test_missing_num_gpu_is_named_with_the_file(tmp_path):
-    path = _edited(tmp_path, STAGE1, '\nnum_gpu: 1', '\n')
+    path = _edited(tmp_path, STAGE1, '\nnum_gpu: auto', '\n')
     line = _error_line(run_entry('train', '-opt', path, '--root_path', tmp_path, check=False))
     assert f"{path}: missing required option 'num_gpu'" in line
 
@@ -71,7 +71,7 @@ def test_float_without_a_dot_is_a_float_and_order_and_float_tag_kept(tmp_path):
 
 @pytest.mark.parametrize('old,new,message', [
     ('lr: !!float 1e-4', "lr: '1e-4'", "'train.optim_g.lr' must be a number, got the string '1e-4'"),
-    ('num_gpu: 1', 'num_gpu: one', "'num_gpu' must be an integer >= 0 or 'auto', got the string 'one'"),
+    ('num_gpu: auto', 'num_gpu: one', "'num_gpu' must be an integer >= 0 or 'auto', got the string 'one'"),
     ('total_iter: ', 'total_iter: 1e3x #', "'train.total_iter' must be an integer, got the string '1e3x'"),
     ('  print_freq: ', '  print_freq: [1] #', "'logger.print_freq' must be an integer, got list [1]"),
 ])

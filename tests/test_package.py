@@ -1,13 +1,15 @@
-"""``import rddg_basicsr`` is light (no torch, no BasicSR) and the plugin registers whole when basicsr is first
-imported: with or without the start-up hook, after basicsr, and whichever plugin module a process imports first."""
+"""``import rddg_basicsr`` is light (no torch, no BasicSR); the plugin registers whole at the first registry lookup that
+misses or at ``register()``: with or without the start-up hook, after basicsr, and whichever plugin module a process
+imports first (no import cycle, also through basicsr)."""
 import os
+import re
 import subprocess
 import sys
 
 from conftest import REPO
 
 REGISTERED = ('from basicsr.utils.registry import ARCH_REGISTRY, DATASET_REGISTRY, MODEL_REGISTRY; '
-              'print("RDDGModel" in MODEL_REGISTRY and "EnlighteningNet" in ARCH_REGISTRY '
+              'print(MODEL_REGISTRY.get("RDDGModel") is not None and "EnlighteningNet" in ARCH_REGISTRY '
               'and "DarkeningDataset" in DATASET_REGISTRY)')
 # every plugin module imported first in a fork of one Python that holds the heavy third-party libraries already
 FIRST_IMPORTS = '''
@@ -21,8 +23,9 @@ for name in sys.argv[1:]:
         importlib.import_module(name)
         import basicsr
         from basicsr.utils.registry import ARCH_REGISTRY, LOSS_REGISTRY, METRIC_REGISTRY, MODEL_REGISTRY
-        os._exit(0 if all(('RDDGModel' in MODEL_REGISTRY, 'EnlighteningNet' in ARCH_REGISTRY,
-                           'DomainWeightedL1Loss' in LOSS_REGISTRY, 'calculate_lpips' in METRIC_REGISTRY)) else 3)
+        found = (MODEL_REGISTRY.get('RDDGModel'), ARCH_REGISTRY.get('EnlighteningNet'),  # a miss registers all
+                 LOSS_REGISTRY.get('DomainWeightedL1Loss'), METRIC_REGISTRY.get('calculate_lpips'))
+        os._exit(0 if all(obj.__module__.startswith('rddg_basicsr.') for obj in found) else 3)
     failed += [name] if os.waitpid(pid, 0)[1] else []
 print(failed)
 '''
@@ -47,7 +50,8 @@ def plugin_modules():
 def test_import_loads_no_torch_and_has_a_version():
     code = ('import sys, rddg_basicsr; '
             'print(rddg_basicsr.__version__, [m for m in ("torch", "basicsr") if m in sys.modules])')
-    assert run_python(code) == '0.1.0 []'
+    version = re.search(r"version='([^']+)'", open(os.path.join(REPO, 'setup.py')).read()).group(1)
+    assert run_python(code) == f'{version} []'  # the version setup.py installs
 
 
 def test_registers_at_the_first_basicsr_import_even_with_the_hook_off():
@@ -60,7 +64,21 @@ def test_registers_at_once_after_basicsr():
     assert run_python(alias + REGISTERED, RDDG_BASICSR_HOOK='0') == 'True'
 
 
-def test_any_module_imported_first_registers_the_whole_plugin():
-    """Registration starts inside whichever plugin module imports basicsr first; none may need a name of a module
-    still half-imported at that point."""
+def test_any_module_imported_first_then_a_lookup_registers_the_whole_plugin():
+    """Whichever plugin module a process imports first, the import completes (no module sees another half-imported)
+    and the first lookup that misses registers the rest."""
     assert run_python(FIRST_IMPORTS, *plugin_modules()) == '[]'
+
+
+def test_importing_basicsr_imports_no_registering_plugin_module():
+    """basicsr's import hands over to ``basicsr_compat`` only: no plugin class module loads inside it, so no import
+    cycle runs through basicsr (``import rddg_basicsr.darkening`` and the like may use plain ``from`` imports)."""
+    code = ('import sys, basicsr; print(sorted({m.split(".")[1] for m in sys.modules '
+            'if m.startswith("rddg_basicsr.")}))')
+    assert run_python(code) == "['basicsr_compat']"
+
+
+def test_the_whole_plugin_registers_once_and_each_registering_module_once():
+    code = ('import rddg_basicsr, sys; rddg_basicsr.register(); rddg_basicsr.register(); '
+            'from basicsr.utils.registry import ARCH_REGISTRY; print(ARCH_REGISTRY.get("DarkeningNet").__module__)')
+    assert run_python(code) == 'rddg_basicsr.archs.darkening_arch'

@@ -8,9 +8,9 @@ import sys
 import pytest
 
 from conftest import REPO, run_entry
-from rddg_basicsr.utils.run_lock import RunLockedError, acquire, lock_path
+from rddg_basicsr.basicsr_compat.run_lock import RunLockedError, acquire, lock_path
 
-HOLD = ('import sys, time; from rddg_basicsr.utils.run_lock import acquire; acquire(sys.argv[1]); '
+HOLD = ('import sys, time; from rddg_basicsr.basicsr_compat.run_lock import acquire; acquire(sys.argv[1]); '
         'print("locked", flush=True); time.sleep(600)')
 
 
@@ -29,7 +29,7 @@ def holder(tmp_path):
 def _options(tmp_path):
     """The stage-1 options named 'locked', on CPU, with data folders that do not exist (the run stops there)."""
     text = open(f'{REPO}/options/stage1_darken.yml', encoding='utf-8').read()
-    text = text.replace('name: stage1_darken', 'name: locked').replace('num_gpu: 1', 'num_gpu: 0')
+    text = text.replace('name: stage1_darken', 'name: locked').replace('num_gpu: auto', 'num_gpu: 0')
     text = text.replace('datasets/', f'{tmp_path}/missing/')
     path = tmp_path / 'locked.yml'
     path.write_text(text, encoding='utf-8')

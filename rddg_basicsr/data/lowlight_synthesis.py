@@ -19,9 +19,9 @@ import inspect
 import cv2
 import numpy as np
 import torch
-import yaml
 
 from rddg_basicsr.archs import arch_util
+from rddg_basicsr.basicsr_compat.safe_yaml import load_yaml
 
 _RANGE_ERROR = '{name} must be a pair [low, high] of numbers with {lower} <= low <= high{upper}, got {value!r}'
 
@@ -219,11 +219,7 @@ def load_synthesis_config(path):
     Raises:
         ValueError: unknown key or bad value (the message names the key and ``path``), or a malformed file.
     """
-    with open(path, encoding='utf-8') as f:
-        try:
-            data = yaml.safe_load(f) or {}
-        except yaml.YAMLError as err:
-            raise ValueError(f'{path}: not valid YAML ({err})') from None
+    data = load_yaml(path) or {}
     if not isinstance(data, dict):
         raise ValueError(f'{path}: the top level must be a mapping of sections, got {type(data).__name__}')
     config = {}

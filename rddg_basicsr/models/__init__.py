@@ -1,5 +1,5 @@
 """Importing this package registers every ``*_model.py`` module in it."""
-import basicsr  # noqa: F401, I001  (first: the whole plugin registers before any module here runs)
+import basicsr  # noqa: F401, I001  (first: the patches are in place before any model class is defined)
 
 from rddg_basicsr.utils.registration import import_suffixed_modules
 

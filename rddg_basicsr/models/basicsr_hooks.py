@@ -1,4 +1,4 @@
-"""``BaseModel`` hooks that BasicSR 1.4.2 gets wrong on today's stack (listed in ``compat.py``'s table).
+"""``BaseModel`` hooks that BasicSR 1.4.2 gets wrong on today's stack (listed in ``basicsr_compat/patches.py``'s table).
 
 - DDP on CPU: no CUDA ``device_ids``;
 - optimizers: BasicSR's ``get_optimizer`` knows only Adam; here any ``torch.optim`` class by name;

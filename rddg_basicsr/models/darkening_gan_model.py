@@ -7,8 +7,8 @@ from basicsr.losses import build_loss
 from basicsr.models.srgan_model import SRGANModel
 from basicsr.utils.registry import MODEL_REGISTRY
 
-import rddg_basicsr.stage1 as stage1  # the module: registration may start inside stage1's import
 from rddg_basicsr.archs.arch_util import DarkeningGenerator
+from rddg_basicsr.stage1 import SMOOTH_DEFAULT, Stage1, generate, parse_smooth
 
 from .plugin_model import PluginModelMixin
 
@@ -49,8 +49,8 @@ class DarkeningGANModel(PluginModelMixin, SRGANModel):
             self.real = data['real'].to(self.device)
 
     def __init__(self, opt):
-        smooth = (opt.get('maps') or {}).get('smooth', stage1.SMOOTH_DEFAULT)
-        self.map_smooth = stage1.parse_smooth(smooth, 'maps.smooth')
+        smooth = (opt.get('maps') or {}).get('smooth', SMOOTH_DEFAULT)
+        self.map_smooth = parse_smooth(smooth, 'maps.smooth')
         super().__init__(opt)
         if not self.is_train and opt.get('network_d') and opt['path'].get('pretrain_network_d'):
             self.net_d = self.model_to_device(build_network(opt['network_d']))
@@ -104,7 +104,7 @@ class DarkeningGANModel(PluginModelMixin, SRGANModel):
 
     def optimize_parameters(self, current_iter):
         loss_dict = OrderedDict()
-        self.output, self.clean = stage1.generate(self.net_g, self.lq)
+        self.output, self.clean = generate(self.net_g, self.lq)
         if current_iter % self.net_d_iters == 0 and current_iter > self.net_d_init_iters:
             self._step_g(loss_dict, current_iter)
         self._step_d(loss_dict, current_iter)
@@ -160,7 +160,7 @@ class DarkeningGANModel(PluginModelMixin, SRGANModel):
         net_d = self.get_bare_model(self.net_d)
         was_training = net_d.training
         net_d.eval()
-        maps = stage1.Stage1(None, net_d, self.map_smooth)
+        maps = Stage1(None, net_d, self.map_smooth)
         self.d_prob = maps.domain_map(self.output)
         self.d_prob_real = maps.domain_map(self.real) if hasattr(self, 'real') else None
         net_d.train(was_training)

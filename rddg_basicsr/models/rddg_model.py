@@ -4,7 +4,8 @@ from basicsr.models.sr_model import SRModel
 from basicsr.utils.registry import MODEL_REGISTRY
 
 from rddg_basicsr.losses.domain_weighting import DomainWeightedLoss
-import rddg_basicsr.stage1 as stage1  # the module: registration may start inside stage1's import
+from rddg_basicsr.stage1 import Stage1, crop_context
+
 from .plugin_model import PluginModelMixin
 
 WEIGHTED_LOSSES = (('pixel_opt', 'cri_pix'), ('perceptual_opt', 'cri_perceptual'))
@@ -43,7 +44,7 @@ class RDDGModel(PluginModelMixin, SRModel):
 
     def _build_darkening(self):
         """The frozen stage 1 for the on-the-fly mode; exact crops need enough context around them."""
-        self.stage1 = stage1.Stage1.from_darkening_options(self.darken_opt, self.device)
+        self.stage1 = Stage1.from_darkening_options(self.darken_opt, self.device)
         train_set = self.opt['datasets'].get('train') or {}
         self.context = train_set.get('context') or 0
         needed = self.stage1.context_margin
@@ -84,7 +85,7 @@ class RDDGModel(PluginModelMixin, SRModel):
     def _darken_batch(self, context):
         """x_g and w of the NL batch, ``context`` px removed from every side of x_g, w and gt."""
         self.lq, self.w = self.stage1.sample(self.gt, context)
-        self.gt = stage1.crop_context(self.gt, context)
+        self.gt = crop_context(self.gt, context)
 
     def test(self):
         if self.lq is None:

@@ -15,8 +15,8 @@ import cv2
 import torch
 from basicsr.utils import get_root_logger, imwrite, tensor2img
 
-import rddg_basicsr.stage1 as stage1  # the module: registration may start inside stage1's import
 from rddg_basicsr.metrics.safe_metric import metric_or_skip
+from rddg_basicsr.stage1 import heat_map
 
 # metrics that judge the result alone (no ground truth needed)
 NO_REFERENCE_METRICS = ('calculate_niqe', 'calculate_domain_score')
@@ -107,7 +107,7 @@ class ValidationMixin:
         """The result image and the heat map of w beside it (``<name>_w.png``); input, output and w in TensorBoard."""
         visual_path = self._visual_path(dataset_name, img_name, current_iter)
         w = self.domain_map()
-        w_map = None if w is None else stage1.heat_map(w[:1].float().cpu())
+        w_map = None if w is None else heat_map(w[:1].float().cpu())
         if save_img:
             imwrite(metric_data['img'], visual_path)
             if w_map is not None:

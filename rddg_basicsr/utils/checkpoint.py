@@ -14,7 +14,15 @@ import pickle
 import torch
 
 
-class UnsafeCheckpointError(RuntimeError):
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be used: unreadable, or not the network it should be (a user can fix it)."""
+
+
+class CheckpointKeyError(CheckpointError, KeyError):
+    """A checkpoint without network weights under the expected key."""
+
+
+class UnsafeCheckpointError(CheckpointError):
     """A checkpoint needs arbitrary Python objects (code) to load, so it was refused."""
 
 
@@ -24,7 +32,7 @@ def safe_torch_load(path, map_location='cpu'):
     Raises:
         FileNotFoundError: ``path`` does not exist (the message names it).
         UnsafeCheckpointError: the file asks for Python objects beyond tensors and plain containers (code).
-        RuntimeError: the file is truncated or not a torch checkpoint at all.
+        CheckpointError: the file is truncated or not a torch checkpoint at all.
     """
     if not os.path.isfile(path):
         raise FileNotFoundError(f'Checkpoint not found: {path}')
@@ -38,10 +46,12 @@ def safe_torch_load(path, map_location='cpu'):
                 f'Refused to load {path}: it is not a plain tensor checkpoint and loading it could run code '
                 f'({needs_code}). Re-save it as a state_dict of tensors.') from None
         detail = next((line for line in lines if line.startswith('Unsupported')), lines[0] if lines else '')
-        raise RuntimeError(f'Cannot read checkpoint {path}: truncated or not a torch checkpoint ({detail})') from None
+        raise CheckpointError(
+            f'Cannot read checkpoint {path}: truncated or not a torch checkpoint ({detail})') from None
     except (RuntimeError, EOFError, OSError, KeyError, ValueError) as err:
         first = str(err).strip().splitlines()[0].split('. ')[0] if str(err).strip() else type(err).__name__
-        raise RuntimeError(f'Cannot read checkpoint {path}: truncated or not a torch checkpoint ({first})') from None
+        raise CheckpointError(
+            f'Cannot read checkpoint {path}: truncated or not a torch checkpoint ({first})') from None
 
 
 def load_state_dict(path, param_key='params_ema'):
@@ -60,7 +70,8 @@ def load_state_dict(path, param_key='params_ema'):
     elif ckpt and all(hasattr(v, 'shape') for v in ckpt.values()):
         state = ckpt
     else:
-        raise KeyError(f'{path}: no network weights under {param_key!r} or "params" (keys: {sorted(ckpt)[:5]})')
+        raise CheckpointKeyError(
+            f'{path}: no network weights under {param_key!r} or "params" (keys: {sorted(ckpt)[:5]})')
     return strip_module_prefix(state)
 
 
@@ -76,7 +87,7 @@ def load_network_weights(net, path, param_key='params_ema', strict=True):
     try:
         bare.load_state_dict(state, strict=strict)
     except RuntimeError:
-        raise RuntimeError(f'{path} does not fit {describe_mismatch(bare, state)}; pass the training YAML '
+        raise CheckpointError(f'{path} does not fit {describe_mismatch(bare, state)}; pass the training YAML '
                            '(--opt) whose network options built this checkpoint') from None
     return net
 

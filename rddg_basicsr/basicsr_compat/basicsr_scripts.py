@@ -1,31 +1,18 @@
-"""BasicSR's own ``train.py`` / ``test.py`` driving the plugin (set up by the start-up hook, ``rddg_basicsr_hook``).
+"""BasicSR's own ``train.py`` / ``test.py`` run as ``__main__`` on a plugin option file.
 
 Run as ``__main__`` (``python -m basicsr.train``, ``python basicsr/train.py``), those scripts define their own
-``load_resume_state`` and import ``build_dataloader`` / ``make_exp_dirs`` into ``__main__``, where the compatibility
-layer's replacements in ``basicsr.train`` never reach. Both pipelines call ``parse_options`` first, so its wrapper
-gives the calling pipeline's namespace the same fixes, checks the options, and moves the root of an installed
-BasicSR (site-packages) to the current directory: ``experiments/``, ``results/`` and ``tb_logger/`` land there.
+``load_resume_state`` and import ``build_dataloader`` / ``make_exp_dirs`` into ``__main__``, where the patches in
+``basicsr.train`` never reach. Both pipelines call ``parse_options`` first, so the one parse path
+(``parse_options.py``) gives the calling namespace the same fixes (``fix_namespace``), and moves the root of an
+installed BasicSR (site-packages) to the current directory (``script_root``): ``experiments/``, ``results/`` and
+``tb_logger/`` land there.
 """
 import os
-import sys
 from os import path as osp
-
-import basicsr.test
-import basicsr.train
-import basicsr.utils.options
-
-from rddg_basicsr.option_checks import check_options
 
 # names the compatibility layer replaces in basicsr.train / basicsr.test, taken from there into __main__
 FIXED_NAMES = ('load_resume_state', 'build_dataloader', 'make_exp_dirs')
 ROOTED_NAMES = ('init_tb_logger', 'mkdir_and_rename')
-
-
-def install():
-    """Wrap ``basicsr.utils.options.parse_options`` (once), before a script run as ``__main__`` imports it."""
-    parse = basicsr.utils.options.parse_options
-    if not getattr(parse, '_rddg_scripts', False):
-        basicsr.utils.options.parse_options = _for_scripts(parse)
 
 
 def script_root(root_path):
@@ -37,6 +24,9 @@ def script_root(root_path):
 def fix_namespace(namespace, is_train, root_path, new_root):
     """Give a pipeline's module globals the compatibility layer's functions and, when the root moved, rebase
     BasicSR's paths under the old root (``opt['root_path']``, set by the pipeline itself) onto the new one."""
+    import basicsr.test
+    import basicsr.train
+
     fixed = basicsr.train if is_train else basicsr.test
     for name in FIXED_NAMES:
         if name in namespace and hasattr(fixed, name):
@@ -45,19 +35,6 @@ def fix_namespace(namespace, is_train, root_path, new_root):
         for name in ROOTED_NAMES:
             if name in namespace and not getattr(namespace[name], '_rddg_rebased', False):
                 namespace[name] = _rebased(namespace[name], root_path, new_root)
-
-
-def _for_scripts(parse_options):
-
-    def parse(root_path, is_train=True):
-        new_root = script_root(root_path)
-        fix_namespace(sys._getframe(1).f_globals, is_train, root_path, new_root)
-        opt, args = parse_options(new_root, is_train=is_train)
-        check_options(opt)
-        return opt, args
-
-    parse._rddg_scripts = True
-    return parse
 
 
 def _rebased(func, old_root, new_root):

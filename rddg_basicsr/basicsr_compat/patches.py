@@ -1,12 +1,13 @@
-"""Compatibility layer: BasicSR 1.4.2 (the last PyPI release) on today's torch / torchvision / numpy.
+"""Patches: BasicSR 1.4.2 (the last PyPI release) on today's torch / torchvision / numpy, and on the CPU.
 
-Nothing in site-packages is edited; each fix replaces one module attribute at import time and is
-idempotent. ``apply()`` runs when the plugin registers (``rddg_basicsr.register``), before BasicSR's own
-``__init__`` at the first ``basicsr`` import.
+Nothing in site-packages is edited; each fix replaces one module attribute and is idempotent. ``apply()`` runs only
+in a process that uses the plugin (``basicsr_compat.prepare``), after basicsr has loaded. The one fix that every
+process with the plugin installed gets, the ``functional_tensor`` alias (torchvision >= 0.17 removed
+``transforms.functional_tensor``, and BasicSR does not import without it), lives in the start-up shim
+``rddg_basicsr_hook``, since it must run before BasicSR's ``__init__``.
 
 | fix                         | BasicSR 1.4.2 problem                                                      |
 |-----------------------------|----------------------------------------------------------------------------|
-| ``functional_tensor`` alias | torchvision >= 0.17 removed ``transforms.functional_tensor``: import fails |
 | ``load_resume_state``       | calls ``torch.cuda.current_device()`` (fails on CPU); ``--auto_resume``    |
 |                             | looks under the current directory instead of the experiment root          |
 | ``_init_dist_pytorch``      | hard-codes NCCL and ``cuda.set_device(rank % 0)`` (fails on CPU), uses     |
@@ -18,7 +19,7 @@ idempotent. ``apply()`` runs when the plugin registers (``rddg_basicsr.register`
 | (timeout)                   | others silently; here ``dist_timeout`` (seconds, default 600), and the     |
 |                             | ranks that time out name the ranks that stopped answering                  |
 | ``ordered_yaml``            | ``yaml.load`` with a full loader: a ``!!python/...`` tag in an option file |
-|                             | runs code; replaced by ``utils/safe_yaml.py``'s safe loader                |
+|                             | runs code; replaced by ``safe_yaml.py``'s safe loader                      |
 | ``worker_init_fn``          | reseeds ``random`` / NumPy in each worker to the same value every epoch:   |
 |                             | every epoch replays the same random crops and draws; seeded from torch's   |
 |                             | per-worker, per-epoch seed instead (still derived from ``manual_seed``)    |
@@ -38,7 +39,6 @@ The plugin's models fix the rest in their ``BaseModel`` hooks (``models/basicsr_
 import datetime
 import os
 import random
-import sys
 import threading
 import time
 
@@ -46,7 +46,9 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from rddg_basicsr.utils import safe_yaml
+import rddg_basicsr_hook
+
+from . import safe_yaml
 
 DEFAULT_DIST_TIMEOUT_S = 600
 _dist_timeout_s = [DEFAULT_DIST_TIMEOUT_S]
@@ -54,7 +56,7 @@ _dist_timeout_s = [DEFAULT_DIST_TIMEOUT_S]
 
 def apply():
     """Apply every fix (safe to call more than once)."""
-    _alias_functional_tensor()
+    rddg_basicsr_hook.alias_functional_tensor()
     import basicsr.data
     import basicsr.test
     import basicsr.train
@@ -70,17 +72,6 @@ def apply():
     for module in (basicsr.train, basicsr.test):
         if not getattr(module.make_exp_dirs, '_rddg_synced', False):
             module.make_exp_dirs = _synced(module.make_exp_dirs)
-
-
-def _alias_functional_tensor():
-    """Point the removed ``torchvision.transforms.functional_tensor`` at ``functional``."""
-    name = 'torchvision.transforms.functional_tensor'
-    if name not in sys.modules:
-        try:
-            import torchvision.transforms.functional_tensor  # noqa: F401  (old torchvision keeps its own)
-        except ImportError:
-            import torchvision.transforms.functional as functional
-            sys.modules[name] = functional
 
 
 def load_resume_state(opt):

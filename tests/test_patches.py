@@ -1,5 +1,5 @@
-"""Compatibility layer: BasicSR 1.4.2 imports, resumes and initialises DDP on today's stack and on CPU."""
-import rddg_basicsr  # noqa: F401, I001  (compat layer first)
+"""Patches: BasicSR 1.4.2 imports, resumes and initialises DDP on today's stack and on CPU."""
+import rddg_basicsr  # noqa: F401, I001  (before any basicsr import)
 
 import datetime
 import importlib
@@ -17,8 +17,8 @@ import basicsr.test
 import basicsr.train
 import basicsr.utils.dist_util as dist_util
 import basicsr.utils.options
-from rddg_basicsr import compat
-from rddg_basicsr.utils import safe_yaml
+from rddg_basicsr.basicsr_compat import patches
+from rddg_basicsr.basicsr_compat import safe_yaml
 from rddg_basicsr.utils.checkpoint import latest_state_path
 
 
@@ -32,9 +32,9 @@ def test_functional_tensor_alias_and_basicsr_imports():
 
 
 def test_functions_replaced():
-    assert basicsr.train.load_resume_state is compat.load_resume_state
-    assert dist_util._init_dist_pytorch is compat.init_dist_pytorch
-    assert basicsr.data.worker_init_fn is compat.worker_init_fn
+    assert basicsr.train.load_resume_state is patches.load_resume_state
+    assert dist_util._init_dist_pytorch is patches.init_dist_pytorch
+    assert basicsr.data.worker_init_fn is patches.worker_init_fn
     assert basicsr.utils.options.ordered_yaml is safe_yaml.ordered_yaml
     assert getattr(basicsr.train.build_dataloader, '_rddg_persistent', False)
     for module in (basicsr.train, basicsr.test):
@@ -46,8 +46,8 @@ def test_apply_is_idempotent():
         return (basicsr.train.make_exp_dirs, basicsr.test.make_exp_dirs, basicsr.train.load_resume_state,
                 dist_util._init_dist_pytorch, basicsr.train.build_dataloader, basicsr.data.worker_init_fn)
     before = patched()
-    compat.apply()
-    compat.apply()
+    patches.apply()
+    patches.apply()
     after = patched()
     assert after == before
 
@@ -188,16 +188,16 @@ class _Seeds(torch.utils.data.Dataset):
         return torch.tensor([random.random(), float(np.random.rand())])
 
 
-@pytest.mark.parametrize('option,seconds', [(None, compat.DEFAULT_DIST_TIMEOUT_S), (45, 45)])
+@pytest.mark.parametrize('option,seconds', [(None, patches.DEFAULT_DIST_TIMEOUT_S), (45, 45)])
 def test_process_group_timeout_comes_from_dist_timeout(monkeypatch, option, seconds):
     seen = {}
     monkeypatch.setattr(dist, 'init_process_group', lambda **kwargs: seen.update(kwargs))
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
     monkeypatch.delenv('RDDG_DIST_BACKEND', raising=False)
-    compat.set_dist_timeout(option)
+    patches.set_dist_timeout(option)
     try:
-        compat.init_dist_pytorch('nccl')
+        patches.init_dist_pytorch('nccl')
     finally:
-        compat.set_dist_timeout(None)
+        patches.set_dist_timeout(None)
     assert seen == {'backend': 'gloo', 'timeout': datetime.timedelta(seconds=seconds)}
-    assert compat.DEFAULT_DIST_TIMEOUT_S < 30 * 60
+    assert patches.DEFAULT_DIST_TIMEOUT_S < 30 * 60

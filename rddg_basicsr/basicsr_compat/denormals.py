@@ -6,11 +6,12 @@ training run slows several-fold as it goes. Flushing changes results by less tha
 float32 (1.2e-38) per operation.
 
 ``torch.set_flush_denormal`` sets the floating-point mode of the calling thread only; the threads of torch's
-intra-op (OpenMP) pool copy it from the main thread when they are created. So ``flush()`` runs when the plugin
-registers (``rddg_basicsr.register``: at the first import of basicsr, which every plugin module that builds a
-network imports), before any plugin model runs, and checks every pool thread afterwards. Dataloader workers
-(forked: they copy the main thread's mode; spawned: unpickling a plugin dataset imports basicsr) and torchrun
-ranks (each imports basicsr) inherit it.
+intra-op (OpenMP) pool copy it from the main thread when they are created. So ``flush()`` runs as soon as a process
+uses the plugin (``basicsr_compat.prepare``): at the first basicsr import when a plugin module came first (every
+plugin module that builds a network imports basicsr), else when the plugin registers. It checks every pool thread
+afterwards. Dataloader workers (forked: they copy the main thread's mode; spawned: unpickling a plugin dataset
+imports the plugin) and torchrun ranks (each parses the options) inherit it. A process that never uses the plugin
+keeps torch's default.
 
 ``RDDG_FLUSH_DENORMAL=0`` turns it off.
 """
@@ -37,8 +38,8 @@ def flush():
     unflushed = unflushed_fraction()
     if unflushed > 0:
         warnings.warn(f'denormal floats are flushed on only {1 - unflushed:.0%} of torch\'s CPU threads: torch ran '
-                      'parallel code before basicsr was first imported (when rddg_basicsr registers), so trained '
-                      f'models may run slower. Import basicsr before other torch work (or set {ENV}=0 to silence '
+                      'parallel code before the plugin was first used, so trained models may run slower. '
+                      f'Import the plugin before other torch work (or set {ENV}=0 to silence '
                       'this).', stacklevel=2)
     return unflushed == 0
 

@@ -1,0 +1,56 @@
+"""Everything of the plugin that touches BasicSR's internals, and when it does so.
+
+Modules:
+- ``hook``: what a process's first ``basicsr`` import runs (the start-up shim ``rddg_basicsr_hook`` calls it). It
+  installs three wrappers that stay inert unless the plugin is used, and it registers nothing.
+- ``parse_options``: the one ``parse_options`` path, shared by ``rddg-train`` / ``rddg-test`` and BasicSR's own
+  scripts.
+- ``option_checks``: checks of the options before any folder is created.
+- ``run_lock``: one live run per experiment (or results) folder.
+- ``safe_yaml``: the one YAML reader for option files.
+- ``patches``: the CPU and compatibility fixes that replace attributes of BasicSR's modules.
+- ``basicsr_scripts``: BasicSR's ``train.py`` / ``test.py`` run as ``__main__``.
+- ``denormals``: the flush-to-zero mode for CPU speed.
+
+What a process gets:
+
+| process                                        | import fix | wrappers | ``prepare`` | ``register`` |
+|------------------------------------------------|------------|----------|-------------|--------------|
+| imports basicsr, never names a plugin type      | yes        | inert    | no          | no           |
+| (a Real-ESRGAN run, BasicSR's own options)      |            |          |             |              |
+| BasicSR script, option file names a plugin type | yes        | yes      | yes         | yes          |
+| ``rddg-train`` / ``rddg-test``                  | yes        | yes      | yes         | yes          |
+| imports a plugin module (``rddg_basicsr.x``)    | yes        | yes      | yes         | what it      |
+|                                                 |            |          |             | imports      |
+| a registry lookup misses                        | yes        | yes      | yes         | yes          |
+
+``prepare()`` flushes denormals and applies ``patches``. ``register()`` also imports every network, dataset, loss,
+metric and model module into BasicSR's registries. Neither runs inside the import of a plugin module, so no import
+cycle runs through basicsr.
+"""
+
+_done = set()
+
+
+def prepare():
+    """This process uses the plugin: flush denormal floats and apply the patches to BasicSR (once)."""
+    if 'prepare' in _done:
+        return
+    _done.add('prepare')
+    from . import denormals, patches
+
+    denormals.flush()
+    patches.apply()
+
+
+def register():
+    """``prepare()``, then fill BasicSR's registries with every plugin class and metric (once per process)."""
+    if 'register' in _done:
+        return
+    _done.add('register')
+    prepare()
+    from rddg_basicsr import archs, data, losses, metrics, models  # noqa: F401  (registration is importing)
+
+
+def prepared():
+    return 'prepare' in _done

@@ -20,7 +20,8 @@ PROBE = ('from rddg_basicsr.archs.enlightening_arch import EnlighteningNet; '
 
 
 def run_python(code, flush=True, threads=2):
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), RDDG_FLUSH_DENORMAL='1' if flush else '0')
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
+               RDDG_FLUSH_DENORMAL='1' if flush else '0')  # the thread count is the test's, not the caller's
     proc = subprocess.run([sys.executable, '-c', code], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -36,7 +36,7 @@ class EnlighteningNet(nn.Module):
 
     With ``add_residual`` (curve or gain) p also gives r (N, C, H, W), added in display values before the clamp:
     out = soft_clamp(head(x) + r), a zero-initialised correction for chroma and noise, which curves and gains cannot
-    remove. soft_clamp is the identity on [0.01, 0.99] and exponential tails into (0, 1): smooth, with gradients.
+    remove. soft_clamp is the identity on [0.01, 0.99] with exponential tails into (0, 1): smooth, with gradients.
 
     ``global_context`` adds the bottleneck's spatial mean, through two 1x1 convs, to every bottleneck position:
     image-wide exposure for the coarsest level (a tiled forward then sees each tile's own mean).
@@ -57,8 +57,7 @@ class EnlighteningNet(nn.Module):
         add_residual (bool): ``curve`` / ``gain``: also predict the display-space correction r. Default: False.
         global_context (bool): Add the global-mean branch at the bottleneck. Default: False.
 
-    Shapes: (N, num_in_ch, H, W) in [0, 1] -> (N, num_out_ch, H, W) in (0, 1) (``curve`` without
-    ``add_residual``: in [0, 1]).
+    Shapes: (N, num_in_ch, H, W) in [0, 1] -> (N, num_out_ch, H, W) in [0, 1].
     """
 
     def __init__(self, num_in_ch=3, num_out_ch=3, num_feat=16, num_level=4, num_block=1, input_skip=False,
@@ -132,8 +131,9 @@ def gain_enhance(x, log_gain):
 
 
 def soft_clamp(x, margin=CLAMP_MARGIN):
-    """Smooth clamp into (0, 1): identity on [margin, 1 - margin], C1 exponential tails margin * exp((x - margin) /
-    margin) below and mirrored above (value 0.37 * margin at 0 and 1 - 0.37 * margin at 1). Any shape."""
+    """Smooth clamp into [0, 1]: identity on [margin, 1 - margin], C1 exponential tails margin * exp((x - margin) /
+    margin) below and mirrored above (value 0.37 * margin at 0 and 1 - 0.37 * margin at 1; strictly inside (0, 1)
+    until exp underflows, far outside). Any shape."""
     low = margin * torch.exp((x.clamp_max(margin) - margin) / margin)
     high = 1 - margin * torch.exp((1 - margin - x.clamp_min(1 - margin)) / margin)
     return torch.where(x < margin, low, torch.where(x > 1 - margin, high, x))

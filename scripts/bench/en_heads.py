@@ -35,6 +35,8 @@ from common import (BENCH, DELETE, machine_line, md_table, merge, read_options, 
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from basicsr.archs import build_network  # noqa: E402
 from basicsr.metrics import calculate_psnr, calculate_ssim  # noqa: E402
 
 from rddg_basicsr.data.lowlight_synthesis import camera_lowlight, linear_to_srgb, srgb_to_linear  # noqa: E402
@@ -289,8 +291,26 @@ def choose_peers(pairs):
 
 
 def count_params(variant):
-    from basicsr.archs import build_network
     return sum(p.numel() for p in build_network(network(variant)).parameters())
+
+
+def step_seconds(variants, batch, crop, repeats=7):
+    """Median seconds of one forward + backward + Adam step per variant (batch x 3 x crop x crop, this process's
+    threads), the variants interleaved so that a change in the machine's load hits them alike."""
+    torch.manual_seed(0)
+    x, y = torch.rand(batch, 3, crop, crop) * 0.2, torch.rand(batch, 3, crop, crop)
+    nets = {v: build_network(network(v)) for v in variants}
+    optims = {v: torch.optim.Adam(net.parameters(), lr=1e-4) for v, net in nets.items()}
+    times = {v: [] for v in variants}
+    for _ in range(repeats):
+        for v, net in nets.items():
+            t = time.perf_counter()
+            loss = (net(x) - y).abs().mean()
+            optims[v].zero_grad()
+            loss.backward()
+            optims[v].step()
+            times[v].append(time.perf_counter() - t)
+    return {v: float(np.median(t[1:])) for v, t in times.items()}
 
 
 # --------------------------------------------------------------------------------------------------- report
@@ -311,21 +331,25 @@ def decide(results, variants):
 
 
 def make_report(args, header, results, costs, peers, settings, sources, minutes, best):
+    train_minutes = sum(len(DOMAINS) * cost[2] for cost in costs.values()) / 60
     rows = []
     for variant, res in results.items():
-        params, s_iter, wall = costs[variant]
+        params, s_iter, wall, step = costs[variant]
         cells = [f'{res[d][k]:.2f}' if k != 'ssim' else f'{res[d][k]:.4f}' for d in DOMAINS
                  for k in ('psnr', 'ssim', 'hue')]
         infer = np.mean([res[d]['s_per_mp'] for d in DOMAINS])
-        rows.append([label(variant), *cells, f'{params:,}', f'{s_iter:.3f}', f'{wall / 60:.1f}', f'{infer:.2f}'])
+        rows.append([label(variant), *cells, f'{params:,}', f'{step:.3f}', f'{s_iter:.3f}', f'{wall / 60:.1f}',
+                     f'{infer:.2f}'])
     for key, name in (('input', 'Input (no enhancement)'), ('gamma', 'Gamma, setting chosen on val per domain'),
                       ('gamma_nlm', 'Gamma + OpenCV NLM, settings chosen on val per domain')):
         cells = [f'{peers[d][key][k]:.2f}' if k != 'ssim' else f'{peers[d][key][k]:.4f}' for d in DOMAINS
                  for k in ('psnr', 'ssim', 'hue')]
-        rows.append([name, *cells, '—', '—', '—', f'{np.mean([peers[d][key]["s_per_mp"] for d in DOMAINS]):.2f}'])
+        infer = np.mean([peers[d][key]['s_per_mp'] for d in DOMAINS])
+        rows.append([name, *cells, '—', '—', '—', '—', f'{infer:.2f}'])
     header_cells = ['EnlighteningNet (network_g on top of 16 feat, 4 levels, 1 block) / peer']
     header_cells += [f'{d} {k}' for d in DOMAINS for k in ('PSNR ↑', 'SSIM ↑', 'hue err (deg) ↓')]
-    header_cells += ['parameters', 's/iteration (train, 1 thread)', 'train wall (min)', 'inference s/MP']
+    header_cells += ['parameters', 's/step (interleaved)', 's/iteration (train log)', 'train wall (min)',
+                     'inference s/MP']
     table = md_table(header_cells, rows)
 
     scenes = sorted({p['scene'] for p in next(iter(results.values()))[DOMAINS[0]]['per']})
@@ -400,7 +424,11 @@ Per-scene val PSNR (dB):
 - **Peers.** gamma over 1.0-6.0 (step 0.25) and gamma 1.5-5.0 (step 0.5) x NLM h in 3-50, best mean PSNR on the same
   val pairs per domain: {peer_settings}. The peers are tuned on the pairs they are scored on; the EN rows are
   not.
-- **Time.** {minutes:.1f} min in all.
+- **Cost.** s/step: one forward + backward + Adam step at batch {args.batch}, {args.crop}x{args.crop}, one thread,
+  median of 6 with the variants interleaved (comparable between rows). s/iteration and wall time come from the
+  trainings, which ran one after another under whatever else the machine ran (load average {header.split()[-1]} at
+  the start): they compare rows less well.
+- **Time.** {minutes:.1f} min for this invocation; the trainings took {train_minutes:.1f} min in all (wall).
 """
 
 
@@ -441,13 +469,16 @@ def main(argv=None):
             say(f'{variant} on {d}: {res[d]["psnr"]:.2f} dB / {res[d]["ssim"]:.4f}, hue {res[d]["hue"]:.1f} deg; '
                 f'{s_iter:.3f} s/iteration')
         results[variant] = res
-        costs[variant] = (count_params(variant), float(np.mean(iters)), float(np.mean(walls)))
+        costs[variant] = [count_params(variant), float(np.mean(iters)), float(np.mean(walls))]
 
     for variant in args.heads:
         run(variant)
     best = max(args.heads, key=lambda v: np.mean([results[v][d]['psnr'] for d in DOMAINS]))
     if args.context_row:
         run(f'{best}+context')
+    say('timing one training step per variant')
+    for variant, seconds in step_seconds(list(results), args.batch, args.crop).items():
+        costs[variant].append(seconds)
     report = make_report(args, header, results, costs, peers, settings, sources, (time.time() - t0) / 60, best)
     path = write_result(args.out, report)
     print(report)

@@ -46,8 +46,6 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-import rddg_basicsr_hook
-
 from . import safe_yaml
 
 DEFAULT_DIST_TIMEOUT_S = 600
@@ -55,8 +53,7 @@ _dist_timeout_s = [DEFAULT_DIST_TIMEOUT_S]
 
 
 def apply():
-    """Apply every fix (safe to call more than once)."""
-    rddg_basicsr_hook.alias_functional_tensor()
+    """Apply every fix (safe to call more than once). basicsr has loaded, so the shim's import fix has run."""
     import basicsr.data
     import basicsr.test
     import basicsr.train

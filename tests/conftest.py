@@ -2,7 +2,10 @@
 for the real entry points (``python rddg_basicsr/train.py ...``) in a subprocess."""
 import rddg_basicsr  # noqa: I001  (before any basicsr import)
 
+import contextlib
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -83,3 +86,18 @@ class RunsCode:
 
     def __reduce__(self):
         return os.system, (f'touch {self.sentinel}', )
+
+
+@contextlib.contextmanager
+def folder_locked_elsewhere(folder, seconds=60):
+    """Another process holds ``output_folder_lock(folder)`` while the block runs (killed afterwards)."""
+    code = ('import sys, time; from rddg_basicsr.utils.image_io import output_folder_lock\n'
+            f'with output_folder_lock(sys.argv[1]):\n    print("locked", flush=True); time.sleep({seconds})')
+    holder = subprocess.Popen([sys.executable, '-c', code, str(folder)], stdout=subprocess.PIPE, text=True,
+                              env=dict(os.environ, PYTHONPATH=REPO))
+    try:
+        assert holder.stdout.readline().strip() == 'locked'
+        yield
+    finally:
+        holder.kill()
+        holder.wait()

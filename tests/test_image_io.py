@@ -2,8 +2,6 @@
 pixel budget checked on headers read without decoding, bounded reads, atomic writes and output-folder locks."""
 import os
 import struct
-import subprocess
-import sys
 import zlib
 
 import cv2
@@ -12,6 +10,7 @@ import pytest
 from PIL import Image, ImageFile
 from skimage import data
 
+from conftest import folder_locked_elsewhere
 from rddg_basicsr.utils import image_io
 from rddg_basicsr.utils.image_io import (FolderInUseError, ImageTooLargeError, UnreadableImageError, needs_png,
                                          output_folder_lock, read_header, read_image_any, temporary_name,
@@ -222,17 +221,10 @@ def test_temporary_names_are_short_unique_and_beside_the_target(tmp_path):
 
 
 def test_an_output_folder_is_locked_against_a_second_process(tmp_path):
-    code = ('import sys, time; from rddg_basicsr.utils.image_io import output_folder_lock\n'
-            'with output_folder_lock(sys.argv[1]):\n    print("locked", flush=True); time.sleep(30)')
-    holder = subprocess.Popen([sys.executable, '-c', code, str(tmp_path)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == 'locked'
+    with folder_locked_elsewhere(tmp_path, seconds=30):
         with pytest.raises(FolderInUseError, match=f'^output folder {tmp_path} is in use by another run'):
             with output_folder_lock(str(tmp_path)):
                 pass
-    finally:
-        holder.kill()
-        holder.wait()
     with output_folder_lock(str(tmp_path)):  # released when its holder died
         pass
     assert os.listdir(tmp_path) == []

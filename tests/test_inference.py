@@ -14,7 +14,7 @@ import yaml
 from basicsr.archs import build_network
 from skimage import data
 
-from conftest import RunsCode
+from conftest import RunsCode, folder_locked_elsewhere
 from rddg_basicsr.inference import main, parse_args
 
 EN_OPT = {'type': 'EnlighteningNet', 'num_feat': 4, 'num_level': 2, 'num_block': 1}
@@ -289,20 +289,12 @@ def test_a_second_run_into_the_same_folder_is_refused(setup, tmp_path):
     """Issue 19.11: two runs into one folder shared temporary names and replaced each other's files."""
     out = tmp_path / 'out'
     out.mkdir()
-    code = ('import sys, time; from rddg_basicsr.utils.image_io import output_folder_lock\n'
-            'with output_folder_lock(sys.argv[1]):\n    print("locked", flush=True); time.sleep(60)')
-    first = subprocess.Popen([sys.executable, '-c', code, str(out)], stdout=subprocess.PIPE, text=True,
-                             env=dict(os.environ, PYTHONPATH=REPO))
-    try:
-        assert first.stdout.readline().strip() == 'locked'
+    with folder_locked_elsewhere(out):
         with pytest.raises(SystemExit) as exc:
             _run(setup, out)
         assert str(exc.value) == (f'rddg-enhance: error: output folder {out} is in use by another run; wait for it '
                                   'to end or choose another output folder')
         assert os.listdir(out) == []
-    finally:
-        first.kill()
-        first.wait()
     assert _run(setup, out) == 0 and len(os.listdir(out)) == 4
 
 

@@ -2,8 +2,6 @@
 import rddg_basicsr  # noqa: F401, I001  (first: compat layer before basicsr, then registers the archs)
 
 import os
-import subprocess
-import sys
 
 import cv2
 import numpy as np
@@ -13,6 +11,7 @@ import yaml
 from basicsr.archs import build_network
 from skimage import data
 
+from conftest import folder_locked_elsewhere
 from rddg_basicsr.archs.arch_util import quantize_8bit
 from rddg_basicsr.stage1 import Stage1
 from rddg_basicsr.make_pseudo_pairs import main, make_pseudo_pairs, parse_args
@@ -270,17 +269,10 @@ def test_a_second_run_into_the_same_folder_is_refused(stage1, tmp_path):
     """Issue 19.11 for pseudo pairs: a run holds its output folder; another one into it stops with one line."""
     out = tmp_path / 'out'
     out.mkdir()
-    code = ('import sys, time; from rddg_basicsr.utils.image_io import output_folder_lock\n'
-            'with output_folder_lock(sys.argv[1]):\n    print("locked", flush=True); time.sleep(60)')
-    first = subprocess.Popen([sys.executable, '-c', code, str(out)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert first.stdout.readline().strip() == 'locked'
+    with folder_locked_elsewhere(out):
         with pytest.raises(SystemExit, match=f'output folder {out} is in use by another run'):
             _cli(stage1, out)
         assert not [name for sub in os.listdir(out) for name in os.listdir(out / sub)]
-    finally:
-        first.kill()
-        first.wait()
     assert _cli(stage1, out) == 0
 
 

@@ -1,6 +1,7 @@
 """Helpers shared by the benchmark scripts in scripts/bench/ (not part of the installed package)."""
 import os
 import platform
+import shutil
 import sys
 import time
 
@@ -44,6 +45,15 @@ def machine_line():
     load = os.getloadavg()[0] if hasattr(os, 'getloadavg') else float('nan')
     return (f'{cpu}, {os.cpu_count()} logical cores, torch {torch.__version__} ({torch.get_num_threads()} threads), '
             f'{gpu}; Python {platform.python_version()}; 1-min load average at start {load:.2f}')
+
+
+def work_folder(path, reuse):
+    """The absolute scratch folder of a benchmark with its ``logs/``: emptied first unless ``reuse``."""
+    work = os.path.abspath(path)
+    if os.path.isdir(work) and not reuse:
+        shutil.rmtree(work)
+    os.makedirs(f'{work}/logs', exist_ok=True)
+    return work
 
 
 def write_result(name, text):

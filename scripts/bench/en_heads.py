@@ -31,7 +31,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from common import (BENCH, DELETE, machine_line, md_table, merge, read_options, say, start_entry,  # noqa: E402
-                    write_result, write_yaml)
+                    work_folder, write_result, write_yaml)
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
@@ -435,10 +435,7 @@ Per-scene val PSNR (dB):
 def main(argv=None):
     args = parse_args(argv)
     t0 = time.time()
-    work = os.path.abspath(args.work)
-    if os.path.isdir(work) and not args.reuse:
-        shutil.rmtree(work)
-    os.makedirs(f'{work}/logs', exist_ok=True)
+    work = work_folder(args.work, args.reuse)
     header = machine_line()
     say(header)
     data = f'{work}/data'

@@ -2,7 +2,6 @@
 import argparse
 import json
 import os
-import shutil
 import time
 
 import numpy as np
@@ -19,7 +18,7 @@ from .rows import DEFAULT_ROWS, ROWS
 from .runs import plan_tasks, run_tasks, estimate_seconds, stage2_options
 from .scenes import QUICK_SPLITS, SPLITS
 from .stats import per_scene
-from .tools import BENCH, REPO, RESULTS, machine_line, say, write_result
+from .tools import BENCH, REPO, RESULTS, machine_line, say, work_folder, write_result
 
 
 def parse_args(argv=None):
@@ -102,11 +101,8 @@ def evaluate_all(cfg, work, data, stage1):
 def main(argv=None):
     cfg = parse_args(argv)
     t0 = time.time()
-    work = os.path.abspath(cfg.work)
-    if os.path.isdir(work) and not cfg.reuse:
-        shutil.rmtree(work)
+    work = work_folder(cfg.work, cfg.reuse)
     data, logs = f'{work}/data', f'{work}/logs'
-    os.makedirs(logs, exist_ok=True)
     machine = machine_line()
     tasks, stage1 = plan_tasks(cfg, work, data)
     counts = {k: sum(t.kind.startswith(k) for t in tasks) for k in ('s1', 's2', 'pseudo')}

@@ -6,4 +6,4 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from common import (BENCH, DELETE, REPO, RESULTS, machine_line, md_table, merge, read_options, say,  # noqa: E402,F401
-                    start_entry, write_result, write_yaml)
+                    start_entry, work_folder, write_result, write_yaml)

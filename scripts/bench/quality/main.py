@@ -2,6 +2,7 @@
 import argparse
 import json
 import os
+import sys
 import time
 
 import numpy as np
@@ -33,7 +34,8 @@ def parse_args(argv=None):
     p.add_argument('--crop', type=int, default=64)
     p.add_argument('--batch', type=int, default=8)
     p.add_argument('--lr', type=float, default=1e-3)
-    p.add_argument('--ema', type=float, help='stage-2 weight EMA decay, the same for every row (default 0.999; quick 0)')
+    p.add_argument('--ema', type=float, help='stage-2 weight EMA decay, the same for every row (default 0.99: BasicSR '
+                   "starts the EMA at the initial weights, which keep 0.999^n of it; quick 0)")
     p.add_argument('--s1-feat', type=int, default=16)
     p.add_argument('--s1-blocks', type=int, default=4)
     p.add_argument('--d-feat', type=int, default=8)
@@ -49,7 +51,8 @@ def parse_args(argv=None):
     args.seeds = args.seeds or ([0] if q else [0, 1, 2])
     args.s1_iters = args.s1_iters or (20 if q else 500)
     args.s2_iters = args.s2_iters or (20 if q else 800)
-    args.ema = args.ema if args.ema is not None else (0.0 if q else 0.999)
+    args.ema = args.ema if args.ema is not None else (0.0 if q else 0.99)
+    args.command = ' '.join(['python scripts/bench/quality.py', *(sys.argv[1:] if argv is None else argv)])
     if q:
         args.draws = min(args.draws, 2)
     args.out = args.out or ('quality_quick.md' if q else 'quality.md')

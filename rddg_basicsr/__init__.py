@@ -3,9 +3,9 @@
 Importing the package is light (no torch, no BasicSR): the command lines answer ``--help`` at once. Everything that
 touches BasicSR's internals lives in ``basicsr_compat/``, whose docstring says when each part acts. In short, a
 process that imports the package uses the plugin: at the first basicsr import (or now, when basicsr came first),
-denormals are flushed and BasicSR is patched (``basicsr_compat.prepare``). Each ``archs`` / ``data`` / ``losses`` /
-``metrics`` / ``models`` sub-package registers its own classes as it is imported. ``register()`` fills the registries
-with all of them, which a registry lookup that misses also does.
+denormals are flushed and BasicSR is patched (``basicsr_compat.prepare``); nothing registers yet. Each ``archs`` /
+``data`` / ``losses`` / ``metrics`` / ``models`` sub-package registers its own classes as it is imported.
+``register()`` fills the registries with all of them, which a registry lookup that misses also does.
 """
 import sys
 

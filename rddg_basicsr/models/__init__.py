@@ -1,5 +1,6 @@
-"""Importing this package registers every ``*_model.py`` module in it."""
-import basicsr  # noqa: F401, I001  (first: the patches are in place before any model class is defined)
+"""Importing this package registers its own ``*_model.py`` modules; the rest of the plugin registers at the first
+registry lookup that misses, or at ``rddg_basicsr.register()`` (``basicsr_compat``)."""
+import basicsr  # noqa: F401, I001  (first: BasicSR is patched before any model class is defined)
 
 from rddg_basicsr.utils.registration import import_suffixed_modules
 

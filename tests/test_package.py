@@ -54,11 +54,11 @@ def test_import_loads_no_torch_and_has_a_version():
     assert run_python(code) == f'{version} []'  # the version setup.py installs
 
 
-def test_registers_at_the_first_basicsr_import_even_with_the_hook_off():
+def test_a_registry_lookup_registers_the_plugin_even_with_the_hook_off():
     assert run_python('import rddg_basicsr; ' + REGISTERED, RDDG_BASICSR_HOOK='0') == 'True'
 
 
-def test_registers_at_once_after_basicsr():
+def test_a_registry_lookup_registers_the_plugin_imported_after_basicsr():
     alias = ('import sys, torchvision.transforms.functional as f; '
              'sys.modules["torchvision.transforms.functional_tensor"] = f; import basicsr; import rddg_basicsr; ')
     assert run_python(alias + REGISTERED, RDDG_BASICSR_HOOK='0') == 'True'

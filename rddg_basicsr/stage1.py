@@ -130,8 +130,7 @@ class Stage1:
         for key in ('pretrain_network_g', 'pretrain_network_d'):
             if not darkening.get(key):
                 raise ValueError(f'darkening.{key}: required (the trained stage-1 checkpoint)')
-        return cls.from_options(darkening, darkening['pretrain_network_g'], darkening['pretrain_network_d'], device,
-                                darkening.get('smooth'))
+        return cls.from_options(darkening, darkening['pretrain_network_g'], darkening['pretrain_network_d'], device)
 
     @property
     def stochastic(self):

@@ -75,12 +75,6 @@ def generate(net_g, y):
     return x_g, x_g
 
 
-def is_stochastic(net_g):
-    """Whether ``net_g`` draws a fresh sample per call (``DarkeningGenerator.stochastic``; other nets: False)."""
-    bare = getattr(net_g, 'module', net_g)
-    return isinstance(bare, DarkeningGenerator) and bare.stochastic
-
-
 class Stage1:
     """Frozen stage-1 networks and the maps they give.
 
@@ -134,7 +128,9 @@ class Stage1:
 
     @property
     def stochastic(self):
-        return self.net_g is not None and is_stochastic(self.net_g)
+        """Whether G draws a fresh sample per call (``DarkeningGenerator.stochastic``; other nets: False)."""
+        bare = getattr(self.net_g, 'module', self.net_g)
+        return isinstance(bare, DarkeningGenerator) and bare.stochastic
 
     @property
     def smooth_kernel(self):

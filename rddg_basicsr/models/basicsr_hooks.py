@@ -46,15 +46,34 @@ class BasicSRHooksMixin:
         """BasicSR's hook, for every ``torch.optim`` optimizer (1.4.2 supports Adam only)."""
         return optimizer_class(optim_type)(params, lr, **kwargs)
 
-    def build_optimizer(self, name, net):
-        """Optimizer from a copy of ``train.<name>`` (e.g. optim_g) for ``net``'s trainable parameters."""
+    def build_optimizer(self, name, net, groups=None):
+        """Optimizer from a copy of ``train.<name>`` (e.g. optim_g) for ``net``'s trainable parameters.
+
+        ``groups`` (``{key: parameters}``): for each ``key`` that ``train.<name>`` holds (a mapping of settings, e.g.
+        ``degradation: {lr: 1e-3, weight_decay: 0}``), those parameters form a second parameter group with those
+        settings; the schedulers scale every group's learning rate alike. A key the options lack leaves its
+        parameters in the main group.
+        """
         opt = dict(self.opt['train'][name])
         optim_type = opt.pop('type')
-        params = [p for p in net.parameters() if p.requires_grad]
+        settings = {key: opt.pop(key) for key in (groups or {}) if key in opt}
+        for key, value in settings.items():
+            if not isinstance(value, dict):
+                raise ValueError(f'train.{name}.{key}: expected a mapping (e.g. {{lr: 1e-3, weight_decay: 0}}), '
+                                 f'got {value!r}')
+        extra = [({'params': [p for p in groups[key] if p.requires_grad], **value}) for key, value in settings.items()]
+        extra = [group for group in extra if group['params']]
+        taken = {id(p) for group in extra for p in group['params']}
+        params = [{'params': [p for p in net.parameters() if p.requires_grad and id(p) not in taken]}] + extra
         try:
             optimizer = self.get_optimizer(optim_type, params, **opt)
         except ValueError as err:
             raise ValueError(f'train.{name}.type: {err}') from None
+        for key, value in settings.items():
+            unknown = sorted(set(value) - set(optimizer.defaults))
+            if unknown:
+                raise ValueError(f'train.{name}.{key}: {unknown[0]!r} is not a setting of {optim_type} '
+                                 f'(allowed: {", ".join(sorted(optimizer.defaults))})')
         self.optimizers.append(optimizer)
         return optimizer
 

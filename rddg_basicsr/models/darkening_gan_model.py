@@ -36,7 +36,7 @@ class DarkeningGANModel(PluginModelMixin, SRGANModel):
     clean``, the default): the anchor keeps the content of x_s while D alone decides noise, lighting and tone;
     ``train.anchor: sample`` anchors the noisy sample instead. The degradation model's parameters (the camera's)
     get their own optimizer group through ``train.optim_g.degradation`` (no weight decay: a decay would pull the
-    log-space noise levels toward 1 faster than D's weak gradient pushes them, see ``_build_generator_optimizer``).
+    log-space noise levels toward 1 faster than D's weak gradient pushes them; ``setup_optimizers``).
     Logged: l_g_pix, l_g_ssim, l_g_percep, l_g_gan, l_g_stats (with ``stats_opt``), l_d_real, l_d_fake, out_d_real,
     out_d_fake (mean logits) and acc_d (D's accuracy on the batch, real and fake together).
     """
@@ -71,36 +71,13 @@ class DarkeningGANModel(PluginModelMixin, SRGANModel):
         super().init_training_settings()
 
     def setup_optimizers(self):
-        self.optimizer_g = self._build_generator_optimizer()
-        self.optimizer_d = self.build_optimizer('optim_d', self.net_d)
-
-    def _build_generator_optimizer(self):
-        """``train.optim_g`` for G. With ``train.optim_g.degradation`` (a mapping of per-group settings, e.g. ``{lr:
-        1e-3, weight_decay: 0}``), the parameters that G declares as its degradation model
-        (``DarkeningGenerator.degradation_parameters``) form a second parameter group with those settings; the
-        schedulers scale both groups' learning rates alike. Without it (or when G declares none): one group."""
-        opt = dict(self.opt['train']['optim_g'])
-        group_opt = opt.pop('degradation', None)
-        if group_opt is not None and not isinstance(group_opt, dict):
-            raise ValueError(f'train.optim_g.degradation: expected a mapping (e.g. {{lr: 1e-3, weight_decay: 0}}), '
-                             f'got {group_opt!r}')
+        """G's optimizer, with the parameters G declares as its degradation model
+        (``DarkeningGenerator.degradation_parameters``) in their own group when ``train.optim_g.degradation`` is set;
+        D's optimizer."""
         net = self.get_bare_model(self.net_g)
         declared = net.degradation_parameters() if isinstance(net, DarkeningGenerator) else ()
-        degradation = [p for _, p in declared if p.requires_grad] if group_opt is not None else []
-        ids = {id(p) for p in degradation}
-        params = [p for p in self.net_g.parameters() if p.requires_grad and id(p) not in ids]
-        groups = [{'params': params}] + ([{'params': degradation, **group_opt}] if degradation else [])
-        optim_type = opt.pop('type')
-        try:
-            optimizer = self.get_optimizer(optim_type, groups, **opt)
-        except ValueError as err:
-            raise ValueError(f'train.optim_g.type: {err}') from None
-        unknown = sorted(set(group_opt or {}) - set(optimizer.defaults))
-        if unknown:
-            raise ValueError(f'train.optim_g.degradation: {unknown[0]!r} is not a setting of {optim_type} '
-                             f'(allowed: {", ".join(sorted(optimizer.defaults))})')
-        self.optimizers.append(optimizer)
-        return optimizer
+        self.optimizer_g = self.build_optimizer('optim_g', self.net_g, {'degradation': [p for _, p in declared]})
+        self.optimizer_d = self.build_optimizer('optim_d', self.net_d)
 
     def optimize_parameters(self, current_iter):
         loss_dict = OrderedDict()

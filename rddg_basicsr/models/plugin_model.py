@@ -24,4 +24,3 @@ class PluginModelMixin(BasicSRHooksMixin, ValidationMixin):
             return (f'the last saved checkpoint is in {self.opt["path"]["models"]}. Lower the learning rate or '
                     'check the inputs, then resume with --auto_resume.')
         return 'no checkpoint was saved yet. Lower the learning rate or check the inputs, then start again.'
-

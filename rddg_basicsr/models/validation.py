@@ -57,7 +57,7 @@ class ValidationMixin:
     def nondist_validation(self, dataloader, current_iter, tb_logger, save_img):
         dataset_name = dataloader.dataset.opt['name']
         metrics = self.opt['val'].get('metrics') or {}
-        sums, counts, small = {m: 0.0 for m in metrics}, {m: 0 for m in metrics}, {m: 0 for m in metrics}
+        sums, counts, skipped = {m: 0.0 for m in metrics}, {m: 0 for m in metrics}, {m: 0 for m in metrics}
         for index, val_data in enumerate(dataloader):
             img_name = osp.splitext(osp.basename(val_data['lq_path'][0]))[0]
             self.feed_data(val_data)
@@ -71,12 +71,12 @@ class ValidationMixin:
                     get_root_logger().warning(f'val.metrics.{name}: skipped {img_name} ({h}x{w}): NIQE needs two '
                                               f'{NIQE_BLOCK} x {NIQE_BLOCK} blocks (e.g. {2 * NIQE_BLOCK} x '
                                               f'{NIQE_BLOCK})')
-                    small[name] += 1
+                    skipped[name] += 1
                 elif 'img2' in metric_data or metric_opt['type'] in NO_REFERENCE_METRICS:
                     value, reason = metric_or_skip(name, metric_data, metric_opt, img_name)
                     if reason:
                         get_root_logger().warning(reason)
-                        small[name] += 1
+                        skipped[name] += 1
                     else:
                         sums[name] += value
                         counts[name] += 1
@@ -86,7 +86,7 @@ class ValidationMixin:
             self._initialize_best_metric_results(dataset_name)
             for name, value in self.metric_results.items():
                 self._update_best_metric_result(dataset_name, name, value, current_iter)
-            self._log_metrics(dataset_name, current_iter, tb_logger, counts, small)
+            self._log_metrics(dataset_name, current_iter, tb_logger, counts, skipped)
 
     def dist_validation(self, dataloader, current_iter, tb_logger, save_img):
         if self.opt['rank'] == 0:
@@ -130,14 +130,14 @@ class ValidationMixin:
         suffix = self.opt['val'].get('suffix') or self.opt['name']
         return osp.join(self.opt['path']['visualization'], dataset_name, f'{img_name}_{suffix}.png')
 
-    def _log_metrics(self, dataset_name, current_iter, tb_logger, counts, small):
+    def _log_metrics(self, dataset_name, current_iter, tb_logger, counts, skipped):
         lines = [f'Validation {dataset_name} ({self.metric_protocol()})']
         for name, value in self.metric_results.items():
             best = self.best_metric_results[dataset_name][name]
-            over = f' (over {counts[name]} images; {small[name]} skipped, see the warnings)' if small[name] else ''
+            over = f' (over {counts[name]} images; {skipped[name]} skipped, see the warnings)' if skipped[name] else ''
             lines.append(f'\t # {name}: {value:.4f}\tBest: {best["val"]:.4f} @ {best["iter"]} iter{over}')
         for name in (m for m in counts if not counts[m]):
-            why = f'all {small[name]} images skipped' if small[name] else f'no ground truth in {dataset_name}'
+            why = f'all {skipped[name]} images skipped' if skipped[name] else f'no ground truth in {dataset_name}'
             lines.append(f'\t # {name}: n/a ({why})')
         get_root_logger().info('\n'.join(lines))
         if tb_logger:

@@ -28,8 +28,8 @@ def parse_args(argv=None):
     p.add_argument('--seeds', type=int, nargs='+', help='training seeds (default 0 1 2; quick: 0)')
     p.add_argument('--domains', nargs='+', choices=list(DOMAINS), default=list(DOMAINS))
     p.add_argument('--rows', nargs='+', choices=list(ROWS), default=DEFAULT_ROWS)
-    p.add_argument('--s1-iters', type=int, help='stage-1 iterations (default 500; quick 20)')
-    p.add_argument('--s2-iters', type=int, help='stage-2 iterations (default 800; quick 20)')
+    p.add_argument('--s1-iters', type=int, help='stage-1 iterations (default 400; quick 20)')
+    p.add_argument('--s2-iters', type=int, help='stage-2 iterations (default 600; quick 20)')
     p.add_argument('--draws', type=int, default=8, help='pre-drawn versions per crop for the oracle / statistics rows')
     p.add_argument('--crop', type=int, default=64)
     p.add_argument('--batch', type=int, default=8)
@@ -49,8 +49,8 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     q = args.quick
     args.seeds = args.seeds or ([0] if q else [0, 1, 2])
-    args.s1_iters = args.s1_iters or (20 if q else 500)
-    args.s2_iters = args.s2_iters or (20 if q else 800)
+    args.s1_iters = args.s1_iters or (20 if q else 400)
+    args.s2_iters = args.s2_iters or (20 if q else 600)
     args.ema = args.ema if args.ema is not None else (0.0 if q else 0.99)
     args.command = ' '.join(['python scripts/bench/quality.py', *(sys.argv[1:] if argv is None else argv)])
     if q:

@@ -4,7 +4,7 @@
 
 Environment switches, each read once:
     PROBE_DUMP_DIR=DIR       after training, every rank saves the weights it holds and the sample indices its
-                             sampler gave it in the first epoch to DIR/rank<r>.pth
+                             sampler gave it in the first epoch and the process-group backend to DIR/rank<r>.pth
     PROBE_KILL_AT_SAVE=N     the N-th ``torch.save`` call writes half its bytes, then the process SIGKILLs itself
     PROBE_FREEZE=R:N         rank R stops itself (SIGSTOP, as a hung GPU or a debugger would) at iteration N
 """
@@ -81,6 +81,7 @@ def dump_weights(directory):
         nets = {name: model.get_bare_model(getattr(model, name)).state_dict()
                 for name in ('net_g', 'net_d') if hasattr(model, name)}
         nets['indices'] = torch.tensor(indices)
+        nets['backend'] = torch.distributed.get_backend() if torch.distributed.is_initialized() else 'none'
         torch.save(nets, os.path.join(directory, f'rank{model.opt["rank"]}.pth'))
 
     return dump

@@ -188,6 +188,24 @@ class _Seeds(torch.utils.data.Dataset):
         return torch.tensor([random.random(), float(np.random.rand())])
 
 
+@pytest.mark.parametrize('cpu,backend,devices', [(False, 'nccl', [1]), (True, 'gloo', [])])
+def test_num_gpu_0_keeps_torchrun_on_gloo_where_cuda_is_present(monkeypatch, cpu, backend, devices):
+    seen, set_devices = {}, []
+    monkeypatch.setattr(dist, 'init_process_group', lambda **kwargs: seen.update(kwargs))
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    monkeypatch.setattr(torch.cuda, 'device_count', lambda: 2)
+    monkeypatch.setattr(torch.cuda, 'set_device', set_devices.append)
+    monkeypatch.delenv('RDDG_DIST_BACKEND', raising=False)
+    monkeypatch.setenv('LOCAL_RANK', '1')
+    monkeypatch.setenv('RANK', '1')
+    patches.set_dist_cpu(cpu)
+    try:
+        patches.init_dist_pytorch('nccl')
+    finally:
+        patches.set_dist_cpu(False)
+    assert seen['backend'] == backend and set_devices == devices
+
+
 @pytest.mark.parametrize('option,seconds', [(None, patches.DEFAULT_DIST_TIMEOUT_S), (45, 45)])
 def test_process_group_timeout_comes_from_dist_timeout(monkeypatch, option, seconds):
     seen = {}

@@ -38,6 +38,7 @@ def test_two_cpu_processes_train_one_model(demo_data, tmp_path):
         for rank in ranks:
             assert saved.keys() == rank[net].keys()
             assert all(torch.equal(saved[k], rank[net][k]) for k in saved), f'{net} differs from a rank'
+    assert [r['backend'] for r in ranks] == ['gloo', 'gloo']  # num_gpu: 0, also where CUDA is present
     shard0, shard1 = (set(r['indices'].tolist()) for r in ranks)
     assert len(shard0) == len(shard1) == 3 and not shard0 & shard1, 'each rank must see its own half of an epoch'
     logs = [n for n in os.listdir(exp) if n.endswith('.log')]
@@ -87,3 +88,26 @@ def test_a_frozen_rank_ends_the_job_naming_it_and_auto_resume_continues(demo_dat
     assert [proc.returncode for proc in procs] == [0, 0], outputs[0][1][-3000:]
     log = ''.join(open(exp / name).read() for name in os.listdir(exp) if name.endswith('.log'))
     assert 'Resuming training from epoch' in log and (exp / 'models' / 'net_g_20.pth').is_file()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA (NCCL)')
+def test_one_gpu_rank_trains_over_nccl(demo_data, tmp_path):
+    """The GPU path of the same launch: ``num_gpu: 1``, the presets' NCCL backend, the model on cuda."""
+    opt = tiny_stage1_options(demo_data, name='nccl', total_iter=10)
+    opt.update(num_gpu=1, dist_params={'backend': 'nccl', 'port': free_port()})
+    opt_path = write_options(opt, tmp_path / 'nccl.yml')
+    dump = tmp_path / 'dump'
+    dump.mkdir()
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=1', f'--master_port={free_port()}',
+           os.path.join(REPO, 'tests', 'probe_train.py'), '-opt', opt_path, '--launcher', 'pytorch',
+           '--root_path', str(tmp_path)]
+    proc = subprocess.run(cmd, env=dict(os.environ, PROBE_DUMP_DIR=str(dump)), capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rank0 = torch.load(dump / 'rank0.pth', weights_only=True)
+    assert all(t.is_cuda for t in rank0['net_g'].values()) and rank0['backend'] == 'nccl'
+    exp = tmp_path / 'experiments' / 'nccl'
+    log = open(exp / [n for n in os.listdir(exp) if n.endswith('.log')][0]).read()
+    assert 'World size (gpu number): 1' in log
+    saved = torch.load(exp / 'models' / 'net_g_latest.pth', weights_only=True)['params']
+    assert all(torch.equal(saved[k], rank0['net_g'][k].cpu()) for k in saved)

@@ -15,7 +15,7 @@ For a plugin run, in this order, and before any folder is created:
 1. The plugin registers and patches BasicSR (``basicsr_compat.register``).
 2. The raw options, with ``--force_yml`` applied, are checked: required keys, value types, ``total_iter``, and
    ``num_gpu`` against CUDA. A ``--force_yml`` value that is not a Python literal is refused, since BasicSR evals it.
-   ``dist_timeout`` is set.
+   ``dist_timeout`` is set, and ``num_gpu: 0`` keeps ``torchrun`` on gloo where CUDA is present.
 3. The calling script's namespace gets the patched functions (``basicsr_scripts``).
 4. BasicSR parses the file. ``num_gpu: auto`` without CUDA prints one line saying that the run uses the CPU.
 5. Registered type names, checkpoint files and each network's options are checked.
@@ -84,6 +84,7 @@ def _parse(basicsr_parse, root_path, is_train, namespace):
     except ValueError as err:
         raise OptionFileError(f'{opt_path}: {err}') from None
     patches.set_dist_timeout(raw.get('dist_timeout'))
+    patches.set_dist_cpu(raw.get('num_gpu') == 0)
     new_root = script_root(root_path)
     fix_namespace(namespace, is_train, root_path, new_root)
     opt, args = basicsr_parse(new_root, is_train=is_train)

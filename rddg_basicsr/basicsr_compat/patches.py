@@ -50,6 +50,7 @@ from . import safe_yaml
 
 DEFAULT_DIST_TIMEOUT_S = 600
 _dist_timeout_s = [DEFAULT_DIST_TIMEOUT_S]
+_dist_cpu = [False]
 
 
 def apply():
@@ -102,10 +103,10 @@ def load_resume_state(opt):
 def init_dist_pytorch(backend='nccl', **kwargs):
     """Replacement of ``basicsr.utils.dist_util._init_dist_pytorch`` for ``torchrun``.
 
-    NCCL with one GPU per local rank when CUDA is present, gloo on CPU (whatever ``backend`` says, since
-    BasicSR always passes 'nccl'). ``RDDG_DIST_BACKEND`` overrides the choice.
+    NCCL with one GPU per local rank when CUDA is present and the options' ``num_gpu`` is not 0, else gloo on CPU
+    (whatever ``backend`` says, since BasicSR always passes 'nccl'). ``RDDG_DIST_BACKEND`` overrides the choice.
     """
-    if torch.cuda.is_available() and torch.cuda.device_count() > 0:
+    if torch.cuda.is_available() and torch.cuda.device_count() > 0 and not _dist_cpu[0]:
         local_rank = int(os.environ.get('LOCAL_RANK', os.environ['RANK']))
         torch.cuda.set_device(local_rank % torch.cuda.device_count())
     else:
@@ -118,6 +119,11 @@ def init_dist_pytorch(backend='nccl', **kwargs):
 def set_dist_timeout(seconds):
     """Process-group timeout (the ``dist_timeout`` option) for the next ``init_dist_pytorch``; None: the default."""
     _dist_timeout_s[0] = DEFAULT_DIST_TIMEOUT_S if seconds is None else seconds
+
+
+def set_dist_cpu(cpu):
+    """Whether the next ``init_dist_pytorch`` uses gloo on CPU even where CUDA is present (``num_gpu: 0``)."""
+    _dist_cpu[0] = bool(cpu)
 
 
 def unresponsive_ranks(wait_s=10):

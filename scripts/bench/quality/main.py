@@ -42,6 +42,8 @@ def parse_args(argv=None):
     p.add_argument('--en', default='{}', help='EnlighteningNet options as YAML, e.g. "{num_feat: 32}"')
     p.add_argument('--perceptual', action='store_true', help='VGG-16 terms with random weights (~7x a step)')
     p.add_argument('--jobs', type=int, default=2, help='runs side by side, one torch thread each')
+    p.add_argument('--num-gpu', type=int, default=0, choices=[0, 1],
+                   help="BasicSR's num_gpu of every training run: 0 the CPU, 1 the GPU (the runs share it)")
     p.add_argument('--work', default=os.path.join(BENCH, 'work', 'quality2'), help='scratch folder')
     p.add_argument('--reuse', action='store_true', help='keep the scratch folder and skip finished steps')
     p.add_argument('--out', help='report name under scripts/bench/results/ (default quality.md; quick: '

@@ -24,7 +24,7 @@ def stage1_name(key, domain, seed):
 def stage1_options(cfg, data, domain, seed, row):
     """Stage-1 options of ``row``'s preset + overrides on ``domain``'s unpaired real set, shrunk for a CPU."""
     opt = merge(read_options(STAGE1_PRESETS[row.stage1]), {
-        'name': stage1_name(row.s1_key, domain, seed), 'num_gpu': 0, 'manual_seed': seed,
+        'name': stage1_name(row.s1_key, domain, seed), 'num_gpu': cfg.num_gpu, 'manual_seed': seed,
         'datasets': {'train': {'dataroot_gt': f'{data}/train/nl', 'dataroot_lq': f'{data}/train/ll_syn',
                                'dataroot_real': f'{data}/train/{domain}/ll_real', 'gt_size': cfg.crop,
                                'batch_size_per_gpu': cfg.batch, 'num_worker_per_gpu': 0,
@@ -67,7 +67,7 @@ def stage2_options(cfg, data, work, domain, seed, row):
         darkening = darkening_block(f'{work}/options/{s1["name"]}.yml', f'{work}/experiments/{s1["name"]}/models')
     percep = {'vgg_weights': 'random', 'reverse': row.reverse} if cfg.perceptual else DELETE
     return merge(read_options('stage2_rddg.yml'), {
-        'name': stage2_name(row, domain, seed), 'num_gpu': 0, 'manual_seed': seed,
+        'name': stage2_name(row, domain, seed), 'num_gpu': cfg.num_gpu, 'manual_seed': seed,
         'datasets': {'train': train_data, 'val': DELETE},
         'network_g': cfg.en,
         'darkening': darkening,

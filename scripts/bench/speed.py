@@ -18,7 +18,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import BENCH, REPO, machine_line, md_table, merge, read_options, say, write_result  # noqa: E402
+from common import BENCH, DELETE, REPO, machine_line, md_table, merge, read_options, say, write_result  # noqa: E402
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
@@ -180,7 +180,11 @@ def make_train_data(root, n=48):
 
 
 def train_opt(stage, root, crop, batch, workers, nets=None):
-    """A full training option dict (as BasicSR's parse would give) from the stage's YAML, for in-process use."""
+    """A full training option dict (as BasicSR's parse would give) from the stage's YAML, for in-process use.
+
+    Stage 2 trains on the pairs and maps written by ``make_train_data`` (no ``darkening:`` block, so no stage-1
+    checkpoint is needed).
+    """
     if stage == 1:
         opt = read_options('stage1_darken.yml')
         data = {'dataroot_gt': f'{root}/nl', 'dataroot_lq': f'{root}/ll_syn', 'dataroot_real': f'{root}/ll_real'}
@@ -188,7 +192,7 @@ def train_opt(stage, root, crop, batch, workers, nets=None):
         opt = read_options('stage2_rddg.yml')
         data = {'dataroot_lq': f'{root}/ll_syn', 'dataroot_gt': f'{root}/nl', 'dataroot_w': f'{root}/w'}
     opt = merge(opt, {'num_gpu': 0, 'is_train': True, 'dist': False, 'rank': 0, 'world_size': 1,
-                      'auto_resume': False, 'scale': 1,
+                      'auto_resume': False, 'scale': 1, 'darkening': DELETE,
                       'datasets': {'train': dict(data, gt_size=crop, batch_size_per_gpu=batch, phase='train', scale=1,
                                                  num_worker_per_gpu=workers, dataset_enlarge_ratio=100)}})
     opt['datasets'].pop('val', None)

@@ -1,13 +1,15 @@
 """Speed and memory benchmark: inference MP/s, peak memory, FLOPs, achieved FLOP/s against the measured peak,
 and training iterations/s of both stages with the data pipeline separated from the compute.
 
-    python scripts/bench/speed.py [--quick] [--skip-compile] [--out speed.md]
+    python scripts/bench/speed.py [--quick] [--skip-compile] [--devices cpu cuda] [--out speed.md]
 
-Runs on the CPU, and also on the GPU when ``torch.cuda.is_available()`` (fp16 there). Every inference
+Runs on the CPU, and also on the GPU when ``torch.cuda.is_available()`` (fp16 there); ``--devices`` picks them. On the
+GPU the training rows run at the presets' full size (on the CPU the paper-size stage 1 is extrapolated). Every inference
 configuration runs in a fresh subprocess so its peak memory (``ru_maxrss`` growth on CPU,
 ``torch.cuda.max_memory_allocated`` on GPU) is its own. Writes scripts/bench/results/speed.md and prints it.
 """
 import argparse
+import gc
 import glob
 import json
 import os
@@ -18,7 +20,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import BENCH, REPO, machine_line, md_table, merge, read_options, say, write_result  # noqa: E402
+from common import BENCH, DELETE, REPO, machine_line, md_table, merge, read_options, say, write_result  # noqa: E402
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
@@ -179,70 +181,171 @@ def make_train_data(root, n=48):
         np.save(f'{root}/w/{i:03d}.npy', rng.uniform(0.2, 0.8, (400, 600)).astype(np.float32))
 
 
-def train_opt(stage, root, crop, batch, workers, nets=None):
-    """A full training option dict (as BasicSR's parse would give) from the stage's YAML, for in-process use."""
+def train_opt(stage, root, crop, batch, nets=None, vgg=False, num_gpu=0):
+    """A full training option dict (as BasicSR's parse would give) from the stage's YAML, for in-process use.
+
+    Stage 2 trains on the pairs and maps written by ``make_train_data`` (no ``darkening:`` block, so no stage-1
+    checkpoint is needed). ``vgg``: keep the VGG-16 perceptual term, with random weights (the torchvision file cannot
+    be downloaded here). ``num_gpu``: 1 puts the model on CUDA.
+    """
     if stage == 1:
         opt = read_options('stage1_darken.yml')
         data = {'dataroot_gt': f'{root}/nl', 'dataroot_lq': f'{root}/ll_syn', 'dataroot_real': f'{root}/ll_real'}
     else:
         opt = read_options('stage2_rddg.yml')
         data = {'dataroot_lq': f'{root}/ll_syn', 'dataroot_gt': f'{root}/nl', 'dataroot_w': f'{root}/w'}
-    opt = merge(opt, {'num_gpu': 0, 'is_train': True, 'dist': False, 'rank': 0, 'world_size': 1,
-                      'auto_resume': False, 'scale': 1,
+    opt = merge(opt, {'num_gpu': num_gpu, 'is_train': True, 'dist': False, 'rank': 0, 'world_size': 1,
+                      'auto_resume': False, 'scale': 1, 'darkening': DELETE,
                       'datasets': {'train': dict(data, gt_size=crop, batch_size_per_gpu=batch, phase='train', scale=1,
-                                                 num_worker_per_gpu=workers, dataset_enlarge_ratio=100)}})
-    opt['datasets'].pop('val', None)
+                                                 num_worker_per_gpu=0, dataset_enlarge_ratio=100), 'val': DELETE},
+                      'train': {'perceptual_opt': {'vgg_weights': 'random'} if vgg else DELETE}})
     opt.update(nets or {})
     opt['path'].update(experiments_root=os.path.join(BENCH, 'work', 'speed', 'exp'), models='', training_states='')
-    for key in ('perceptual_opt',):  # random VGG weights: the torchvision file cannot be downloaded here
-        if key in opt['train']:
-            opt['train'][key]['vgg_weights'] = 'random'
     return opt
 
 
-def loader_rate(opt, n_batches, seconds_cap=60):
-    """Batches/s of the real dataset through BasicSR's dataloader (workers and prefetch as in ``opt``)."""
+def started_batches(opt, workers):
+    """Training batches of the real dataset through BasicSR's dataloader with ``workers`` workers, as an iterator
+    whose start-up (the first batch of every worker) is consumed."""
     from basicsr.data import build_dataloader, build_dataset
     from basicsr.data.data_sampler import EnlargedSampler
-    dataset = build_dataset(opt['datasets']['train'])
-    sampler = EnlargedSampler(dataset, 1, 0, opt['datasets']['train']['dataset_enlarge_ratio'])  # as train_pipeline
-    loader = build_dataloader(dataset, opt['datasets']['train'], num_gpu=0, dist=False, sampler=sampler, seed=0)
-    it = iter(loader)
-    next(it)  # start-up (workers spawn) excluded
+    data = merge(opt['datasets']['train'], {'num_worker_per_gpu': workers})
+    dataset = build_dataset(data)
+    sampler = EnlargedSampler(dataset, 1, 0, data['dataset_enlarge_ratio'])  # as train_pipeline
+    it = iter(build_dataloader(dataset, data, num_gpu=0, dist=False, sampler=sampler, seed=0))
+    for _ in range(max(1, workers)):
+        next(it)
+    return it
+
+
+def loader_rate(opt, workers, n_batches, seconds_cap=60):
+    """Batches/s of the dataloader alone after its start-up, and the iterator (to take a batch from)."""
+    it = started_batches(opt, workers)
     t, n = time.perf_counter(), 0
     for _ in range(n_batches):
         next(it)
         n += 1
         if time.perf_counter() - t > seconds_cap:
             break
-    return n / (time.perf_counter() - t), loader
+    return n / (time.perf_counter() - t), it
 
 
-def train_rates(opt, n_iters, workers_list, flop_crop=None):
-    """Compute-only it/s (one fixed batch), loader-only batches/s per worker count, end-to-end it/s, FLOPs/step."""
+def train_rates(opt, n_iters, workers_list, warmup=0, min_time=0.0):
+    """Compute-only it/s (one fixed batch), loader-only batches/s per worker count, end-to-end it/s with the fastest
+    count, FLOPs/step and peak CUDA memory (MiB; None on CPU) of the real model class built from ``opt``.
+
+    ``warmup`` steps (plus the FLOP-counting one and ``best_time``'s) come before the timed ones; the timed loops run
+    ``n_iters`` steps, longer until ``min_time`` s are spent.
+    """
     from basicsr.models import build_model
+    device = torch.device('cuda' if opt['num_gpu'] else 'cpu')
+    if device.type == 'cuda':
+        gc.collect()  # the previous row's model
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
     model = build_model(opt)
     loader_bps = {}
     for workers in workers_list:
-        o = merge(opt, {'datasets': {'train': {'num_worker_per_gpu': workers}}})
-        loader_bps[workers], loader = loader_rate(o, max(4, n_iters * 2))
-    batch = next(iter(loader))
-    model.feed_data(batch)
-    flops = count_flops(lambda: model.optimize_parameters(1))
-    step = best_time(lambda: model.optimize_parameters(1), torch.device('cpu'), reps=n_iters)
-    best_w = max(loader_bps, key=loader_bps.get)
-    o = merge(opt, {'datasets': {'train': {'num_worker_per_gpu': best_w}}})
-    _, loader = loader_rate(o, 1)
-    it = iter(loader)
+        loader_bps[workers], it = loader_rate(opt, workers, max(4, n_iters * 2))
     model.feed_data(next(it))
-    model.optimize_parameters(1)
-    t = time.perf_counter()
-    for i in range(n_iters):
+    for i in range(warmup):
+        model.optimize_parameters(i + 1)
+    flops = count_flops(lambda: model.optimize_parameters(1))
+    step = best_time(lambda: model.optimize_parameters(1), device, reps=n_iters, min_time=min_time)
+    best_w = max(loader_bps, key=loader_bps.get)
+    it = started_batches(opt, best_w)
+    # When the loader is the bottleneck, the batches its workers prefetched (2 each) would flatter the timed loop.
+    for i in range(1 + (2 * best_w if loader_bps[best_w] < 1 / step else 0)):
         model.feed_data(next(it))
-        model.optimize_parameters(i + 2)
-    e2e = n_iters / (time.perf_counter() - t)
+        model.optimize_parameters(i + 1)
+    sync(device)
+    t, n = time.perf_counter(), 0
+    while n < n_iters or time.perf_counter() - t < min_time:
+        model.feed_data(next(it))
+        model.optimize_parameters(n + 1)
+        n += 1
+    sync(device)
+    e2e = n / (time.perf_counter() - t)
+    peak = torch.cuda.max_memory_allocated() / 2**20 if device.type == 'cuda' else None
     return {'compute_its': 1 / step, 'step_s': step, 'loader_bps': loader_bps, 'e2e_its': e2e, 'e2e_workers': best_w,
-            'flops': flops}
+            'flops': flops, 'peak_mib': peak}
+
+
+def rate_cells(r, conv_peak):
+    """The table cells of ``train_rates``' result: FLOPs, compute it/s, s/step, FLOP bound, loader, end-to-end."""
+    bound = r['flops'] / conv_peak
+    loader = ', '.join(f'{w}: {v:.2f}' for w, v in r['loader_bps'].items())
+    return [f'{r["flops"] / 1e9:.0f}', f'{r["compute_its"]:.3f}', f'{r["step_s"]:.2f}', f'{bound:.2f}',
+            f'{r["step_s"] / bound:.1f}x', loader, f'{r["e2e_its"]:.3f} ({r["e2e_workers"]} workers)']
+
+
+TRAIN_HEADER = ['run', 'GFLOP / step', 'compute it/s', 's / step', 'FLOP bound s', 'step / bound',
+                'loader batches/s by workers', 'end-to-end it/s']
+TRAIN_NOTE = ('Compute = `model.optimize_parameters` of the real model class on one fixed batch; loader = the real '
+              'dataset (600x400 PNGs, random crop + flips) through BasicSR\'s dataloader alone, after its start-up; '
+              'end-to-end = both, with the fastest worker count. FLOP bound = conv/matmul FLOPs of the step '
+              '(FlopCounterMode, forward + backward) / measured conv peak.')
+
+
+def cpu_training(root, quick, conv_peak):
+    """The CPU training section (the paper-size stage 1 extrapolated from batch 4, crop 64) and the stage-1
+    (step, FLOP bound) pair for the targets."""
+    n_it = 1 if quick else 2
+    trains = [
+        ('stage 2, EnlighteningNet (default), L1 (+RDDG maps), no VGG', 2, 256, 16, {}, None),
+        ('stage 1, bench nets (DN 16 x 4, D 8), L1 + SSIM + GAN, no VGG', 1, 256, 16,
+         {'network_g': {'type': 'DarkeningNet', 'num_feat': 16, 'num_block': 4},
+          'network_d': {'type': 'PatchDiscriminator', 'num_feat': 8}}, None),
+        ('stage 1, paper-style nets (DN 64 x 8, D 64), L1 + SSIM + GAN, no VGG; measured at batch 4, crop 64', 1, 64, 4,
+         {}, 16 * 256 * 256 / (4 * 64 * 64)),
+    ]
+    rows = []
+    s1_bound = None
+    for label, stage, crop, batch, nets_over, scale in trains:
+        r = train_rates(train_opt(stage, root, crop, batch, nets_over), n_it, [0, 1, 2] if scale is None else [0])
+        bound = r['flops'] / conv_peak
+        rows.append([label] + rate_cells(r, conv_peak))
+        if scale:
+            rows.append([f'  ↳ extrapolated to batch 16, crop 256 (x{scale:.0f} pixels)', f'{r["flops"] * scale / 1e9:.0f}',
+                         f'{r["compute_its"] / scale:.4f}', f'{r["step_s"] * scale:.0f}', f'{bound * scale:.0f}',
+                         f'{r["step_s"] / bound:.1f}x', '—', '—'])
+            s1_bound = (r['step_s'], bound)
+        say(f'cpu {label}: {r["compute_its"]:.3f} it/s compute, {r["e2e_its"]:.3f} it/s end-to-end')
+    section = ('## Training (batch 16, crop 256 = the options\' defaults, fp32 CPU, real datasets and BasicSR '
+               'dataloader)\n\n' + md_table(TRAIN_HEADER, rows, 'lrrrrrlr') + '\n\n' + TRAIN_NOTE +
+               ' The VGG-16 perceptual terms are left out (their weights are random here; see quality.md).')
+    return section, s1_bound
+
+
+def cuda_training(root, quick, conv_peak):
+    """The CUDA training section at the presets' size (batch 16, crop 256, their nets), each stage without and with
+    the VGG-16 term, and (label, with VGG, the preset's total_iter, hours for it end-to-end, it/s) per row."""
+    torch.backends.cudnn.benchmark = True  # as BasicSR's train_pipeline
+    n_it, warmup, min_time = (10, 3, 2.0) if quick else (30, 5, 10.0)
+    runs = [('stage 1, preset nets (DN 64 x 8 + camera, D 64), L1 + SSIM + GAN', 1),
+            ('stage 2, EnlighteningNet (default), L1 with RDDG maps', 2)]
+    rows, hours = [], []
+    for label, stage in runs:
+        best_w = None
+        for vgg in (False, True):
+            opt = train_opt(stage, root, 256, 16, vgg=vgg, num_gpu=1)
+            r = train_rates(opt, n_it, [0, 2, 4, 8] if best_w is None else [best_w], warmup, min_time)
+            best_w = r['e2e_workers']
+            name = f'{label}{" + VGG-16 perceptual (random weights)" if vgg else ", no VGG"}'
+            total = opt['train']['total_iter']
+            h = total / r['e2e_its'] / 3600
+            rows.append([name] + rate_cells(r, conv_peak) + [f'{r["peak_mib"]:,.0f}', f'{h:.2f} ({total:,} it)'])
+            hours.append((name, vgg, total, h, r['e2e_its']))
+            say(f'cuda {name}: {r["compute_its"]:.2f} it/s compute, {r["e2e_its"]:.2f} it/s end-to-end, {h:.2f} h')
+    section = (f'## Training on CUDA ({torch.cuda.get_device_name(0)}; batch 16, crop 256, the presets\' nets; fp32 '
+               'with cuDNN\'s default TF32 convolutions)\n\n' +
+               md_table(TRAIN_HEADER + ['peak GPU MiB', 'hours for train.total_iter'], rows, 'lrrrrrlrrr') +
+               '\n\n' + TRAIN_NOTE + ' Loader worker counts tried: 0, 2, 4, 8 (the VGG row reuses the best of the '
+               'row above); peak GPU MiB = `torch.cuda.max_memory_allocated` over the row; hours = the preset\'s '
+               '`train.total_iter` at the end-to-end rate (no validation or checkpoints). The VGG-16 network has '
+               'random weights (torchvision\'s file cannot be downloaded here): same cost as the trained one. '
+               'Stage 2 reads pre-written pseudo-LL pairs and maps (no on-the-fly stage 1).')
+    return section, hours
 
 
 # ---------------------------------------------------------------------------------------------------- main
@@ -258,17 +361,27 @@ def flops_per_mp(net, device='cpu'):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--quick', action='store_true', help='fewer repetitions, no 4K, no compile (~3 min)')
+    p.add_argument('--quick', action='store_true',
+                   help='fewer repetitions, no 4K, no compile (~3 min on the CPU; ~10 timed steps per CUDA training '
+                        'row)')
     p.add_argument('--skip-compile', action='store_true', help='skip the torch.compile rows')
     p.add_argument('--out', default='speed.md', help='result file under scripts/bench/results/')
+    p.add_argument('--devices', nargs='+', choices=['cpu', 'cuda'],
+                   help='devices to measure (default: cpu, plus cuda when available); the parameters / FLOPs table '
+                        'is always made')
     p.add_argument('--worker', help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:
         return inference_worker(json.loads(args.worker))
+    names = args.devices or ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
+    if 'cuda' in names and not torch.cuda.is_available():
+        sys.exit('speed.py: --devices cuda: CUDA is not available on this machine (torch.cuda.is_available() is False)')
+    devices = [torch.device(name) for name in dict.fromkeys(names)]
+    no_gpu = ('' if 'cuda' in names else 'CUDA not among `--devices`' if torch.cuda.is_available() else
+              'no GPU lent to this run')
     t0 = time.time()
     header = machine_line()
     say(header)
-    devices = [torch.device('cpu')] + ([torch.device('cuda')] if torch.cuda.is_available() else [])
     sections = []
 
     # 1. Peaks.
@@ -331,10 +444,11 @@ def main(argv=None):
                     say(f'{device.type} {net_name} {size_name} {var_name}: {mps:.2f} MP/s')
     mem_note = ('CPU peak memory = growth of the process peak RSS (`ru_maxrss`) over the RSS after building the net and '
                 'the input, in a fresh process per row; GPU: `torch.cuda.max_memory_allocated`.')
-    sections.append('## Inference (batch 1, output kept; best of the repetitions)\n\n' + md_table(
+    inference_section = '## Inference (batch 1, output kept; best of the repetitions)\n\n' + md_table(
         ['device', 'network', 'size', 'variant', 'ms / image', 'MP/s', 'images/s', 'peak mem MiB', 'GFLOP/s',
          '% of conv peak', 'first call s'], rows, 'llllrrrrrrr') + '\n\n' + mem_note + (
-             '\n\n' + '\n'.join(note_rows) if note_rows else ''))
+             '\n\n' + '\n'.join(note_rows) if note_rows else '')
+    sections.append(inference_section)
 
     # 4. Training.
     say('training measurements')
@@ -342,45 +456,15 @@ def main(argv=None):
     if not os.path.isdir(root):
         make_train_data(root)
     torch.manual_seed(0)
-    n_it = 1 if args.quick else 2
-    workers = [0, 1, 2]
-    trains = [
-        ('stage 2, EnlighteningNet (default), L1 (+RDDG maps), no VGG', 2, 256, 16, {}, None),
-        ('stage 1, bench nets (DN 16 x 4, D 8), L1 + SSIM + GAN, no VGG', 1, 256, 16,
-         {'network_g': {'type': 'DarkeningNet', 'num_feat': 16, 'num_block': 4},
-          'network_d': {'type': 'PatchDiscriminator', 'num_feat': 8}}, None),
-        ('stage 1, paper-style nets (DN 64 x 8, D 64), L1 + SSIM + GAN, no VGG; measured at batch 4, crop 64', 1, 64, 4,
-         {}, 16 * 256 * 256 / (4 * 64 * 64)),
-    ]
-    rows = []
-    s1_bound = None
-    for label, stage, crop, batch, nets_over, scale in trains:
-        opt = train_opt(stage, root, crop, batch, 0, nets_over)
-        opt['train'].pop('perceptual_opt', None)
-        r = train_rates(opt, n_it, workers if scale is None else [0])
-        bound = r['flops'] / conv_peak['cpu']
-        loader = ', '.join(f'{w}: {v:.2f}' for w, v in r['loader_bps'].items())
-        row = [label, f'{r["flops"] / 1e9:.0f}', f'{r["compute_its"]:.3f}', f'{r["step_s"]:.2f}', f'{bound:.2f}',
-               f'{r["step_s"] / bound:.1f}x', loader, f'{r["e2e_its"]:.3f} ({r["e2e_workers"]} workers)']
-        rows.append(row)
-        if scale:
-            rows.append([f'  ↳ extrapolated to batch 16, crop 256 (x{scale:.0f} pixels)', f'{r["flops"] * scale / 1e9:.0f}',
-                         f'{r["compute_its"] / scale:.4f}', f'{r["step_s"] * scale:.0f}', f'{bound * scale:.0f}',
-                         f'{r["step_s"] / bound:.1f}x', '—', '—'])
-            s1_bound = (r['step_s'], bound)
-        say(f'{label}: {r["compute_its"]:.3f} it/s compute, loader {loader}')
-    sections.append(
-        '## Training (batch 16, crop 256 = the options\' defaults, fp32 CPU, real datasets and BasicSR dataloader)\n\n'
-        + md_table(['run', 'GFLOP / step', 'compute it/s', 's / step', 'FLOP bound s', 'step / bound',
-                    'loader batches/s by workers', 'end-to-end it/s'], rows, 'lrrrrrlr') +
-        '\n\nCompute = `model.optimize_parameters` of the real model class on one fixed batch; loader = the real dataset '
-        '(600x400 PNGs, random crop + flips) through BasicSR\'s dataloader alone; end-to-end = both, with the '
-        'fastest worker count. FLOP bound = conv/matmul FLOPs of the step (FlopCounterMode, forward + backward) / '
-        'measured conv peak. The VGG-16 perceptual terms are left out (their weights are random here; see '
-        'quality.md).')
+    s1_bound, gpu_hours = None, []
+    if 'cpu' in names:
+        section, s1_bound = cpu_training(root, args.quick, conv_peak['cpu'])
+        sections.append(section)
+    if 'cuda' in names:
+        section, gpu_hours = cuda_training(root, args.quick, conv_peak['cuda'])
+        sections.append(section)
 
     # 5. Targets.
-    inference_section = sections[2]
     targets = []
     en_cpu = [r for r in inference_section.splitlines() if r.startswith('| cpu | EnlighteningNet | 600x400 |')]
     best = max((float(r.split('|')[6]), r) for r in en_cpu) if en_cpu else None
@@ -394,9 +478,8 @@ def main(argv=None):
         ratio = s1_bound[0] / s1_bound[1]
         targets.append(f'- Stage-1 training step (paper-style nets) at {ratio:.1f}x its FLOP bound; target ≤ 2x: '
                        f'**{"MET" if ratio <= 2 else "MISSED"}**.')
-    if not torch.cuda.is_available():
-        targets.append('- H100, 1080p fp16 ≥ 60 FPS: **not measured** (no GPU lent to this run; the script measures it '
-                       'when `torch.cuda.is_available()`).')
+    if no_gpu:
+        targets.append(f'- H100, 1080p fp16 ≥ 60 FPS: **not measured** ({no_gpu}; `--devices cuda` measures it).')
     else:
         gpu = [r for r in inference_section.splitlines() if r.startswith('| cuda | EnlighteningNet | 1920x1080 |') and 'fp16' in r]
         if gpu:
@@ -404,8 +487,18 @@ def main(argv=None):
             targets.append(f'- {torch.cuda.get_device_name(0)}, EnlighteningNet 1080p fp16: {fps:.0f} FPS; target ≥ 60 '
                            f'(on an H100): **{"MET" if fps >= 60 else "MISSED"}**.')
     sections.append('## Targets\n\n' + '\n'.join(targets))
-    report = (f'# Speed and memory benchmark\n\nGenerated by `python scripts/bench/speed.py{" --quick" if args.quick else ""}`'
-              f' on {header}; {(time.time() - t0) / 60:.1f} min.\n\n' + '\n\n'.join(sections) + '\n')
+    if gpu_hours:
+        lines = [f'- {name}: **{h:.1f} h** for {total:,} iterations ({its:.2f} it/s end-to-end)'
+                 for name, _, total, h, its in gpu_hours]
+        lines.append(f'- both stages with the presets\' losses (the "+ VGG-16" rows): '
+                     f'**{sum(h for _, vgg, _, h, _ in gpu_hours if vgg):.1f} h**, without validation and checkpoints.')
+    else:
+        lines = [f'- on a GPU: **not measured** ({no_gpu}; `--devices cuda` measures it).']
+    sections.append(f'## Full-size training time ({torch.cuda.get_device_name(0) if gpu_hours else "GPU"}, batch 16, '
+                    'crop 256, end-to-end)\n\n' + '\n'.join(lines))
+    command = ' '.join(['python scripts/bench/speed.py'] + (sys.argv[1:] if argv is None else argv))
+    report = (f'# Speed and memory benchmark\n\nGenerated by `{command}` on {header}; {(time.time() - t0) / 60:.1f} min.'
+              '\n\n' + '\n\n'.join(sections) + '\n')
     path = write_result(args.out, report)
     print(report)
     say(f'wrote {os.path.relpath(path, REPO)}')

@@ -116,3 +116,19 @@ def test_rows_are_declarative_and_share_stage1_runs():
     assert r['naive'].s1_key is None and all(row.source in rows.SOURCES for row in r.values())
     extra = rows.Row('x', 'x', 'ours', {'network_g': {'camera': {'tone': True}}}, 'fly', True)
     assert extra.s1_key == r['ours_tone'].s1_key  # the same overrides: the same stage-1 run
+
+
+def test_candidate_replaces_ours_only_beyond_the_margin():
+    import quality_candidates as qc
+    scores = {'ours': {'a': (12.0, .5), 'b': (13.0, .5)}, 'c1': {'a': (12.05, .5), 'b': (13.05, .5)},
+              'c2': {'a': (11.0, .5), 'b': (15.0, .5)}}
+    chosen, mean = qc.choose(scores, ['c1', 'c2'])
+    assert chosen == 'c2' and mean['c2'] - mean['ours'] == pytest.approx(0.5)
+    chosen, _ = qc.choose({k: scores[k] for k in ('ours', 'c1')}, ['c1'])
+    assert chosen is None  # +0.05 dB < MARGIN_DB
+
+
+def test_plain_twins_share_their_rows_stage1_run():
+    for name in ('ours_stats', 'ours_stats_tc'):
+        row, plain = rows.ROWS[name], rows.ROWS[f'{name}_plain']
+        assert row.rddg and not plain.rddg and row.s1_key == plain.s1_key != 'ours'

@@ -277,9 +277,9 @@ def test_fp16_is_the_cuda_default_and_fp32_opts_out(setup, tmp_path, recwarn, mo
         _run(setup, tmp_path / 'x', '--fp16', '--fp32')
     if not torch.cuda.is_available():
         pytest.skip('CUDA not available')
-    from rddg_basicsr import inference
-    made, real = [], inference.LowLightEnhancer
-    monkeypatch.setattr(inference, 'LowLightEnhancer', lambda *a, **k: made.append(real(*a, **k)) or made[-1])
+    from rddg_basicsr import enhancer  # inference.py imports the class from here when it runs
+    made, real = [], enhancer.LowLightEnhancer
+    monkeypatch.setattr(enhancer, 'LowLightEnhancer', lambda *a, **k: made.append(real(*a, **k)) or made[-1])
     for flags, half in (([], True), (['--fp32'], False)):
         assert _run(setup, tmp_path / f'cuda{half}', '--device', 'cuda', *flags) == 0
         assert made[-1].half is half

@@ -132,3 +132,17 @@ def test_plain_twins_share_their_rows_stage1_run():
     for name in ('ours_stats', 'ours_stats_tc'):
         row, plain = rows.ROWS[name], rows.ROWS[f'{name}_plain']
         assert row.rddg and not plain.rddg and row.s1_key == plain.s1_key != 'ours'
+
+
+def test_truth_comparison_reads_level_and_noise():
+    from quality import truth
+    twin = photo()
+    same = truth.compare(twin, twin)
+    assert same['tone_psnr'] > 90 and np.allclose(same['level'], 1) and same['noise'] == pytest.approx(1)
+    darker = truth.compare((twin * 0.5).astype(np.uint8), twin)
+    assert np.all(darker['level'] < 0.6) and darker['tone_psnr'] < 30
+    noisy = np.clip(twin + np.random.default_rng(0).normal(0, 8, twin.shape), 0, 255).astype(np.uint8)
+    noisier = truth.compare(noisy, twin)
+    assert noisier['noise'] > 1.3 and np.allclose(noisier['level'], 1, atol=0.05)
+    red_first = truth.compare(np.dstack([twin[..., :2], twin[..., 2:] // 2]), twin)['level']  # BGR: R halved
+    assert red_first[0] < 0.6 and np.allclose(red_first[1:], 1)

@@ -1,5 +1,6 @@
-"""Stage-1 figures per domain on val: how well D separates x_s from x_r (AUC), the maps' within-image std, and the
-learned camera parameters against their initial values and the domain's truth."""
+"""Stage-1 figures per domain on val: how well D separates x_s from x_r (AUC), the maps' within-image std, the
+learned camera parameters against their initial values and the domain's truth, and x_g against the val twins
+(``truth.py``)."""
 import glob
 
 import numpy as np
@@ -10,7 +11,8 @@ from sklearn.metrics import roc_auc_score
 from rddg_basicsr.stage1 import Stage1
 
 from .domains import DOMAINS
-from .metrics import read_rgb
+from .metrics import read_rgb, to_bgr8
+from .truth import against_truth
 
 
 def load_stage1(opt, models):
@@ -43,17 +45,20 @@ def noise_truth(domain, draws=64):
 @torch.no_grad()
 def stage1_figures(opt, models, data, domain, seed=0):
     """AUC of D's mean score separating val x_s (0) from val x_r (1), the maps' mean and within-image std on val
-    x_g, and the camera's noise parameters: learned, initial (the same options, untrained) and the truth."""
+    x_g, the camera's noise parameters (learned, initial (the same options, untrained) and the truth) and x_g of the
+    val NL crops against their twins in the domain."""
     torch.manual_seed(seed)
     stage1 = load_stage1(opt, models)
     x_s = sorted(glob.glob(f'{data}/val/ll_syn/*.png'))
     x_r = sorted(glob.glob(f'{data}/val/{domain}/ll/*.png'))
     scores = [float(stage1.domain_map(tensor(p)).mean()) for p in x_s + x_r]
     maps = [stage1.sample(tensor(p))[1] for p in sorted(glob.glob(f'{data}/val/nl/*.png'))]
+    vs_truth = against_truth(lambda stem, nl: to_bgr8(stage1.sample(tensor(nl))[0][0].permute(1, 2, 0).numpy()),
+                             data, domain)
     return {'auc': float(roc_auc_score([0] * len(x_s) + [1] * len(x_r), scores)),
             'd_s': float(np.mean(scores[:len(x_s)])), 'd_r': float(np.mean(scores[len(x_s):])),
             'w_mean': float(np.mean([float(w.mean()) for w in maps])),
             'w_std': float(np.mean([float(w.std()) for w in maps])),
             'learned': camera_parameters(stage1.net_g),
             'initial': camera_parameters(build_network(dict(opt['network_g']))),
-            'truth': noise_truth(domain)}
+            'truth': noise_truth(domain), 'vs_truth': vs_truth}

@@ -19,6 +19,7 @@ from .rows import DEFAULT_ROWS, ROWS
 from .runs import plan_tasks, run_tasks, estimate_seconds, stage2_options
 from .scenes import QUICK_SPLITS, SPLITS
 from .stats import per_scene
+from .truth import baselines
 from .tools import BENCH, REPO, RESULTS, machine_line, say, work_folder, write_result
 
 
@@ -79,7 +80,8 @@ def evaluate_row(cfg, work, data, domain, name, split):
 
 def evaluate_all(cfg, work, data, stage1):
     """Val and test metrics per domain and row (per scene, seeds averaged per image), peers on test with their
-    settings chosen on val, and the stage-1 figures on val. Design choices read only the val results."""
+    settings chosen on val, the stage-1 figures on val and the naive / statistics twins against the val truth.
+    Design choices read only the val results."""
     results, val, peers, settings, figures = {}, {}, {}, {}, {}
     for domain in cfg.domains:
         results[domain], val[domain] = {}, {}
@@ -95,12 +97,15 @@ def evaluate_all(cfg, work, data, stage1):
             peers[domain][peer] = {s: {k: per_scene(per_image, k)[s] for k in KEYS} for s in per_scene(per_image)}
     for (s1_key, domain, seed), (opt, models) in stage1.items():
         figures[s1_key, domain, seed] = stage1_figures(opt, models, data, domain, seed)
+    with open(f'{data}/manifest.json') as f:
+        gains = json.load(f)['stats_gains_bgr']
+    truth_base = {domain: baselines(data, domain, gains[domain]) for domain in cfg.domains}
     study = {}
     if {'ours', 'ours_plain'} <= set(cfg.rows):
         for domain in cfg.domains:
             per_seed = [rddg_study(cfg, work, data, domain, seed) for seed in cfg.seeds]
             study[domain] = {k: float(np.mean([p[k] for p in per_seed])) for k in per_seed[0]}
-    return results, val, peers, settings, figures, study
+    return results, val, peers, settings, figures, truth_base, study
 
 
 def main(argv=None):
@@ -130,13 +135,13 @@ def main(argv=None):
     timings['training (wall)'] = time.time() - t
     say('evaluating')
     t = time.time()
-    results, val, peers, settings, figures, study = evaluate_all(cfg, work, data, stage1)
+    results, val, peers, settings, figures, truth_base, study = evaluate_all(cfg, work, data, stage1)
     png = os.path.splitext(cfg.out)[0] + '.png'
     write_png(results, RESULTS, png)
     timings['evaluation'] = time.time() - t
     timings['total'] = time.time() - t0
-    report = make_report(cfg, manifest, results, val, peers, settings, figures, study, timings, plan_line, machine,
-                         png)
+    report = make_report(cfg, manifest, results, val, peers, settings, figures, truth_base, study, timings, plan_line,
+                         machine, png)
     path = write_result(cfg.out, report)
     print(report)
     say(f'wrote {os.path.relpath(path, REPO)} in {timings["total"] / 60:.1f} min')

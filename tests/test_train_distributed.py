@@ -18,18 +18,24 @@ def free_port():
         return s.getsockname()[1]
 
 
-def test_two_cpu_processes_train_one_model(demo_data, tmp_path):
-    opt = tiny_stage1_options(demo_data, name='ddp', total_iter=10)
-    opt['datasets']['train'].update(dataset_enlarge_ratio=1, batch_size_per_gpu=1)  # an epoch: one pass, split
-    opt_path = write_options(opt, tmp_path / 'ddp.yml')
-    dump = tmp_path / 'dump'
+def torchrun_probe(opt, root, nproc):
+    """``torchrun --nproc_per_node=nproc probe_train.py`` on ``opt`` under ``root``; returns the ranks' dump folder."""
+    opt_path = write_options(opt, root / f'{opt["name"]}.yml')
+    dump = root / 'dump'
     dump.mkdir()
-    cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2', f'--master_port={free_port()}',
+    cmd = [sys.executable, '-m', 'torch.distributed.run', f'--nproc_per_node={nproc}', f'--master_port={free_port()}',
            os.path.join(REPO, 'tests', 'probe_train.py'), '-opt', opt_path, '--launcher', 'pytorch',
-           '--root_path', str(tmp_path)]
+           '--root_path', str(root)]
     proc = subprocess.run(cmd, env=dict(os.environ, PROBE_DUMP_DIR=str(dump)), capture_output=True, text=True,
                           timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    return dump
+
+
+def test_two_cpu_processes_train_one_model(demo_data, tmp_path):
+    opt = tiny_stage1_options(demo_data, name='ddp', total_iter=10)
+    opt['datasets']['train'].update(dataset_enlarge_ratio=1, batch_size_per_gpu=1)  # an epoch: one pass, split
+    dump = torchrun_probe(opt, tmp_path, 2)
 
     exp = tmp_path / 'experiments' / 'ddp'
     ranks = [torch.load(dump / f'rank{r}.pth', weights_only=True) for r in (0, 1)]
@@ -95,15 +101,7 @@ def test_one_gpu_rank_trains_over_nccl(demo_data, tmp_path):
     """The GPU path of the same launch: ``num_gpu: 1``, the presets' NCCL backend, the model on cuda."""
     opt = tiny_stage1_options(demo_data, name='nccl', total_iter=10)
     opt.update(num_gpu=1, dist_params={'backend': 'nccl', 'port': free_port()})
-    opt_path = write_options(opt, tmp_path / 'nccl.yml')
-    dump = tmp_path / 'dump'
-    dump.mkdir()
-    cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=1', f'--master_port={free_port()}',
-           os.path.join(REPO, 'tests', 'probe_train.py'), '-opt', opt_path, '--launcher', 'pytorch',
-           '--root_path', str(tmp_path)]
-    proc = subprocess.run(cmd, env=dict(os.environ, PROBE_DUMP_DIR=str(dump)), capture_output=True, text=True,
-                          timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    dump = torchrun_probe(opt, tmp_path, 1)
     rank0 = torch.load(dump / 'rank0.pth', weights_only=True)
     assert all(t.is_cuda for t in rank0['net_g'].values()) and rank0['backend'] == 'nccl'
     exp = tmp_path / 'experiments' / 'nccl'

@@ -146,3 +146,16 @@ def test_truth_comparison_reads_level_and_noise():
     assert noisier['noise'] > 1.3 and np.allclose(noisier['level'], 1, atol=0.05)
     red_first = truth.compare(np.dstack([twin[..., :2], twin[..., 2:] // 2]), twin)['level']  # BGR: R halved
     assert red_first[0] < 0.6 and np.allclose(red_first[1:], 1)
+
+
+def test_camera_target_needs_every_level_closer_to_the_truth():
+    from quality.report import camera_target_line
+    run = {'learned': {'a': [2e-3, 1.5e-3, 1.2e-3], 'sqrt_b': [1.5e-3] * 3},
+           'initial': {'a': [1e-3] * 3, 'sqrt_b': [1e-3] * 3}, 'truth': {'a': 1.5e-3, 'sqrt_b': 1.8e-3}}
+    line, = camera_target_line('camera', {('ours', 'camera', 0): run}, [0])
+    assert 'on 6 of 6' in line and '**MET**' in line
+    run['learned']['a'][0] = 3e-3  # overshoots: |log(3/1.5)| > |log(1/1.5)|
+    line, = camera_target_line('camera', {('ours', 'camera', 0): run}, [0])
+    assert 'on 5 of 6' in line and '**MISSED**' in line
+    run['truth'] = None
+    assert camera_target_line('camera', {('ours', 'camera', 0): run}, [0]) == []

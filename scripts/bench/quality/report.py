@@ -76,6 +76,23 @@ def target_lines(domain, results, peers):
     return out
 
 
+def camera_target_line(domain, figures, seeds):
+    """Our stage 1's learned noise (mean over seeds) against its initial value and the domain's truth, if it has one:
+    the target is every level closer to the truth than where it started."""
+    runs = [figures['ours', domain, s] for s in seeds if ('ours', domain, s) in figures]
+    if not runs or not runs[0]['learned'] or not runs[0]['truth']:
+        return []
+    parts, closer = [], []
+    for key in ('a', 'sqrt_b'):
+        learned = np.mean([r['learned'][key] for r in runs], 0)
+        start, truth = np.asarray(runs[0]['initial'][key]), runs[0]['truth'][key]
+        closer += list(np.abs(np.log(learned / truth)) < np.abs(np.log(start / truth)))
+        parts.append(f'{key} {start.mean():.2e} → {", ".join(f"{v:.2e}" for v in learned)} (truth {truth:.2e})')
+    ok = 'MET' if all(closer) else 'MISSED'
+    return [f'- Learned camera noise (R, G, B; mean over seeds): {"; ".join(parts)}; closer to the truth than at the '
+            f'start on {sum(closer)} of {len(closer)}; target all: **{ok}**.']
+
+
 def stage1_table(figures, seeds):
     """One line per (stage-1 run, domain): D's AUC, mean D on x_s / x_r, the maps, the noise parameters."""
     def fmt3(values):
@@ -178,7 +195,8 @@ def make_report(cfg, manifest, results, val, peers, settings, figures, truth_bas
     for domain in cfg.domains:
         parts += [f'## Domain `{domain}` ({"in" if DOMAINS[domain].in_family else "outside"} the camera\'s family)\n',
                   DOMAINS[domain].summary + '.\n', domain_table(results[domain], peers[domain], settings[domain]), '',
-                  '### Targets\n', *target_lines(domain, results[domain], peers[domain]), '']
+                  '### Targets\n', *target_lines(domain, results[domain], peers[domain]),
+                  *camera_target_line(domain, figures, cfg.seeds), '']
     ours_variants = [r for r in cfg.rows if ROWS[r].stage1 == 'ours' and ROWS[r].rddg and ROWS[r].reverse]
     choice = val_choice(val, ours_variants)
     parts += ['## Design choices, read on val only\n', val_table(val), '',

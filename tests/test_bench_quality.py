@@ -129,7 +129,7 @@ def test_candidate_replaces_ours_only_beyond_the_margin():
 
 
 def test_plain_twins_share_their_rows_stage1_run():
-    for name in ('ours_stats', 'ours_stats_tc'):
+    for name in ('ours_hp', 'ours_stats', 'ours_stats_tc'):
         row, plain = rows.ROWS[name], rows.ROWS[f'{name}_plain']
         assert row.rddg and not plain.rddg and row.s1_key == plain.s1_key != 'ours'
 

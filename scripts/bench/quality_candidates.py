@@ -21,10 +21,13 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from quality.figures import load_stage1, tensor  # noqa: E402
 from quality.main import evaluate_row, parse_args  # noqa: E402
+from quality.metrics import to_bgr8  # noqa: E402
 from quality.rows import ROWS  # noqa: E402
 from quality.runs import plan_tasks, run_tasks, stage1_name, stage2_name  # noqa: E402
 from quality.tools import md_table, say  # noqa: E402
+from quality.truth import against_truth  # noqa: E402
 
 MARGIN_DB = 0.1
 
@@ -39,6 +42,24 @@ def val_scores(cfg, work, rows):
             scores[name][domain] = tuple(float(np.mean([v[k] for v in per_scene.values()])) for k in ('psnr', 'ssim'))
             say(f'val {name} {domain}: {scores[name][domain][0]:.2f} dB')
     return scores
+
+
+@torch.no_grad()
+def noise_vs_truth(cfg, work, stage1, rows):
+    """``{row: {domain: high-pass std of x_g over the val twins'}}`` (``quality/truth.py``), geometric mean over seeds."""
+    out = {}
+    for name in rows:
+        out[name] = {}
+        for domain in cfg.domains:
+            ratios = []
+            for seed in cfg.seeds:
+                torch.manual_seed(seed)
+                s1 = load_stage1(*stage1[ROWS[name].s1_key, domain, seed])
+                ratios.append(against_truth(
+                    lambda stem, nl: to_bgr8(s1.sample(tensor(nl))[0][0].permute(1, 2, 0).numpy()),
+                    f'{work}/data', domain)['noise'])
+            out[name][domain] = float(np.exp(np.mean(np.log(ratios))))
+    return out
 
 
 def choose(scores, candidates):
@@ -75,30 +96,35 @@ def main():
     p.add_argument('--seeds', nargs='+', default=['0', '1', '2'])
     p.add_argument('--jobs', default='12')
     p.add_argument('--num-gpu', default='1')
+    p.add_argument('--no-plain', action='store_true',
+                   help="skip the candidates' no-RDDG twins: enough to choose; adopting one needs them (no pack)")
     args, extra = p.parse_known_args()  # the rest goes to the benchmark's options (e.g. --domains, --s1-iters)
-    rows = ['ours'] + [r for c in args.candidates for r in (c, f'{c}_plain')]
+    rows = ['ours'] + [r for c in args.candidates for r in ((c, ) if args.no_plain else (c, f'{c}_plain'))]
     cfg = parse_args(['--rows', *rows, '--seeds', *args.seeds, '--jobs', args.jobs, '--num-gpu', args.num_gpu,
                       '--work', args.work, '--reuse', *extra])
     work = os.path.abspath(args.work)
     os.makedirs(f'{work}/logs', exist_ok=True)
     os.makedirs(args.out, exist_ok=True)
-    tasks, _ = plan_tasks(cfg, work, f'{work}/data')
+    tasks, stage1 = plan_tasks(cfg, work, f'{work}/data')
     say(f'{len(tasks)} runs, {cfg.jobs} at a time, num_gpu {cfg.num_gpu}')
     seconds = run_tasks(tasks, cfg.jobs, f'{work}/logs', cfg.reuse)
     scores = val_scores(cfg, work, ['ours'] + args.candidates)
     chosen, mean = choose(scores, args.candidates)
+    noise = noise_vs_truth(cfg, work, stage1, ['ours'] + args.candidates)
     result = {'rule': f'a candidate replaces ours when its mean val PSNR is higher by >= {MARGIN_DB} dB',
-              'scores': scores, 'mean_psnr': mean, 'chosen': chosen, 'seeds': cfg.seeds,
+              'scores': scores, 'mean_psnr': mean, 'highpass_vs_truth': noise, 'chosen': chosen, 'seeds': cfg.seeds,
               'train_seconds': seconds, 'device': torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'cpu'}
     with open(f'{args.out}/val.json', 'w') as f:
         json.dump(result, f, indent=1)
     table = md_table(['row (val: PSNR / SSIM)', *cfg.domains, 'mean PSNR'],
                      [[ROWS[n].label, *[f'{scores[n][d][0]:.2f} / {scores[n][d][1]:.3f}' for d in cfg.domains],
                        f'{mean[n]:.2f}'] for n in scores])
+    table += '\n\nHigh-pass std of x_g over the val twins\' (`quality/truth.py`; 1 = the truth\'s noise):\n\n' + md_table(
+        ['stage 1', *cfg.domains], [[ROWS[n].label, *[f'{noise[n][d]:.2f}' for d in cfg.domains]] for n in noise])
     with open(f'{args.out}/val.md', 'w') as f:
         f.write(f'{table}\n\nChosen: {chosen or "none (ours stays)"}; rule: {result["rule"]}.\n')
     print(table, f'\nchosen: {chosen}')
-    if chosen:
+    if chosen and not args.no_plain:
         pack(cfg, work, chosen, args.out)
 
 

@@ -47,6 +47,7 @@ ROWS = {row.name: row for row in [
     Row('ours', 'our stage 1 + RDDG (full method)', 'ours', source='fly', rddg=True),
     Row('oracle', "EN on the domain's true pairs (oracle)", source='oracle'),
     Row('dasr', 'our stage 1 + DASR weighting w', 'ours', source='fly', rddg=True, reverse=False),
+    # ours_tone re-decides `camera.tone: false` (chosen on test before v2) under the candidates' rule, 3 seeds on val
     Row('ours_tone', 'our stage 1 with a learned tone exponent + RDDG', 'ours',
         {'network_g': {'camera': {'tone': True}}}, 'fly', True),
     # one ablation row per learned stage-1 part (issue 16): each chosen on val, never on test

@@ -6,7 +6,6 @@ import glob
 import numpy as np
 import torch
 from basicsr.archs import build_network
-from sklearn.metrics import roc_auc_score
 
 from rddg_basicsr.stage1 import Stage1
 
@@ -47,6 +46,7 @@ def stage1_figures(opt, models, data, domain, seed=0):
     """AUC of D's mean score separating val x_s (0) from val x_r (1), the maps' mean and within-image std on val
     x_g, the camera's noise parameters (learned, initial (the same options, untrained) and the truth) and x_g of the
     val NL crops against their twins in the domain."""
+    from sklearn.metrics import roc_auc_score  # a bench extra (requirements.txt): tests import this module without it
     torch.manual_seed(seed)
     stage1 = load_stage1(opt, models)
     x_s = sorted(glob.glob(f'{data}/val/ll_syn/*.png'))

@@ -6,7 +6,6 @@ import cv2
 import numpy as np
 import torch
 from basicsr.metrics import calculate_psnr, calculate_ssim
-from pytorch_msssim import ms_ssim
 
 from rddg_basicsr.metrics.lpips_metric import calculate_lpips, lpips_available
 
@@ -25,6 +24,7 @@ def to_bgr8(rgb):
 
 def msssim(a, b):
     """MS-SSIM (``pytorch_msssim``: 5 scales, Gaussian window 11, sigma 1.5, RGB) of two uint8 images."""
+    from pytorch_msssim import ms_ssim  # a bench extra (requirements.txt): the tests import this module without it
     x, y = (torch.from_numpy(np.ascontiguousarray(i[..., ::-1].transpose(2, 0, 1)))[None].double() for i in (a, b))
     return float(ms_ssim(x, y, data_range=255))
 

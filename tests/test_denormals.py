@@ -1,6 +1,6 @@
 """Denormal flushing: every intra-op thread of a process once a plugin network can be built (the first basicsr
 import), dataloader workers, the switch, and a checkpoint whose activations sit in the denormal range (as late in
-training) at full speed."""
+training) flushed in the enhancer's process (the speed it buys is measured by scripts/bench/denormals.py)."""
 import json
 import os
 import subprocess
@@ -62,37 +62,36 @@ def test_dataloader_workers_flush(context):
     assert [float(x) for x in loader] == [0.0, 0.0]
 
 
-TIMING = '''
-import json, sys, time
+RUN = '''
+import json, sys
 import rddg_basicsr, torch
 from rddg_basicsr.enhancer import LowLightEnhancer
 enhancer = LowLightEnhancer(sys.argv[1], device='cpu', param_key='params')
-x = torch.load(sys.argv[2])
+seen = []
+tiny = torch.finfo(torch.float32).tiny
+enhancer.net.conv_first.register_forward_hook(
+    lambda module, args, out: seen.append(int(((out != 0) & (out.abs() < tiny)).sum())))
 with torch.no_grad():
-    enhancer.net(x)
-    times = []
-    for _ in range(5):
-        start = time.perf_counter()
-        out = enhancer.net(x)
-        times.append(time.perf_counter() - start)
+    out = enhancer.net(torch.load(sys.argv[2]))
 torch.save(out, sys.argv[3])
-print(json.dumps(min(times)))
+print(json.dumps(seen[0]))
 '''
 
 
-def _timed_run(tmp_path, flush):
-    """Fastest of 5 forward passes of the saved checkpoint in a fresh Python; writes out_<flush>.pt."""
-    proc = subprocess.run([sys.executable, '-c', TIMING, str(tmp_path / 'net.pth'), str(tmp_path / 'x.pt'),
+def _denormals_after_first_layer(tmp_path, flush):
+    """Denormal values in the first layer's output of the saved checkpoint, run by ``LowLightEnhancer`` in a fresh
+    Python with the switch set; writes out_<flush>.pt."""
+    proc = subprocess.run([sys.executable, '-c', RUN, str(tmp_path / 'net.pth'), str(tmp_path / 'x.pt'),
                            str(tmp_path / f'out_{flush}.pt')], cwd=REPO, capture_output=True, text=True,
                           timeout=300, env=dict(os.environ, RDDG_FLUSH_DENORMAL=str(int(flush))))
     assert proc.returncode == 0, proc.stderr[-2000:]
     return json.loads(proc.stdout)
 
 
-def test_checkpoint_with_denormal_activations_runs_at_full_speed(tmp_path):
-    """EnlighteningNet whose first layer is scaled by 1e-37: every activation after it is denormal, as small
-    activations become late in training. Flushed, it runs at least 2x faster than unflushed (about 6x measured)
-    and gives the same output within 1e-5."""
+def test_checkpoint_with_denormal_activations_is_flushed(tmp_path):
+    """EnlighteningNet whose first layer is scaled by 1e-37: its activations are denormal, as small activations become
+    late in training, and each op on them runs several times slower (scripts/bench/denormals.py measures 8-18x on
+    trained checkpoints). In the enhancer's process they are flushed to zero, with the same output within 1e-5."""
     torch.manual_seed(0)
     net = build_network({'type': 'EnlighteningNet'})
     with torch.no_grad():
@@ -100,11 +99,8 @@ def test_checkpoint_with_denormal_activations_runs_at_full_speed(tmp_path):
         net.conv_first.bias.mul_(1e-37)
         net.conv_last.weight.normal_(0, 0.01)  # zero-initialised head: give the output a path from the features
     torch.save({'params': net.state_dict()}, tmp_path / 'net.pth')
-    torch.save(torch.rand(1, 3, 192, 192), tmp_path / 'x.pt')
-    for _ in range(3):  # a busy machine can slow one of the two runs: measure again before failing
-        seconds = {flush: _timed_run(tmp_path, flush) for flush in (True, False)}
-        if seconds[False] / seconds[True] > 2:
-            break
-    assert seconds[False] / seconds[True] > 2, seconds
+    torch.save(torch.rand(1, 3, 64, 64), tmp_path / 'x.pt')
+    assert _denormals_after_first_layer(tmp_path, flush=False) > 1000  # the checkpoint does produce denormals
+    assert _denormals_after_first_layer(tmp_path, flush=True) == 0
     flushed, unflushed = torch.load(tmp_path / 'out_True.pt'), torch.load(tmp_path / 'out_False.pt')
     assert (flushed - unflushed).abs().max() < 1e-5

@@ -21,9 +21,8 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from quality.figures import load_stage1, tensor  # noqa: E402
+from quality.figures import load_stage1, x_g_bgr  # noqa: E402
 from quality.main import evaluate_row, parse_args  # noqa: E402
-from quality.metrics import to_bgr8  # noqa: E402
 from quality.rows import ROWS  # noqa: E402
 from quality.runs import plan_tasks, run_tasks, stage1_name, stage2_name  # noqa: E402
 from quality.tools import md_table, say  # noqa: E402
@@ -55,9 +54,7 @@ def noise_vs_truth(cfg, work, stage1, rows):
             for seed in cfg.seeds:
                 torch.manual_seed(seed)
                 s1 = load_stage1(*stage1[ROWS[name].s1_key, domain, seed])
-                ratios.append(against_truth(
-                    lambda stem, nl: to_bgr8(s1.sample(tensor(nl))[0][0].permute(1, 2, 0).numpy()),
-                    f'{work}/data', domain)['noise'])
+                ratios.append(against_truth(lambda stem, nl: x_g_bgr(s1, nl), f'{work}/data', domain)['noise'])
             out[name][domain] = float(np.exp(np.mean(np.log(ratios))))
     return out
 

@@ -23,6 +23,11 @@ def tensor(path):
     return torch.from_numpy(np.ascontiguousarray(read_rgb(path).transpose(2, 0, 1)))[None]
 
 
+def x_g_bgr(stage1, nl_path):
+    """One sample of stage 1's pseudo-LL x_g of the NL image at ``nl_path`` (uint8 BGR)."""
+    return to_bgr8(stage1.sample(tensor(nl_path))[0][0].permute(1, 2, 0).numpy())
+
+
 def camera_parameters(net_g):
     """Shot gain a and read std sqrt(b) (per channel, R, G, B) of a stochastic DarkeningNet's camera, else None."""
     camera = getattr(net_g, 'camera', None)
@@ -53,8 +58,7 @@ def stage1_figures(opt, models, data, domain, seed=0):
     x_r = sorted(glob.glob(f'{data}/val/{domain}/ll/*.png'))
     scores = [float(stage1.domain_map(tensor(p)).mean()) for p in x_s + x_r]
     maps = [stage1.sample(tensor(p))[1] for p in sorted(glob.glob(f'{data}/val/nl/*.png'))]
-    vs_truth = against_truth(lambda stem, nl: to_bgr8(stage1.sample(tensor(nl))[0][0].permute(1, 2, 0).numpy()),
-                             data, domain)
+    vs_truth = against_truth(lambda stem, nl: x_g_bgr(stage1, nl), data, domain)
     return {'auc': float(roc_auc_score([0] * len(x_s) + [1] * len(x_r), scores)),
             'd_s': float(np.mean(scores[:len(x_s)])), 'd_r': float(np.mean(scores[len(x_s):])),
             'w_mean': float(np.mean([float(w.mean()) for w in maps])),

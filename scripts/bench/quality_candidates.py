@@ -26,7 +26,7 @@ from quality.main import evaluate_row, parse_args  # noqa: E402
 from quality.rows import ROWS  # noqa: E402
 from quality.runs import plan_tasks, run_tasks, stage1_name, stage2_name  # noqa: E402
 from quality.tools import md_table, say  # noqa: E402
-from quality.truth import against_truth  # noqa: E402
+from quality.truth import against_truth, summarise  # noqa: E402
 
 MARGIN_DB = 0.1
 
@@ -50,12 +50,12 @@ def noise_vs_truth(cfg, work, stage1, rows):
     for name in rows:
         out[name] = {}
         for domain in cfg.domains:
-            ratios = []
+            runs = []
             for seed in cfg.seeds:
                 torch.manual_seed(seed)
                 s1 = load_stage1(*stage1[ROWS[name].s1_key, domain, seed])
-                ratios.append(against_truth(lambda stem, nl: x_g_bgr(s1, nl), f'{work}/data', domain)['noise'])
-            out[name][domain] = float(np.exp(np.mean(np.log(ratios))))
+                runs.append(against_truth(lambda stem, nl: x_g_bgr(s1, nl), f'{work}/data', domain))
+            out[name][domain] = summarise(runs)['noise']
     return out
 
 

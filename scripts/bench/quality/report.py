@@ -9,7 +9,7 @@ from .peers import peer_label
 from .rows import ROWS, SOURCES
 from .stats import LEVEL, paired_bootstrap, ratio_bootstrap
 from .tools import md_table
-from .truth import SIGMA
+from .truth import SIGMA, summarise
 
 NAMES = {'psnr': 'PSNR', 'ssim': 'SSIM', 'msssim': 'MS-SSIM', 'lpips': 'LPIPS', 'psnr_cm': 'PSNR, means set to GT'}
 DIGITS = {'psnr': 2, 'ssim': 4, 'msssim': 4, 'lpips': 4, 'psnr_cm': 2}
@@ -175,10 +175,7 @@ def truth_table(figures, truth_base, seeds):
                   [domain, 'statistics-matched x_s', *fmt(base['stats'])]]
         for s1 in sorted({k[0] for k in figures if k[1] == domain}):
             runs = [figures[s1, domain, s]['vs_truth'] for s in seeds if (s1, domain, s) in figures]
-            mean = {'tone_psnr': np.mean([r['tone_psnr'] for r in runs]),
-                    'level': np.exp(np.mean([np.log(r['level']) for r in runs], 0)),
-                    'noise': float(np.exp(np.mean([np.log(r['noise']) for r in runs])))}
-            lines.append([domain, f'stage 1 `{s1}` (x_g)', *fmt(mean)])
+            lines.append([domain, f'stage 1 `{s1}` (x_g)', *fmt(summarise(runs))])  # the seeds, as the crops
     return md_table(['domain', 'darkening of the val NL crops', 'tone PSNR vs twin', 'level / twin (R, G, B)',
                      'high-pass std / twin'], lines)
 

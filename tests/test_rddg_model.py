@@ -235,3 +235,38 @@ def test_stage2_darkening_points_at_the_stage1_option_file(tmp_path):
     model.feed_data({'gt': gt})
     model.test()
     assert model.output.shape == gt.shape and model.domain_map().shape == (1, 1, 24, 28)
+
+
+def blind_options(tmp_path, **blind):
+    opt = model_options(tmp_path, rddg=False)
+    opt['train'].pop('perceptual_opt')
+    for key in ('dataroot_lq', 'dataroot_w'):
+        opt['datasets']['train'].pop(key, None)
+    opt['blind_degradation'] = blind
+    return opt
+
+
+def test_blind_mode_degrades_every_batch_afresh_and_trains_on_the_augmented_target(tmp_path):
+    model = build_model(blind_options(tmp_path, colour_augment={'hue_prob': 1.0}))
+    nl = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    inputs = []
+    for it in (1, 2):
+        model.feed_data({'gt': nl})
+        model.optimize_parameters(it)
+        inputs.append(model.lq)
+        assert model.lq.shape == nl.shape and model.lq.mean() < model.gt.mean()
+        assert not torch.allclose(model.gt, nl, atol=1e-2)  # the hue-rotated target
+    assert not torch.equal(*inputs)
+
+
+@pytest.mark.parametrize('change, match', [
+    (lambda opt: opt['train'].update(rddg=True), 'train.rddg: false'),
+    (lambda opt: opt.update(darkening={'options': 'x.yml'}), 'keep one'),
+    (lambda opt: opt['blind_degradation'].update(colour_augment={'hue': 1}), 'colour_augment.hue'),
+    (lambda opt: opt['blind_degradation'].update(exposure_range=[0, 1]), 'blind_degradation.exposure_range'),
+])
+def test_blind_mode_refuses_bad_options_by_name(tmp_path, change, match):
+    opt = blind_options(tmp_path)
+    change(opt)
+    with pytest.raises(ValueError, match=match):
+        build_model(opt)

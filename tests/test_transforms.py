@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import skimage.data
 
-from rddg_basicsr.data.transforms import augment_aligned, random_crop_aligned, train_min_size, train_transform
+from rddg_basicsr.data.transforms import (augment_aligned, random_crop_aligned, random_scaled_crop, train_min_size,
+                                         train_transform)
 
 
 def photo(h=48, w=64):
@@ -104,3 +105,25 @@ def test_train_min_size():
     assert train_min_size(opt) == 32
     assert train_min_size(dict(opt, pad_small=True)) is None
     assert train_min_size(dict(opt, phase='val')) is None
+
+
+def test_scaled_crop_resizes_a_larger_window_to_the_patch_and_keeps_maps_aligned():
+    random.seed(0)
+    img = skimage.data.astronaut()
+    ramp = np.tile(np.arange(512, dtype=np.float32), (512, 1))[..., None]
+    out_img, out_map = random_scaled_crop([img, ramp], 64, (0.25, 0.25), 'astronaut')
+    assert out_img.shape == (64, 64, 3) and out_map.shape == (64, 64, 1)
+    assert np.ptp(out_map) > 200  # a 256-px window shrunk to 64 px spans about 250 columns of the ramp
+
+
+def test_scaled_crop_clamps_the_window_to_the_image_and_checks_the_range():
+    small = np.zeros((40, 50, 3), np.uint8)
+    assert random_scaled_crop([small], 64, (0.25, 0.5), 'small')[0].shape == (64, 64, 3)
+    with pytest.raises(ValueError, match='scale_range'):
+        random_scaled_crop([small], 16, (0.5, 0.25), 'small')
+
+
+def test_train_transform_takes_scale_range_and_then_accepts_small_images():
+    opt = {'phase': 'train', 'gt_size': 32, 'use_hflip': False, 'use_rot': False, 'scale_range': [0.5, 1]}
+    assert train_transform([np.zeros((20, 24, 3), np.uint8)], opt, 'x')[0].shape == (32, 32, 3)
+    assert train_min_size(opt) is None

@@ -72,13 +72,34 @@ def train_transform(arrays, opt, name):
     if opt.get('phase') != 'train':
         return arrays
     pad_mode = 'reflect' if opt.get('pad_small', False) else None
-    arrays = random_crop_aligned(arrays, opt['gt_size'], name, pad_mode=pad_mode)
+    if opt.get('scale_range'):
+        arrays = random_scaled_crop(arrays, opt['gt_size'], opt['scale_range'], name)
+    else:
+        arrays = random_crop_aligned(arrays, opt['gt_size'], name, pad_mode=pad_mode)
     return augment_aligned(arrays, opt['use_hflip'], opt['use_rot'])
+
+
+def random_scaled_crop(arrays, patch_size, scale_range, name):
+    """Crop a random square of side ``patch_size / s`` (s log-uniform in ``scale_range``, the side at most the
+    image's shorter side) and resize it to ``patch_size`` (area when shrinking, bilinear when enlarging): random
+    crops and scales, so a crop holds anything from a texture patch to a scene."""
+    import cv2
+
+    low, high = scale_range
+    if not 0 < low <= high:
+        raise ValueError(f'scale_range: expected [low, high] with 0 < low <= high, got {scale_range!r}')
+    h, w = _common_size(arrays, name)
+    scale = float(np.exp(random.uniform(np.log(low), np.log(high))))
+    side = max(1, min(round(patch_size / scale), h, w))
+    arrays = random_crop_aligned(arrays, side, name)
+    interp = cv2.INTER_AREA if side > patch_size else cv2.INTER_LINEAR
+    return [cv2.resize(a, (patch_size, patch_size), interpolation=interp).reshape(patch_size, patch_size,
+                                                                                 *a.shape[2:]) for a in arrays]
 
 
 def train_min_size(opt):
     """Smallest image side ``train_transform`` accepts: ``gt_size`` when training without ``pad_small``, else None."""
-    if opt.get('phase') == 'train' and not opt.get('pad_small', False):
+    if opt.get('phase') == 'train' and not opt.get('pad_small', False) and not opt.get('scale_range'):
         return opt['gt_size']
     return None
 

@@ -3,6 +3,7 @@ from collections import OrderedDict
 from basicsr.models.sr_model import SRModel
 from basicsr.utils.registry import MODEL_REGISTRY
 
+from rddg_basicsr.data.blind_lowlight import COLOUR_AUGMENT, BlindLowLight, colour_augment
 from rddg_basicsr.losses.domain_weighting import DomainWeightedLoss
 from rddg_basicsr.stage1 import Stage1, crop_context
 
@@ -27,15 +28,22 @@ class RDDGModel(PluginModelMixin, SRModel):
     ``optimize_parameters`` (a stochastic G draws a fresh sample each time), per image in ``test``. A deterministic
     stage 1 needs ``datasets.train.context`` = ``Stage1.context_margin`` pixels around each crop, removed after
     darkening, so that both modes give the same x_g and w for the same pixels.
+
+    Blind mode (the generic model, ``options/generic_en.yml``): with a ``blind_degradation:`` block (its
+    ``colour_augment`` settings and any ``BlindLowLight`` range), each NL training batch is colour-augmented and
+    degraded by ``rddg_basicsr.data.blind_lowlight``; there are no maps, so ``train.rddg`` must be false.
     """
 
     def __init__(self, opt):
         self.darken_opt = opt.get('darkening')
+        self.blind_opt = opt.get('blind_degradation')
         super().__init__(opt)
 
     def init_training_settings(self):
         train_opt = self.opt['train']
         self.rddg = train_opt.get('rddg', True)
+        if self.blind_opt is not None:
+            self._build_blind()
         if self.darken_opt:
             self._build_darkening()
         super().init_training_settings()
@@ -52,6 +60,22 @@ class RDDGModel(PluginModelMixin, SRModel):
             raise ValueError(f'datasets.train.context: on-the-fly darkening needs {needed} px of context around each '
                              f'crop (G and D receptive radii + smoothing) to match the offline maps; set context: '
                              f'{needed}')
+
+    def _build_blind(self):
+        """The blind degradation and colour augmentation of the generic model's training batches."""
+        if self.darken_opt:
+            raise ValueError('blind_degradation: and darkening: both make the low-light input; keep one')
+        if self.rddg:
+            raise ValueError('blind_degradation: has no domain-distance maps; set train.rddg: false')
+        ranges = dict(self.blind_opt or {})
+        augment = {**COLOUR_AUGMENT, **(ranges.pop('colour_augment', None) or {})}
+        unknown = sorted(set(augment) - set(COLOUR_AUGMENT))
+        if unknown:
+            raise ValueError(f'blind_degradation.colour_augment.{unknown[0]}: unknown key; expected '
+                             f'{", ".join(COLOUR_AUGMENT)}')
+        self.blind = BlindLowLight(**ranges)
+        self.context = 0
+        self.colour_augment = augment
 
     def _check_rddg_inputs(self):
         """``train.rddg: true`` needs maps (files or on the fly) and losses that can take them."""
@@ -74,7 +98,7 @@ class RDDGModel(PluginModelMixin, SRModel):
         self.gt = data['gt'].to(self.device) if 'gt' in data else None
         self.w = data['w'].to(self.device) if 'w' in data else None
         self.lq = data['lq'].to(self.device) if 'lq' in data else None
-        if self.lq is None and not hasattr(self, 'stage1'):
+        if self.lq is None and not (hasattr(self, 'stage1') or hasattr(self, 'blind')):
             raise ValueError('the batch has no `lq` images and there are no `darkening:` options to make them')
         if self.gt is None:
             del self.gt
@@ -83,7 +107,12 @@ class RDDGModel(PluginModelMixin, SRModel):
         return self.w
 
     def _darken_batch(self, context):
-        """x_g and w of the NL batch, ``context`` px removed from every side of x_g, w and gt."""
+        """x_g and w of the NL batch, ``context`` px removed from every side of x_g, w and gt; in blind mode the
+        colour-augmented NL batch and its blind low-light twin (no map)."""
+        if hasattr(self, 'blind'):
+            self.gt = colour_augment(self.gt, None, **self.colour_augment)
+            self.lq, self.w = self.blind(self.gt), None
+            return
         self.lq, self.w = self.stage1.sample(self.gt, context)
         self.gt = crop_context(self.gt, context)
 

@@ -5,6 +5,7 @@ its inputs or existing outputs (``--overwrite`` replaces outputs only).
     rddg-prepare twins -i NL_DIR -o LL_DIR [--mode naive|camera] [--config options/demo_data.yml] [--set KEY=VALUE]
     rddg-prepare split -i DarkFace/image -o datasets/DarkFace     deterministic train/val split (copies)
     rddg-prepare lmdb -i FOLDER -o FOLDER.lmdb [--recursive]      BasicSR lmdb with its meta_info.txt
+    rddg-prepare generic -o datasets/generic                      the generic model's photos (train, val pairs)
 """
 import argparse
 import os
@@ -132,6 +133,24 @@ def run_lmdb(args):
     print(f'{PROG}: {len(keys)} images in {args.output} (meta_info.txt lists them); set io_backend: {{type: lmdb}}')
 
 
+def run_generic(args):
+    """The generic EnlighteningNet's photos (``rddg_basicsr.tools.generic_data``) and their ``MANIFEST.tsv``."""
+    from rddg_basicsr.tools import generic_data
+
+    manifest = osp.join(args.output, 'MANIFEST.tsv')
+    if osp.exists(manifest) and not args.overwrite:
+        fail(PROG, f'{manifest} exists; --overwrite replaces outputs')
+    try:
+        rows = generic_data.build(args.output, write)
+    except (FileNotFoundError, ValueError) as err:
+        fail(PROG, str(err))
+    with open(manifest, 'w', encoding='utf-8') as f:
+        f.write('name\tsplit\tsource\tlicence\tfile\n')
+        f.writelines('\t'.join(row) + '\n' for row in rows)
+    counts = {split: sum(row[1] == split for row in rows) for split in ('train', 'val')}
+    print(f'{PROG}: {counts["train"]} train and {counts["val"]} val photos in {args.output} (licences: {manifest})')
+
+
 def stem_png(path):
     return osp.splitext(osp.basename(path))[0] + '.png'
 
@@ -164,6 +183,11 @@ def parse_args(argv=None):
     lmdb = _command(commands, 'lmdb', run_lmdb, "BasicSR lmdb (with meta_info.txt) of any dataroot's images",
                     overwrite=False)
     lmdb.add_argument('--recursive', action='store_true', help='Also read sub-folders (keys keep the sub-path)')
+    generic = commands.add_parser('generic', help="The generic model's photos, val pairs and licences",
+                                  description="The generic model's photos, val pairs and licences")
+    generic.add_argument('-o', '--output', required=True, help='Output folder')
+    generic.add_argument('--overwrite', action='store_true', help='Replace existing outputs')
+    generic.set_defaults(func=run_generic)
     return parser.parse_args(argv)
 
 

@@ -1,0 +1,119 @@
+"""The generic EnlighteningNet's data: every photograph the offline sources give, licences recorded.
+
+    rddg-prepare generic -o datasets/generic [--overwrite]
+
+writes ``train/<name>.png`` (longer side at most ``TRAIN_SIDE``), ``val/nl/<name>_k.png`` and ``val/ll/<name>_k.png``
+(``VAL_DRAWS`` draws of ``BlindLowLight`` per val photo, longer side ``VAL_SIDE``, seeds fixed) and ``MANIFEST.tsv``
+(name, split, source, file, licence). Sources: Debian's wallpaper packages (``apt-get install
+plasma-workspace-wallpapers lomiri-wallpapers lomiri-wallpapers-16.04 lomiri-wallpapers-20.04``) and scikit-image's
+bundled photos. Photographs only (abstract art, renders and paintings are left out); the benchmark's val and test
+scenes (``scripts/bench/quality/scenes.py``) never enter ``train``: its val scenes are this set's val.
+"""
+import fnmatch
+import os
+import subprocess
+
+TRAIN_SIDE = 1024
+VAL_SIDE = 512
+VAL_DRAWS = 3
+
+# name -> (source, what): 'wallpaper' a plasma folder, 'backgrounds' a file in /usr/share/backgrounds, 'skimage' a
+# bundled data file.
+TRAIN = {
+    'cold_ripple': ('wallpaper', 'ColdRipple'), 'darkest_hour': ('wallpaper', 'DarkestHour'),
+    'grey': ('wallpaper', 'Grey'), 'one_stands_out': ('wallpaper', 'OneStandsOut'), 'volna': ('wallpaper', 'Volna'),
+    'bridge': ('backgrounds', 'Bridge_by_Sander_Klootwijk.jpg'), 'dragonfly': ('backgrounds', 'Dragonfly_by_Bolly.jpg'),
+    'kleiber': ('backgrounds', 'Kleiber_by_Lukas_Baubkus.jpg'),
+    'picture_0b': ('backgrounds', 'Picture_0B_by_freespace.jpg'),
+    'picture_1a': ('backgrounds', 'Picture_1A_by_freespace.jpg'), 'wine': ('backgrounds', 'Wine_by_Jakkub_Mede.jpg'),
+    'aitzgorri': ('backgrounds', 'aitzgorri_by_Aitzol_Berasategi.jpg'),
+    'free': ('backgrounds', 'free_by_Peter_Nerlich.jpg'), 'friends': ('backgrounds', 'friends_by_Aitzol_Berasategi.jpg'),
+    'life': ('backgrounds', 'life_by_Aitzol_Berasategi.jpg'),
+    'picos_de_europa': ('backgrounds', 'picosdeeuropa_by_Aitzol_Berasategi.jpg'),
+    'seeding': ('backgrounds', 'seeding_by_Clements_Engelhardt.jpg'),
+    'sunset': ('backgrounds', 'sunset_by_Aitzol_Berasategi.jpg'),
+    'astronaut': ('skimage', 'astronaut.png'), 'coffee': ('skimage', 'coffee.png'),
+    'motorcycle': ('skimage', 'motorcycle_left.png'), 'camera_man': ('skimage', 'camera.png'),
+}
+VAL = {'rocket': ('skimage', 'rocket.jpg'), 'by_the_water': ('wallpaper', 'BytheWater'), 'kite': ('wallpaper', 'Kite')}
+# benchmark test scenes and reserved photos: never in TRAIN or VAL (tests/test_generic_data.py checks)
+HELD_OUT = ('chelsea', 'china', 'flower', 'grace_hopper', 'quokka', 'colorful_cups', 'evening_glow', 'fallen_leaf',
+            'path', 'summer_1am')
+SKIMAGE_LICENCE = 'see skimage/data/README.txt (public domain / CC0 / free to use, per file)'
+
+
+def source_path(source, what):
+    """The file of a photo; FileNotFoundError names the package to install."""
+    if source == 'skimage':
+        import skimage
+        path = os.path.join(os.path.dirname(skimage.__file__), 'data', what)
+    elif source == 'wallpaper':
+        folder = os.path.join('/usr/share/wallpapers', what, 'contents', 'images')
+        names = os.listdir(folder) if os.path.isdir(folder) else []
+        names = [n for n in names if n.lower().endswith(('.jpg', '.png'))]
+        path = os.path.join(folder, max(names, key=lambda n: int(n.split('x')[0]))) if names else folder
+    else:
+        path = os.path.join('/usr/share/backgrounds', what)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f'{path}: missing; apt-get install plasma-workspace-wallpapers lomiri-wallpapers '
+                                'lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 (Debian)')
+    return path
+
+
+def licence_of(path):
+    """``(package, licence)`` of an installed file: the Debian package that owns it and the ``License:`` of the
+    first DEP-5 ``Files:`` stanza of its copyright file whose pattern matches (scikit-image's files: its README)."""
+    if '/skimage/' in path:
+        return 'scikit-image', SKIMAGE_LICENCE
+    owner = subprocess.run(['dpkg', '-S', path], capture_output=True, text=True).stdout.split(':')[0].strip()
+    copyright_file = f'/usr/share/doc/{owner}/copyright'
+    if not owner or not os.path.exists(copyright_file):
+        return owner or 'unknown', 'unknown'
+    best = 'unknown'
+    for stanza in open(copyright_file, encoding='utf-8', errors='replace').read().split('\n\n'):
+        fields = dict(line.split(':', 1) for line in stanza.splitlines() if ':' in line and not line.startswith(' '))
+        patterns = fields.get('Files', '').split()
+        if 'License' in fields and any(fnmatch.fnmatch(path, '*' + p.lstrip('*')) for p in patterns):
+            best = fields['License'].strip()
+            if patterns != ['*']:
+                break
+    return owner, best
+
+
+def read_photo(path, max_side):
+    """BGR uint8, gray repeated to 3 channels, shrunk (area) so the longer side is at most ``max_side``."""
+    import cv2
+    img = cv2.imread(path, cv2.IMREAD_COLOR)
+    if img is None:
+        raise ValueError(f'{path}: cannot read')
+    scale = max_side / max(img.shape[:2])
+    if scale < 1:
+        img = cv2.resize(img, (round(img.shape[1] * scale), round(img.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+    return img[:img.shape[0] // 2 * 2, :img.shape[1] // 2 * 2]
+
+
+def degrade_val(bgr, seed):
+    """One fixed ``BlindLowLight`` draw of a BGR uint8 image (seeded), BGR uint8."""
+    import numpy as np
+    import torch
+
+    from rddg_basicsr.data.blind_lowlight import BlindLowLight
+    rgb = torch.from_numpy(np.ascontiguousarray(bgr[..., ::-1])).permute(2, 0, 1)[None].float() / 255
+    ll = BlindLowLight()(rgb, torch.Generator().manual_seed(seed))
+    return (ll[0].permute(1, 2, 0).numpy()[..., ::-1] * 255).round().astype(np.uint8)
+
+
+def build(out, write):
+    """Write the data set under ``out`` through ``write(path, bgr)``; returns the manifest rows."""
+    rows = []
+    for split, photos, side in (('train', TRAIN, TRAIN_SIDE), ('val', VAL, VAL_SIDE)):
+        for index, (name, (source, what)) in enumerate(sorted(photos.items())):
+            path = source_path(source, what)
+            img = read_photo(path, side)
+            if split == 'train':
+                write(os.path.join(out, 'train', f'{name}.png'), img)
+            for k in range(VAL_DRAWS if split == 'val' else 0):
+                write(os.path.join(out, 'val', 'nl', f'{name}_{k}.png'), img)
+                write(os.path.join(out, 'val', 'll', f'{name}_{k}.png'), degrade_val(img, 1000 * index + k))
+            rows.append((name, split, *licence_of(path), path))
+    return rows

@@ -1,7 +1,7 @@
 """Install: torch first, then ``pip install --no-build-isolation .`` (or ``-e .``); see README, Installation.
 
 BasicSR 1.4.2 ships as an sdist that imports torch at build time: an isolated build would fetch a second torch.
-Besides the packages, the wheel holds the option presets (``rddg_basicsr/options/``, copied out by
+Besides the packages, the wheel holds the shipped generic model (``rddg_basicsr/weights/``), the option presets (``rddg_basicsr/options/``, copied out by
 ``rddg-options``) and the start-up hook ``rddg_basicsr_hook.pth`` (BasicSR's own scripts find the plugin).
 """
 import glob
@@ -42,6 +42,7 @@ setup(
     long_description=open(os.path.join(HERE, 'README.md'), encoding='utf-8').read(),
     long_description_content_type='text/markdown',
     packages=find_packages(include=['rddg_basicsr', 'rddg_basicsr.*']),
+    package_data={'rddg_basicsr': ['weights/generic_en.pth', 'weights/generic_en.json']},
     py_modules=['rddg_basicsr_hook'],
     cmdclass={'build_py': BuildWithHookAndOptions, 'editable_wheel': EditableWithHook},
     python_requires='>=3.9,<3.13',

@@ -16,6 +16,7 @@ import torch
 
 from basicsr.archs import build_network
 
+from rddg_basicsr import generic_model
 from rddg_basicsr.utils.checkpoint import load_network_weights
 from rddg_basicsr.utils.image_files import DEFAULT_MAX_PIXELS
 from rddg_basicsr.utils.image_io import needs_png, read_image_any, write_image_like
@@ -28,8 +29,10 @@ class LowLightEnhancer:
     """Enhance low-light images with a trained EN (paper Sec. 3.1.2).
 
     Args:
-        model_path (str): BasicSR checkpoint ({'params_ema' | 'params': state_dict}).
-        network_opt (dict | None): ``network_g`` options; default {'type': 'EnlighteningNet'}.
+        model_path (str | None): BasicSR checkpoint ({'params_ema' | 'params': state_dict}); None: the generic model
+            shipped in the package (its checksum checked, its own ``network_g``).
+        network_opt (dict | None): ``network_g`` options; default {'type': 'EnlighteningNet'}, or the shipped
+            model's with ``model_path`` None.
         tile (int): Tile size, 0 for whole images. Default: ``DEFAULT_TILE`` (512).
         tile_pad (int | None): Context around each tile; None: the net's receptive radius (exact tiling). Both are
             rounded up to multiples of the net's down-sampling factor (EN: 2^(num_level - 1)). Default: None.
@@ -44,6 +47,8 @@ class LowLightEnhancer:
         self.half = fp16 and self.device.type == 'cuda'
         if fp16 and not self.half:
             warnings.warn(f'fp16 needs CUDA: running in fp32 on {self.device}', stacklevel=2)
+        if model_path is None:
+            model_path, network_opt = generic_model.verified_path(), network_opt or generic_model.network_opt()
         net = build_network(network_opt or {'type': 'EnlighteningNet'})
         load_network_weights(net, model_path, param_key)
         self.tile, self.tile_pad = exact_tiling(net, tile, tile_pad)

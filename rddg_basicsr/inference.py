@@ -1,10 +1,12 @@
-"""Enhance low-light images with a trained Enlightening Network (flags as Real-ESRGAN's inference script).
+"""Enhance low-light images with the shipped generic Enlightening Network or one you trained (flags as Real-ESRGAN's
+inference script).
 
-    python rddg_basicsr/inference.py -i FILE_OR_DIR -o OUT_DIR --model_path EN.pth [-opt TRAIN_YML]
+    python rddg_basicsr/inference.py -i FILE_OR_DIR -o OUT_DIR [--model_path EN.pth [-opt TRAIN_YML]]
         [--tile 512] [--tile_pad auto] [--fp32] [--suffix ''] [--ext auto|png|jpg] [--device cpu|cuda]
         [--max_pixels 134217728]
 
-Also installed as the console script ``rddg-enhance``. Outputs keep the input stem (``<stem>_<suffix>``
+Without ``--model_path`` the generic model shipped in the package runs (``rddg_basicsr.generic_model``, checksum
+checked). Also installed as the console script ``rddg-enhance``. Outputs keep the input stem (``<stem>_<suffix>``
 with a suffix); inputs sharing a stem (``a.tif``, ``a.png``) keep their extension in the name instead
 (``a_tif.*``, ``a_png.*``), so no output replaces another. 16-bit and RGBA inputs are written as PNG at their
 depth with the alpha untouched, gray stays gray, and EXIF orientation is applied. CUDA runs in fp16 unless
@@ -31,8 +33,8 @@ from rddg_basicsr.utils.image_files import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS
 
 PROG = 'rddg-enhance'
 DEFAULT_TILE = 512  # as enhancer.DEFAULT_TILE (not imported: --help loads no torch)
-NO_MODEL = ('--model_path is required: there are no pretrained weights, you train your own model (rddg-train -opt '
-            'options/stage1_darken.yml, then -opt options/stage2_rddg.yml; README, "Train your own model")')
+OPT_WITHOUT_MODEL = ('-opt describes the network of a checkpoint you trained: give it with --model_path (without both, '
+                     'the shipped generic model runs with its own network)')
 
 
 def output_path(out_dir, in_path, suffix, ext, keep_ext=False):
@@ -86,10 +88,12 @@ def parse_tile_pad(text):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(prog=PROG, description='Enhance low-light images with a trained EN.')
+    parser = argparse.ArgumentParser(prog=PROG, description='Enhance low-light images with the shipped generic EN '
+                                     'or one you trained.')
     parser.add_argument('-i', '--input', required=True, help='Input image or folder')
     parser.add_argument('-o', '--output', default='results', help='Output folder. Default: results')
-    parser.add_argument('--model_path', help='EN checkpoint (BasicSR .pth) of a model you trained (rddg-train)')
+    parser.add_argument('--model_path', help='EN checkpoint (BasicSR .pth) of a model you trained (rddg-train). '
+                        'Default: the generic model shipped in the package')
     parser.add_argument('-opt', '--opt', help='Training YAML; its network_g builds the net. Default: EnlighteningNet()')
     parser.add_argument('--param_key', default='params_ema', help="Checkpoint key ('params' is the fallback)")
     parser.add_argument('-t', '--tile', type=int, default=DEFAULT_TILE,
@@ -108,8 +112,8 @@ def parse_args(argv=None):
                         help=f'Skip images with more pixels (read from the header), 0 for no limit. '
                         f'Default: {DEFAULT_MAX_PIXELS}')
     args = parser.parse_args(argv)
-    if args.model_path is None:
-        fail(PROG, NO_MODEL)
+    if args.model_path is None and args.opt is not None:
+        fail(PROG, OPT_WITHOUT_MODEL)
     return args
 
 
@@ -119,7 +123,7 @@ def main(argv=None):
     from rddg_basicsr.enhancer import LowLightEnhancer  # torch and BasicSR load here, after parsing
     from rddg_basicsr.utils.image_io import FolderInUseError, output_folder_lock
 
-    if not os.path.isfile(args.model_path):
+    if args.model_path is not None and not os.path.isfile(args.model_path):
         fail(PROG, f'model file not found: {args.model_path}')
     network_opt = load_network_opts(PROG, args.opt, 'network_g')['network_g'] if args.opt else None
     device = resolve_device(PROG, args.device)

@@ -334,14 +334,38 @@ def test_tiles_by_default_give_the_untiled_result(setup, tmp_path):
         assert np.abs(whole.astype(int) - tiled.astype(int)).max() <= 1  # float rounding at most one level
 
 
-def test_no_model_path_says_there_are_no_pretrained_weights_and_how_to_train(setup, tmp_path):
+def test_without_model_path_the_shipped_generic_model_runs(setup, tmp_path, monkeypatch):
+    """No --model_path: the generic model of ``rddg_basicsr.generic_model`` (here a tiny one written by its own
+    ``write``) enhances the inputs with its own network options."""
+    from rddg_basicsr import generic_model
+
+    root, _ = setup
+    net_opt = {'type': 'EnlighteningNet', 'num_feat': 4, 'num_level': 2}
+    ckpt = tmp_path / 'ckpt.pth'
+    torch.save({'params_ema': build_network(net_opt).state_dict()}, ckpt)
+    generic_model.write(str(ckpt), net_opt, {}, out_dir=str(tmp_path / 'w'))
+    monkeypatch.setattr(generic_model, 'WEIGHTS', str(tmp_path / 'w' / 'generic_en.pth'))
+    monkeypatch.setattr(generic_model, 'CARD', str(tmp_path / 'w' / 'generic_en.json'))
+    assert main(['-i', str(root / 'in' / 'color.jpg'), '-o', str(tmp_path / 'out'), '--device', 'cpu']) == 0
+    assert os.listdir(tmp_path / 'out') == ['color.jpg']
+
+
+def test_a_broken_shipped_model_is_one_line_before_any_folder(setup, tmp_path, monkeypatch):
+    from rddg_basicsr import generic_model
+
+    root, _ = setup
+    monkeypatch.setattr(generic_model, 'CARD', str(tmp_path / 'missing.json'))
+    with pytest.raises(SystemExit) as exc:
+        main(['-i', str(root / 'in'), '-o', str(tmp_path / 'out'), '--device', 'cpu'])
+    assert 'the shipped generic model is missing' in str(exc.value) and '\n' not in str(exc.value)
+    assert not (tmp_path / 'out').exists()
+
+
+def test_opt_without_model_path_is_refused(setup, tmp_path):
     root, _ = setup
     with pytest.raises(SystemExit) as exc:
-        main(['-i', str(root / 'in'), '-o', str(tmp_path / 'out')])
-    message = str(exc.value)
-    assert message.startswith('rddg-enhance: error: --model_path is required: there are no pretrained weights')
-    assert 'rddg-train -opt options/stage1_darken.yml' in message and '\n' not in message
-    assert not (tmp_path / 'out').exists()
+        main(['-i', str(root / 'in'), '-o', str(tmp_path / 'out'), '-opt', str(root / 'train.yml')])
+    assert '-opt describes the network of a checkpoint you trained' in str(exc.value)
 
 
 def test_opt_is_accepted_as_basicsr_spells_it(setup, tmp_path):

@@ -145,7 +145,7 @@ def run_generic(args):
     except (FileNotFoundError, ValueError) as err:
         fail(PROG, str(err))
     with open(manifest, 'w', encoding='utf-8') as f:
-        f.write('name\tsplit\tsource\tlicence\tfile\n')
+        f.write('name\tsplit\tsource\tlicence\tcopyright\tfile\n')
         f.writelines('\t'.join(row) + '\n' for row in rows)
     counts = {split: sum(row[1] == split for row in rows) for split in ('train', 'val')}
     print(f'{PROG}: {counts["train"]} train and {counts["val"]} val photos in {args.output} (licences: {manifest})')

@@ -61,23 +61,42 @@ def source_path(source, what):
 
 
 def licence_of(path):
-    """``(package, licence)`` of an installed file: the Debian package that owns it and the ``License:`` of the
-    first DEP-5 ``Files:`` stanza of its copyright file whose pattern matches (scikit-image's files: its README)."""
+    """``(package, licence, copyright)`` of an installed photo: the Debian package that owns it and the ``License:``
+    and ``Copyright:`` of the DEP-5 ``Files:`` stanza of its copyright file that names the file (matched by file
+    name), else of ``Files: *``; scikit-image's photos: its data README."""
     if '/skimage/' in path:
-        return 'scikit-image', SKIMAGE_LICENCE
+        return 'scikit-image', SKIMAGE_LICENCE, 'see skimage/data/README.txt'
+    plasma = plasma_metadata(path)
+    if plasma is not None:
+        return plasma
     owner = subprocess.run(['dpkg', '-S', path], capture_output=True, text=True).stdout.split(':')[0].strip()
     copyright_file = f'/usr/share/doc/{owner}/copyright'
     if not owner or not os.path.exists(copyright_file):
-        return owner or 'unknown', 'unknown'
-    best = 'unknown'
+        return owner or 'unknown', 'unknown', 'unknown'
+    found = ('unknown', 'unknown')
     for stanza in open(copyright_file, encoding='utf-8', errors='replace').read().split('\n\n'):
         fields = dict(line.split(':', 1) for line in stanza.splitlines() if ':' in line and not line.startswith(' '))
         patterns = fields.get('Files', '').split()
-        if 'License' in fields and any(fnmatch.fnmatch(path, '*' + p.lstrip('*')) for p in patterns):
-            best = fields['License'].strip()
-            if patterns != ['*']:
-                break
-    return owner, best
+        entry = (fields.get('License', 'unknown').strip(), fields.get('Copyright', 'unknown').strip())
+        if any(fnmatch.fnmatch(os.path.basename(path), os.path.basename(p)) for p in patterns if p != '*'):
+            return (owner, *entry)
+        if patterns == ['*']:
+            found = entry
+    return (owner, *found)
+
+
+def plasma_metadata(path):
+    """``(package, licence, author)`` from a Plasma wallpaper's own ``metadata.json`` (its licence per photo), or
+    None for other files."""
+    import json
+
+    meta = os.path.join(path.split('/contents/')[0], 'metadata.json')
+    if '/contents/images/' not in path or not os.path.isfile(meta):
+        return None
+    with open(meta, encoding='utf-8') as f:
+        info = json.load(f).get('KPlugin', {})
+    authors = ', '.join(a.get('Name', '') for a in info.get('Authors', []))
+    return 'plasma-workspace-wallpapers', info.get('License', 'unknown'), authors or 'unknown'
 
 
 def read_photo(path, max_side):

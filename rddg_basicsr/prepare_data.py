@@ -134,8 +134,8 @@ def run_lmdb(args):
 
 
 def run_generic(args):
-    """The generic EnlighteningNet's photos (``rddg_basicsr.tools.generic_data``) and their ``MANIFEST.tsv``."""
-    from rddg_basicsr.tools import generic_data
+    """The generic EnlighteningNet's photos (``rddg_basicsr.data.generic_photos``) and their ``MANIFEST.tsv``."""
+    from rddg_basicsr.data import generic_photos as generic_data
 
     manifest = osp.join(args.output, 'MANIFEST.tsv')
     if osp.exists(manifest) and not args.overwrite:

@@ -19,7 +19,7 @@ ENTRY_POINTS = ('train', 'test', 'inference', 'make_pseudo_pairs', 'tools.demo._
 RANKS = [(entry, 5) for entry in ENTRY_POINTS] + [
     ('cli', 4), ('tools.', 4), ('enhancer', 4), ('basicsr_compat.hook', 4), ('basicsr_compat.parse_options', 4),
     ('models.', 3), ('basicsr_compat.option_checks', 3),
-    ('stage1', 2), ('archs.', 2), ('losses.', 2), ('data.', 2), ('metrics.', 2), ('basicsr_compat.patches', 2),
+    ('stage1', 2), ('generic_model', 2), ('archs.', 2), ('losses.', 2), ('data.', 2), ('metrics.', 2), ('basicsr_compat.patches', 2),
     ('utils.', 1), ('basicsr_compat.', 1),
 ]
 

@@ -9,7 +9,7 @@ import pytest
 
 from rddg_basicsr.prepare_data import main as prepare_main
 from rddg_basicsr.prepare_data import write
-from rddg_basicsr.tools import generic_data
+from rddg_basicsr.data import generic_photos as generic_data
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'scripts', 'bench'))
 from quality import scenes  # noqa: E402

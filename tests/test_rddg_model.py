@@ -270,3 +270,22 @@ def test_blind_mode_refuses_bad_options_by_name(tmp_path, change, match):
     change(opt)
     with pytest.raises(ValueError, match=match):
         build_model(opt)
+
+
+def test_pretrain_generic_fine_tunes_the_shipped_model_and_checks_its_network(tmp_path, monkeypatch):
+    from rddg_basicsr import generic_model
+
+    opt = model_options(tmp_path, rddg=False)
+    opt['train'].pop('perceptual_opt')
+    shipped = build_network(opt['network_g'])
+    torch.save({'params_ema': shipped.state_dict()}, tmp_path / 'ckpt.pth')
+    generic_model.write(str(tmp_path / 'ckpt.pth'), dict(opt['network_g']), {}, out_dir=str(tmp_path / 'w'))
+    monkeypatch.setattr(generic_model, 'WEIGHTS', str(tmp_path / 'w' / 'generic_en.pth'))
+    monkeypatch.setattr(generic_model, 'CARD', str(tmp_path / 'w' / 'generic_en.json'))
+    opt['path']['pretrain_network_g'] = 'generic'
+    model = build_model(copy.deepcopy(opt))
+    for a, b in zip(shipped.state_dict().values(), model.net_g.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-3)
+    opt['network_g']['num_feat'] = 8
+    with pytest.raises(ValueError, match='network_g.num_feat differs'):
+        build_model(opt)

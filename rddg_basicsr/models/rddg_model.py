@@ -3,6 +3,7 @@ from collections import OrderedDict
 from basicsr.models.sr_model import SRModel
 from basicsr.utils.registry import MODEL_REGISTRY
 
+from rddg_basicsr import generic_model
 from rddg_basicsr.data.blind_lowlight import COLOUR_AUGMENT, BlindLowLight, colour_augment
 from rddg_basicsr.losses.domain_weighting import DomainWeightedLoss
 from rddg_basicsr.stage1 import Stage1, crop_context
@@ -37,6 +38,7 @@ class RDDGModel(PluginModelMixin, SRModel):
     def __init__(self, opt):
         self.darken_opt = opt.get('darkening')
         self.blind_opt = opt.get('blind_degradation')
+        _resolve_generic(opt)
         super().__init__(opt)
 
     def init_training_settings(self):
@@ -144,6 +146,20 @@ class RDDGModel(PluginModelMixin, SRModel):
     def _release_batch(self):
         super()._release_batch()
         self.w = None
+
+
+def _resolve_generic(opt):
+    """``path.pretrain_network_g: generic`` names the shipped generic model: its checked path, for a ``network_g``
+    equal to the model's own (stage 2 fine-tunes it)."""
+    path_opt = opt.get('path') or {}
+    if path_opt.get('pretrain_network_g') != generic_model.KEYWORD:
+        return
+    shipped = generic_model.network_opt()
+    differ = sorted(k for k in set(shipped) | set(opt['network_g']) if shipped.get(k) != opt['network_g'].get(k))
+    if differ:
+        raise ValueError(f'path.pretrain_network_g: generic needs network_g to equal the shipped model\'s {shipped} '
+                         f'(network_g.{differ[0]} differs)')
+    path_opt['pretrain_network_g'] = generic_model.verified_path()
 
 
 def _call_loss(loss, pred, target, w):

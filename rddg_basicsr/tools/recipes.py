@@ -12,15 +12,19 @@ from os import path as osp
 
 import yaml
 
+from rddg_basicsr.basicsr_compat.safe_yaml import load_yaml
 from rddg_basicsr.utils.paths import PACKAGE_DIR, REPO_ROOT, preset
 
 DELETE = object()  # as an override value: remove the key
 
 
 def read_options(path):
-    """A YAML option file as a dict."""
-    with open(path, encoding='utf-8') as f:
-        return yaml.safe_load(f)
+    """A YAML option file as a dict, read by the one safe reader (``safe_yaml.load_yaml``).
+
+    Raises:
+        OptionFileError: the file is unreadable, not YAML, tagged or not a mapping (one line naming it).
+    """
+    return load_yaml(path)
 
 
 def repo_options(name):

@@ -24,6 +24,8 @@ import sys
 import time
 from os import path as osp
 
+from rddg_basicsr.basicsr_compat.safe_yaml import OptionFileError
+from rddg_basicsr.cli import one_line_interrupt
 from rddg_basicsr.tools.recipes import (entry_command, entry_env, merge, point_stage1_at, point_stage2_at, read_options,
                                         repo_options, write_options)
 from rddg_basicsr.utils.paths import default_root, preset
@@ -31,6 +33,8 @@ from rddg_basicsr.utils.paths import default_root, preset
 PROG = 'rddg-demo'
 MARKER = '.rddg_demo'
 DEFAULT_OPT = preset('demo.yml')
+SECTIONS = ('data', 'stage1', 'stage2', 'pseudo_pairs', 'variants')  # the mappings a demo option file holds
+LQ_KINDS = ('naive', 'pseudo', 'fly')
 
 
 def say(message):
@@ -68,19 +72,57 @@ def prepare_out(out, mode):
 
 def load_demo(path, quick):
     """The demo settings of ``path``; with ``quick``, its ``quick:`` section merged over them (``variants``
-    replaced, not merged). ``data.config`` becomes absolute, relative to the option file's folder."""
+    replaced, not merged). ``data.config`` becomes absolute, relative to the option file's folder. A file the demo
+    cannot use stops it with one line naming the file (and the section)."""
     if not osp.isfile(path):
         raise SystemExit(f'{PROG}: error: demo option file not found: {path}')
-    demo = read_options(path)
-    fast = demo.pop('quick', None) or {}
-    if quick:
-        demo = merge(demo, {key: value for key, value in fast.items() if key != 'variants'})
-        demo['variants'] = fast.get('variants', demo['variants'])
+    try:
+        demo = read_options(path)
+    except OptionFileError as err:
+        raise SystemExit(f'{PROG}: error: {err}') from None
+    try:
+        demo = with_quick(demo, quick)
+        check_demo(demo)
+    except ValueError as err:
+        raise SystemExit(f'{PROG}: error: {path}: {err}') from None
     config = demo['data']['config'] = osp.join(osp.dirname(osp.abspath(path)), demo['data']['config'])
     if not osp.isfile(config):
         raise SystemExit(f"{PROG}: error: {path}: data.config {config} not found (relative to the option file's "
                          'folder)')
     return demo
+
+
+def with_quick(demo, quick):
+    """``demo`` without its ``quick:`` section, merged over it when ``quick`` (``variants`` replaced)."""
+    fast = demo.pop('quick', None) or {}
+    if not isinstance(fast, dict):
+        raise ValueError('quick: expected a mapping of the sections it changes')
+    if quick:
+        demo = merge(demo, {key: value for key, value in fast.items() if key != 'variants'})
+        demo['variants'] = fast.get('variants', demo.get('variants'))
+    return demo
+
+
+def check_demo(demo):
+    """ValueError naming the first section or key of the demo settings ``demo`` that the demo cannot use."""
+    for section in SECTIONS:
+        if not isinstance(demo.get(section), dict):
+            raise ValueError(f'{section}: expected a mapping')
+    data = demo['data']
+    if not isinstance(data.get('config'), str) or not isinstance(data.get('scale'), str):
+        raise ValueError('data: expected config (the data settings file) and scale (one of its scales)')
+    if not isinstance(data.get('seed'), int) or isinstance(data['seed'], bool) or data['seed'] < 0:
+        raise ValueError(f"data.seed: expected an integer >= 0, got {data.get('seed')!r}")
+    for name, variant in demo['variants'].items():
+        if not _is_variant(variant):
+            raise ValueError(f'variants.{name}: expected {{lq: {" | ".join(LQ_KINDS)}, rddg: true | false}}')
+    if 'pseudo_rddg' not in demo['variants']:
+        raise ValueError('variants: pseudo_rddg (the full method, which the picture and the test pipeline use) is '
+                         'missing')
+
+
+def _is_variant(variant):
+    return isinstance(variant, dict) and variant.get('lq') in LQ_KINDS and isinstance(variant.get('rddg'), bool)
 
 
 # BasicSR's MessageLogger line: [name..][epoch:  0, iter:     100, lr:(...)] [eta: 0:01:23, time (data): ...]
@@ -188,19 +230,35 @@ def main(argv=None):
     parser.add_argument('-opt', '--opt', default=DEFAULT_OPT, help=f'Demo settings. Default: {DEFAULT_OPT}')
     args = parser.parse_args(argv)
     demo = load_demo(args.opt, args.quick)
-    from rddg_basicsr.tools.demo.dataset import build_demo_dataset, load_demo_config  # torch and BasicSR load here
-    from rddg_basicsr.tools.demo.report import picture, results_table
-
-    start = time.monotonic()
     out = osp.abspath(args.out or osp.join(default_root(), 'demo_quick' if args.quick else 'demo_output'))
-    vgg, lp = check_pretrained()
-    prepare_out(out, 'quick' if args.quick else 'full')
-    os.makedirs(osp.join(out, 'options'), exist_ok=True)
-    data = osp.join(out, 'data')
-    if not osp.isfile(osp.join(data, 'manifest.json')):
-        say(f'building the demo dataset in {data}')
+    with one_line_interrupt(PROG, lambda: f'the finished steps are kept in {out}; the same command resumes'):
+        return run_demo(demo, out, args.quick)
+
+
+def build_data(demo, data):
+    """Build the demo dataset in ``data`` unless it is there; bad data settings stop the demo with one line."""
+    from rddg_basicsr.tools.demo.dataset import build_demo_dataset, load_demo_config  # torch loads here
+
+    if osp.isfile(osp.join(data, 'manifest.json')):
+        return
+    say(f'building the demo dataset in {data}')
+    try:
         config = load_demo_config(demo['data']['config'])
         build_demo_dataset(data, config, demo['data']['seed'], demo['data']['scale'], overwrite=True)
+    except (ValueError, OSError) as err:  # a bad setting in the data settings file, a missing photo folder
+        raise SystemExit(f'{PROG}: error: {err}') from None
+
+
+def run_demo(demo, out, quick):
+    """Every step of the demo into ``out``, skipping the finished ones; returns the exit status."""
+    from rddg_basicsr.tools.demo.report import picture, results_table  # torch and BasicSR load here
+
+    start = time.monotonic()
+    vgg, lp = check_pretrained()
+    prepare_out(out, 'quick' if quick else 'full')
+    os.makedirs(osp.join(out, 'options'), exist_ok=True)
+    data = osp.join(out, 'data')
+    build_data(demo, data)
     models1 = stage1(demo, data, out, vgg)
     pseudo = pseudo_pairs(demo, data, out, models1)
     trained = stage2(demo, data, out, pseudo, models1, vgg)

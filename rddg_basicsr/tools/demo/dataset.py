@@ -21,8 +21,8 @@ import zlib
 
 import cv2
 import numpy as np
-import yaml
 
+from rddg_basicsr.basicsr_compat.safe_yaml import load_yaml
 from rddg_basicsr.data.lowlight_synthesis import (camera_lowlight, check_synthesis_params, load_synthesis_config,
                                                  naive_lowlight)
 from rddg_basicsr.utils.image_files import IMAGE_EXTENSIONS
@@ -42,8 +42,7 @@ def load_demo_config(path):
         ValueError: unknown key or bad value; the message names the key and ``path``.
     """
     config = load_synthesis_config(path)
-    with open(path, encoding='utf-8') as f:
-        data = yaml.safe_load(f) or {}
+    data = load_yaml(path)
     unknown = [key for key in data if key not in ('naive', 'camera', 'split')]
     if unknown:
         raise ValueError(f'{path}: unknown section {unknown[0]!r} (allowed: naive, camera, split)')

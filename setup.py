@@ -47,7 +47,7 @@ setup(
     cmdclass={'build_py': BuildWithHookAndOptions, 'editable_wheel': EditableWithHook},
     python_requires='>=3.9,<3.13',
     install_requires=['basicsr==1.4.2', 'torch>=2.0', 'torchvision', 'lpips', 'opencv-python', 'pyyaml', 'tb-nightly'],
-    extras_require={'test': ['pytest>=7'], 'dev': ['pytest>=7', 'ruff']},
+    extras_require={'test': ['pytest>=7', 'hypothesis'], 'dev': ['pytest>=7', 'hypothesis', 'ruff']},
     entry_points={
         'console_scripts': [
             'rddg-train=rddg_basicsr.train:main',

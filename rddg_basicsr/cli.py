@@ -1,10 +1,11 @@
-"""What the entry points share: the experiments root, BasicSR pipelines with option checks, one-line errors,
-devices, network options from YAML, and input listing.
+"""What the entry points share: the experiments root, BasicSR pipelines with option checks, one-line errors and
+interruptions, devices, network options from YAML, and input listing.
 
 Importing this module loads neither torch nor BasicSR (each function imports what it needs), so the entry points
 build their parsers and answer ``--help`` before anything heavy loads.
 """
 import argparse
+import contextlib
 import importlib
 import os
 import re
@@ -26,6 +27,38 @@ USER_ERRORS = (ValueError, OSError, FloatingPointError)
 def fail(prog, message):
     """Stop a CLI with a one-line ``prog: error: message`` on stderr and exit status 1."""
     raise SystemExit(f'{prog}: error: {message}')
+
+
+@contextlib.contextmanager
+def one_line_interrupt(prog, written):
+    """Ctrl-C inside the block stops the CLI without a traceback: one line, ``prog: interrupted: <written()>``, on
+    stderr, and exit status 130 (``written`` says what the command had written)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        print(f'{prog}: interrupted: {written()}', file=sys.stderr, flush=True)
+        raise SystemExit(130) from None
+
+
+def files_written_into(folder):
+    """For ``one_line_interrupt``: a function counting the files of ``folder`` that are new or replaced since this
+    call (each complete: the outputs are written to a temporary name, then renamed)."""
+    before = _file_versions(folder)
+
+    def written():
+        count = sum(version != before.get(name) for name, version in _file_versions(folder).items())
+        return f'{count} complete files written into {folder} (no partial file)'
+
+    return written
+
+
+def _file_versions(folder):
+    """``name -> (inode, mtime in ns)`` of the files in ``folder`` (temporary names apart; {} for no folder)."""
+    try:
+        entries = [entry for entry in os.scandir(folder) if not entry.name.startswith('.') and entry.is_file()]
+        return {entry.name: (entry.inode(), entry.stat().st_mtime_ns) for entry in entries}
+    except OSError:
+        return {}
 
 
 def pipeline_parser(prog, description):
@@ -56,7 +89,7 @@ def basicsr_argv(args):
 
 def run_pipeline(phase, description):
     """Run BasicSR's ``phase`` pipeline ('train' or 'test') on the command line; user errors exit 1 with one line on
-    stderr.
+    stderr, Ctrl-C exits 130 with one line saying what the run kept.
 
     The command line is parsed first, so ``--help`` and usage errors answer before torch loads; BasicSR's parser
     then gets it back without ``--root_path``. Experiments go to ``<root>/experiments/<name>``, results to
@@ -66,13 +99,20 @@ def run_pipeline(phase, description):
     root = osp.abspath(args.root_path) if args.root_path else default_root()
     sys.argv[1:] = basicsr_argv(args)
     pipeline = getattr(importlib.import_module(f'basicsr.{phase}'), f'{phase}_pipeline')
+    from rddg_basicsr.basicsr_compat import register
+
+    register()
+    with one_line_interrupt(f'rddg-{phase}', lambda: interrupted_run(phase)):
+        _run_reporting_user_errors(pipeline, root)
+
+
+def _run_reporting_user_errors(pipeline, root):
+    """``pipeline(root)``; a user's error (below) exits 1 with one line on stderr, any other keeps its traceback."""
     import torch.distributed as dist
 
-    from rddg_basicsr.basicsr_compat import register
     from rddg_basicsr.basicsr_compat.run_lock import RunLockedError
     from rddg_basicsr.utils.checkpoint import CheckpointError
 
-    register()
     try:
         pipeline(root)
     except (*USER_ERRORS, RuntimeError) as err:  # RuntimeError: only the three kinds below are a user's
@@ -85,6 +125,23 @@ def run_pipeline(phase, description):
             message = timeout_message(message)
         print(f'error: {message}  (RDDG_TRACEBACK=1 shows the traceback)', file=sys.stderr, flush=True)
         raise SystemExit(1) from None
+
+
+def interrupted_run(phase):
+    """What an interrupted ``rddg-train`` / ``rddg-test`` leaves: its last complete training state, or its results."""
+    from rddg_basicsr.basicsr_compat.failed_start import under_way
+    from rddg_basicsr.basicsr_compat.run_lock import run_folder
+    from rddg_basicsr.utils.checkpoint import latest_state_path
+
+    folder = run_folder()
+    if folder is None or under_way():
+        return 'nothing kept, the run had not started'
+    if phase == 'test':
+        return f'the results written so far are in {folder}'
+    state = latest_state_path(osp.join(folder, 'training_states'))
+    if state is None:
+        return f'no training state saved yet in {folder}'
+    return f'last complete training state {state}; rerun with --auto_resume to continue from it'
 
 
 def timeout_message(message):
@@ -105,7 +162,7 @@ def load_network_opts(prog, opt_path, *keys):
     if not os.path.isfile(opt_path):
         fail(prog, f'option file not found: {opt_path}')
     try:
-        opt = load_yaml(opt_path) or {}
+        opt = load_yaml(opt_path)
     except OptionFileError as err:
         fail(prog, str(err))
     for key in keys:
@@ -131,11 +188,17 @@ def resolve_device(prog, name):
 
 def input_paths(prog, path, recursive=False):
     """The image files of ``path`` (a file or a folder, with ``recursive`` its sub-folders too); a missing path or an
-    empty folder stops the CLI."""
+    empty folder stops the CLI; symlinks that loop or lead nowhere and folders that cannot be listed are skipped with
+    one warning line."""
+    skipped = []
     try:
-        paths = list_inputs(path, recursive)
+        paths = list_inputs(path, recursive, skipped)
     except FileNotFoundError as err:
         fail(prog, str(err))
+    if skipped:
+        named = ', '.join(f'{where} ({why})' for where, why in sorted(skipped)[:5])
+        more = f' (+{len(skipped) - 5} more)' if len(skipped) > 5 else ''
+        print(f'{prog}: warning: skipped what cannot be followed or listed: {named}{more}', file=sys.stderr, flush=True)
     if not paths:
         fail(prog, f'no images found in {path}')
     return paths

@@ -28,7 +28,8 @@ import sys
 if __name__ == '__main__' and not __package__:
     import _bootstrap  # noqa: F401  (run as a file: import the package from the repo root)
 
-from rddg_basicsr.cli import fail, input_paths, load_network_opts, resolve_device, unreadable_note
+from rddg_basicsr.cli import (fail, files_written_into, input_paths, load_network_opts, one_line_interrupt,  # noqa: E402
+                              resolve_device, unreadable_note)
 from rddg_basicsr.utils.image_files import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS
 
 PROG = 'rddg-enhance'
@@ -141,7 +142,7 @@ def main(argv=None):
     except OSError as err:
         fail(PROG, f'cannot create output folder {args.output}: {err.strerror}')
     try:
-        with output_folder_lock(args.output):
+        with output_folder_lock(args.output), one_line_interrupt(PROG, files_written_into(args.output)):
             written, failed = enhance_all(enhancer, inputs, outputs, args)
     except FolderInUseError as err:
         fail(PROG, str(err))

@@ -1,7 +1,9 @@
 """Checkpoint I/O: weights_only loading that refuses code, network weights (params_ema first, then params, bare
-dicts, no 'module.'), atomic saves."""
+dicts, no 'module.'), atomic saves (a full disk named as such, no temporary file left, Ctrl-C included)."""
 import rddg_basicsr  # noqa: F401, I001  (compat layer first)
 
+import builtins
+import errno
 import os
 import pickle
 
@@ -11,6 +13,7 @@ from torch import nn
 
 from conftest import RunsCode
 from rddg_basicsr.archs.darkening_arch import DarkeningNet
+from rddg_basicsr.utils import checkpoint
 from rddg_basicsr.utils.checkpoint import (UnsafeCheckpointError, atomic_torch_save, load_network_weights,
                                            load_state_dict, safe_torch_load)
 
@@ -219,6 +222,55 @@ def test_a_failed_save_names_the_file_and_leaves_the_old_one(tmp_path, monkeypat
         atomic_torch_save({'a': torch.zeros(3)}, path)
     assert os.listdir(tmp_path) == ['net_g_latest.pth']
     assert torch.equal(torch.load(path, weights_only=True)['a'], torch.ones(3))
+
+
+class _DiskFillsUp:
+    """A file whose disk is full after ``room`` bytes, as a real disk fills in the middle of a checkpoint."""
+
+    def __init__(self, f, room):
+        self.f, self.room = f, room
+
+    def write(self, data):
+        size = memoryview(data).nbytes
+        if size > self.room:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self.room -= size
+        return self.f.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self.f, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.f.close()
+
+
+@pytest.mark.parametrize('room', [700, 2000])
+def test_a_disk_that_fills_mid_save_says_no_space_left_on_device(tmp_path, monkeypatch, room):
+    """Issue 25 item 5: torch reported it as '[enforce fail at inline_container.cc:672] unexpected pos'."""
+    path = tmp_path / 'net_g_latest.pth'
+    atomic_torch_save({'a': torch.ones(3)}, path)
+    monkeypatch.setattr(checkpoint, 'open', lambda name, mode: _DiskFillsUp(builtins.open(name, mode), room),
+                        raising=False)
+    with pytest.raises(OSError, match=f'^cannot write {path}: No space left on device$'):
+        atomic_torch_save({'a': torch.zeros(1000)}, path)
+    assert os.listdir(tmp_path) == ['net_g_latest.pth']
+    assert torch.equal(torch.load(path, weights_only=True)['a'], torch.ones(3))
+
+
+def test_ctrl_c_during_a_save_leaves_no_temporary_file(tmp_path, monkeypatch):
+    path = tmp_path / 'net_g_latest.pth'
+
+    def interrupted(obj, f):
+        f.write(b'half a checkpoint')
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, 'save', interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        atomic_torch_save({'a': torch.zeros(3)}, path)
+    assert os.listdir(tmp_path) == []
 
 
 def test_mismatch_names_expected_and_found_architecture_and_suggests_opt(tmp_path):

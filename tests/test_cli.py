@@ -1,11 +1,15 @@
 """The train/test command line: the options of BasicSR's parser plus ``--root_path``, parsed before torch loads and
-handed back to BasicSR without ``--root_path``."""
+handed back to BasicSR without ``--root_path``; what the entry points share: one line for an interruption (Ctrl-C)
+and one warning line for inputs that cannot be followed."""
 import argparse
+import os
 
 import pytest
 from basicsr.utils import options
 
-from rddg_basicsr.cli import basicsr_argv, pipeline_parser
+from rddg_basicsr.basicsr_compat import failed_start, run_lock
+from rddg_basicsr.cli import (basicsr_argv, files_written_into, input_paths, interrupted_run, one_line_interrupt,
+                              pipeline_parser)
 
 
 class _Parsed(Exception):
@@ -46,3 +50,43 @@ def test_basicsr_parses_the_handed_argv_alike(monkeypatch, argv):
     assert '--root_path' not in handed
     theirs = vars(basicsr_parser(monkeypatch).parse_args(handed))
     assert theirs == {key: value for key, value in vars(ours).items() if key != 'root_path'}
+
+
+def test_ctrl_c_is_one_line_counting_the_files_written(tmp_path, capsys):
+    """Issue 25 item 5: Ctrl-C was a KeyboardInterrupt traceback; the helper for rddg-enhance (any command writing into
+    a folder)."""
+    (tmp_path / 'kept.png').write_bytes(b'old')
+    (tmp_path / 'replaced.png').write_bytes(b'old')
+    with pytest.raises(SystemExit) as stop, one_line_interrupt('rddg-enhance', files_written_into(str(tmp_path))):
+        (tmp_path / 'new.png').write_bytes(b'new')
+        (tmp_path / '.x.tmp').write_bytes(b'half')  # a temporary name: not an output
+        os.replace(tmp_path / 'new.png', tmp_path / 'replaced.png')
+        (tmp_path / 'another.png').write_bytes(b'new')
+        raise KeyboardInterrupt
+    assert stop.value.code == 130
+    assert capsys.readouterr().err == (f'rddg-enhance: interrupted: 2 complete files written into {tmp_path} '
+                                       '(no partial file)\n')
+
+
+def test_an_interrupted_run_says_what_it_kept(tmp_path, monkeypatch):
+    monkeypatch.setattr(run_lock, 'run_folder', lambda: None)
+    assert interrupted_run('train') == 'nothing kept, the run had not started'
+    monkeypatch.setattr(run_lock, 'run_folder', lambda: str(tmp_path))
+    assert interrupted_run('test') == f'the results written so far are in {tmp_path}'
+    assert interrupted_run('train') == f'no training state saved yet in {tmp_path}'
+    (tmp_path / 'training_states').mkdir()
+    for name in ('10.state', '20.state'):
+        (tmp_path / 'training_states' / name).write_bytes(b'x')
+    assert interrupted_run('train') == (f'last complete training state {tmp_path}/training_states/20.state; rerun with '
+                                        '--auto_resume to continue from it')
+    monkeypatch.setattr(failed_start, 'under_way', lambda: True)
+    assert interrupted_run('train') == 'nothing kept, the run had not started'
+
+
+def test_input_paths_names_what_it_cannot_follow_in_one_warning_line(tmp_path, capsys):
+    """Issue 25 item 5: looping symlinks in an input folder were skipped with no word."""
+    (tmp_path / 'a.png').write_bytes(b'x')
+    os.symlink('loop.png', tmp_path / 'loop.png')
+    assert input_paths('rddg-enhance', str(tmp_path)) == [str(tmp_path / 'a.png')]
+    assert capsys.readouterr().err == (f'rddg-enhance: warning: skipped what cannot be followed or listed: '
+                                       f'{tmp_path / "loop.png"} (a symlink loop)\n')

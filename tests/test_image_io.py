@@ -122,6 +122,20 @@ def test_atomic_write_failure_names_the_file_and_keeps_the_old_one(tmp_path, mon
     assert os.listdir(tmp_path) == ['out.png'] and target.read_bytes() == b'old'
 
 
+def test_ctrl_c_during_a_write_leaves_no_temporary_file_and_the_old_one(tmp_path, monkeypatch):
+    """Issue 25 item 5: the temporary file of an interrupted write was left in the output folder."""
+    target = tmp_path / 'out.png'
+    target.write_bytes(b'old')
+
+    def interrupted(fd):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, 'fsync', interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_bytes_atomic(str(target), b'new')
+    assert os.listdir(tmp_path) == ['out.png'] and target.read_bytes() == b'old'
+
+
 def test_write_into_a_missing_folder_is_one_line(tmp_path):
     with pytest.raises(OSError, match=f'^cannot write {tmp_path / "no" / "x.png"}: No such file or directory$'):
         write_bytes_atomic(str(tmp_path / 'no' / 'x.png'), b'x')

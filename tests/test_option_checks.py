@@ -2,6 +2,7 @@
 does not take, missing data folders, total_iter and num_gpu: named one per line."""
 import rddg_basicsr  # noqa: F401, I001  (before any basicsr import)
 
+import re
 from pathlib import Path
 
 import pytest
@@ -192,3 +193,44 @@ def test_names_unregistered_type_looks_without_registering():
     assert option_checks.names_unregistered_type(opt)
     assert not option_checks.names_unregistered_type({'model_type': 'SRModel', 'network_g': {'type': 'RRDBNet'},
                                                       'datasets': {'train': {'type': 'PairedImageDataset'}}})
+
+
+@pytest.mark.parametrize('name', ['../../escape', '/tmp/abs', '..', '.', '', 'a/b', 'a\0b', 'x' * 201])
+def test_a_name_that_is_not_one_folder_name_is_refused(name):
+    """Issue 25 item 1: experiments/<name> and results/<name> stay inside the root."""
+    opt = _valid()
+    opt['name'] = name
+    with pytest.raises(ValueError, match="option 'name' must be one plain folder name") as err:
+        option_checks.check_raw_options(opt, is_train=False)
+    assert '\n' not in str(err.value)
+
+
+@pytest.mark.parametrize('name', ['stage1_darken', 'débruitage 2', '..x', 'x' * 200])
+def test_plain_folder_names_pass(name):
+    opt = _valid()
+    opt['name'] = name
+    option_checks.check_raw_options(opt, is_train=True)
+
+
+@pytest.mark.parametrize('edit,message', [
+    (lambda o: o['datasets'].update(test={'type': 'LowLightPairedDataset'}),
+     'datasets.test: a training dataset is named train, val or val_<anything>'),
+    (lambda o: o['datasets'].update(val=None), 'datasets.val: expected a mapping of dataset options, got None'),
+    (lambda o: o.update(manual_seed=2**40), "option 'manual_seed' must be an integer from 0 to 2147483647"),
+    (lambda o: o.update(manual_seed=1.0), "option 'manual_seed' must be an integer from 0 to 2147483647"),
+    (lambda o: o.update(dist_timeout=0), "option 'dist_timeout' must be seconds, above 0"),
+    (lambda o: o['train'].update(total_iter=-10**400), "option 'train.total_iter' must be at least 1"),
+    (lambda o: o['path'].update(pretrain_network_g=5), "option 'path.pretrain_network_g' must be a string"),
+    (lambda o: o['val']['metrics'].update(psnr={'type': ['calculate_psnr']}),
+     "option 'val.metrics.psnr.type' must be a string"),
+])
+def test_values_basicsr_would_trip_over_are_named_before_it_parses(edit, message):
+    """What BasicSR's own parse or pipeline fails on with a traceback, or after creating the folders."""
+    opt = _valid()
+    edit(opt)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        option_checks.check_raw_options(opt, is_train=True)
+
+
+def test_a_type_that_is_not_text_is_no_unregistered_name():
+    assert not option_checks.names_unregistered_type({'model_type': ['RDDGModel'], 'network_g': {'type': {}}})

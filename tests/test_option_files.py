@@ -1,7 +1,10 @@
 """Option files are read safely and checked before BasicSR reads them: no code runs from a YAML tag, BasicSR's own
-required keys and value types are named with the file, syntax errors give file and line (issue 10, items 1 and 7)."""
+required keys and value types are named with the file, syntax errors give file and line (issue 10, items 1 and 7),
+and every entry point refuses an empty, list, binary, tagged or malformed file in one line (issue 25 item 2)."""
 import rddg_basicsr  # noqa: F401, I001  (compat layer first)
 
+import os
+import subprocess
 import sys
 
 import pytest
@@ -92,3 +95,57 @@ def test_shipped_option_files_pass():
     for name in ('stage1_darken.yml', 'stage1_paper.yml', 'stage2_rddg.yml'):
         read_option_file(f'{REPO}/options/{name}', is_train=True)
     read_option_file(f'{REPO}/options/test_rddg.yml', is_train=False)
+
+
+# Issue 25 item 2: files that are not option files, and what each reader says about them
+NOT_OPTIONS = {
+    'empty': (b'', 'expected a mapping of options (key: value lines), got no options'),
+    'list': (b'- name: x\n- num_gpu: 0\n', 'expected a mapping of options (key: value lines), got a list'),
+    'binary': (b'\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00', 'not a UTF-8 text file (byte 0x89 at offset 0)'),
+    'tagged': (b'name: !!python/object/apply:os.system ["true"]\n', 'tag !!python/object/apply:os.system is refused'),
+    'malformed': (b'name: [x\n', "expected ',' or ']'"),
+}
+
+
+def _not_options(tmp_path, kind):
+    path = tmp_path / f'{kind}.yml'
+    path.write_bytes(NOT_OPTIONS[kind][0])
+    return path
+
+
+@pytest.mark.parametrize('kind', NOT_OPTIONS)
+def test_every_reader_of_option_files_gives_one_line_for_a_file_that_is_not_options(tmp_path, kind):
+    from rddg_basicsr import inference
+    from rddg_basicsr.cli import load_network_opts
+    from rddg_basicsr.tools.recipes import read_options
+
+    path, message = _not_options(tmp_path, kind), NOT_OPTIONS[kind][1]
+    for read in (load_yaml, read_options, lambda p: read_option_file(p, is_train=True)):
+        with pytest.raises(OptionFileError) as err:
+            read(str(path))
+        assert str(err.value).startswith(str(path)) and message in str(err.value) and '\n' not in str(err.value)
+    model = tmp_path / 'en.pth'
+    model.write_bytes(b'unused')
+    for load in (lambda: load_network_opts('rddg-enhance', str(path), 'network_g'),
+                 lambda: inference.main(['-i', str(tmp_path), '--model_path', str(model), '-opt', str(path)])):
+        with pytest.raises(SystemExit) as err:
+            load()
+        assert str(err.value.code).startswith(f'rddg-enhance: error: {path}') and message in str(err.value.code)
+
+
+def _basicsr_train(*args, cwd):
+    env = dict(os.environ, PYTHONPATH=REPO, PYTHONUNBUFFERED='1')  # the plugin through the start-up hook
+    return subprocess.run([sys.executable, '-m', 'basicsr.train', *map(str, args)], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.parametrize('command,kind', [('rddg-train', 'empty'), ('rddg-train', 'list'), ('basicsr.train', 'empty'),
+                                          ('basicsr.train', 'list'), ('rddg-test', 'binary')])
+def test_train_test_and_basicsrs_own_script_refuse_a_file_that_is_not_options_in_one_line(tmp_path, command, kind):
+    path = _not_options(tmp_path, kind)
+    if command == 'basicsr.train':
+        proc = _basicsr_train('-opt', path, cwd=tmp_path)
+    else:
+        proc = run_entry(command[5:], '-opt', path, '--root_path', tmp_path, check=False)
+    assert f'{path}: {NOT_OPTIONS[kind][1]}' in _error_line(proc)
+    assert sorted(os.listdir(tmp_path)) == [path.name]

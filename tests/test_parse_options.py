@@ -1,14 +1,18 @@
 """The one parse path: ``rddg-train`` and BasicSR's own ``python -m basicsr.train`` get the same checks and the same run
-lock, every check runs before a folder is created, and ``--force_yml`` runs no code (issues 17, 18 and 19)."""
+lock, every check runs before a folder is created, ``--force_yml`` runs no code (issues 17, 18 and 19), the experiment
+name stays inside the root, and a start that fails on its data or checkpoints leaves nothing (issue 25)."""
 import os
+import shutil
+import struct
 import subprocess
 import sys
 import time
+import zlib
 
 import pytest
 import torch
 
-from conftest import REPO, run_entry, tiny_stage1_options, write_options
+from conftest import REPO, RunsCode, load_options, run_entry, tiny_stage1_options, write_options
 from rddg_basicsr.basicsr_compat.parse_options import apply_force_yml, force_yml_value
 from rddg_basicsr.basicsr_compat.run_lock import lock_path
 
@@ -122,3 +126,85 @@ def test_rddg_train_and_basicsr_train_with_one_name_do_not_both_run(demo_data, t
     finally:
         first.kill()
         first.wait()
+
+
+def _tree(folder):
+    """Every path under ``folder``, relative to it."""
+    return sorted(os.path.relpath(os.path.join(root, name), folder) for root, dirs, files in os.walk(folder)
+                  for name in dirs + files)
+
+
+@pytest.mark.parametrize('entry,name', [('train', '../../escape'), ('train', 'ABSOLUTE'), ('test', '../escape')])
+def test_a_name_outside_the_root_is_refused_before_anything_is_created(demo_data, tmp_path, entry, name):
+    """Issue 25 item 1: ``name: ../../escape`` under ``--root_path R/sub`` trained into ``R/escape``; an absolute name
+    created its folders there."""
+    root = tmp_path / 'R' / 'sub'
+    root.mkdir(parents=True)
+    name = str(tmp_path / 'abs') if name == 'ABSOLUTE' else name
+    opt = tiny_stage1_options(demo_data, total_iter=2) if entry == 'train' else load_options('test_rddg.yml')
+    opt['name'] = name
+    opt_path = write_options(opt, tmp_path / 'opt.yml')
+    line = _error_lines(run_entry(entry, '-opt', opt_path, '--root_path', root, check=False))
+    assert "option 'name' must be one plain folder name" in line and repr(name) in line
+    assert _tree(tmp_path) == ['R', 'R/sub', 'opt.yml']
+
+
+def _png_bomb(path, side=20000):
+    """A valid PNG header declaring side x side pixels (400 Mpx: above the 134 Mpx budget), with almost no body."""
+    def chunk(kind, data):
+        return struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data))
+
+    ihdr = struct.pack('>IIBBBBB', side, side, 8, 2, 0, 0, 0)
+    body = chunk(b'IHDR', ihdr) + chunk(b'IDAT', zlib.compress(b'')) + chunk(b'IEND', b'')
+    path.write_bytes(b'\x89PNG\r\n\x1a\n' + body)
+
+
+def _failing_start(tmp_path, demo_data, cause):
+    """Options of a run whose start fails after BasicSR made its folders: a bomb among the real LL images, or a
+    ``pretrain_network_g`` that would run code or is not a checkpoint; and the message expected."""
+    real = tmp_path / 'real'
+    shutil.copytree(f'{demo_data}/train/ll_real', real)
+    edits = {'datasets__train__dataroot_real': str(real), 'logger__use_tb_logger': True}
+    if cause == 'bomb':
+        _png_bomb(real / 'zz_bomb.png')
+        return _stage1(tmp_path, demo_data, **edits), 'zz_bomb.png is 20000x20000 (400 Mpx), above the pixel budget'
+    weights = tmp_path / 'net_g.pth'
+    if cause == 'code':
+        torch.save({'params': RunsCode(tmp_path / 'pwned')}, weights)
+    else:
+        weights.write_bytes(b'not a checkpoint')
+    edits['path__pretrain_network_g'] = str(weights)
+    expected = 'Refused to load' if cause == 'code' else 'truncated or not a torch checkpoint'
+    return _stage1(tmp_path, demo_data, **edits), expected
+
+
+def _previous_runs(tmp_path):
+    for folder in ('experiments', 'tb_logger'):
+        (tmp_path / folder / 'parse').mkdir(parents=True)
+        (tmp_path / folder / 'parse' / 'earlier.txt').write_text('kept')
+
+
+def _left_as_before(tmp_path):
+    assert sorted(os.listdir(tmp_path / 'experiments')) == ['.parse.lock', 'parse']  # nothing archived
+    assert os.listdir(tmp_path / 'tb_logger') == ['parse']
+    for folder in ('experiments', 'tb_logger'):
+        assert os.listdir(tmp_path / folder / 'parse') == ['earlier.txt']
+
+
+@pytest.mark.parametrize('cause', ['bomb', 'code', 'garbage'])
+def test_a_start_that_fails_on_its_data_or_checkpoint_leaves_nothing_and_archives_nothing(demo_data, tmp_path, cause):
+    """Issue 25 item 4: the failed start made experiments/parse and tb_logger/parse (archiving the previous run's),
+    then stopped on a dataset or a checkpoint; the next start would have archived what it left."""
+    opt_path, expected = _failing_start(tmp_path, demo_data, cause)
+    _previous_runs(tmp_path)
+    assert expected in _error_lines(run_entry('train', '-opt', opt_path, '--root_path', tmp_path, check=False))
+    _left_as_before(tmp_path)
+    assert not (tmp_path / 'pwned').exists()
+
+
+def test_basicsr_scripts_failed_start_leaves_nothing_either(demo_data, tmp_path):
+    opt_path, expected = _failing_start(tmp_path, demo_data, 'bomb')
+    _previous_runs(tmp_path)
+    proc = _basicsr_train('-opt', opt_path, cwd=tmp_path)
+    assert proc.returncode == 1 and expected in proc.stderr  # BasicSR's own script: its traceback
+    _left_as_before(tmp_path)

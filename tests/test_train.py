@@ -1,12 +1,17 @@
-"""``rddg_basicsr/train.py``: stage 1 trained end to end by BasicSR's own pipeline on CPU, then resumed."""
+"""``rddg_basicsr/train.py``: stage 1 trained end to end by BasicSR's own pipeline on CPU, then resumed; Ctrl-C is one
+line naming the state to resume from."""
 import os
 import re
 import shutil
+import signal
+import subprocess
+import time
 
 import pytest
 import torch
 
-from conftest import RunsCode, read_log, run_entry, tiny_stage1_options, write_options
+from conftest import REPO, RunsCode, read_log, run_entry, tiny_stage1_options, write_options
+from rddg_basicsr.tools.recipes import entry_command, entry_env
 
 
 def logged(log, key):
@@ -94,3 +99,24 @@ def test_a_new_run_with_the_same_name_archives_the_old_one(stage1_run, tmp_path)
     assert len(archived) == 1
     old_models = set(os.listdir(copy_root / 'experiments' / archived[0] / 'models'))
     assert {'net_g_10.pth', 'net_g_20.pth'} <= old_models  # nothing the user had is lost
+
+
+def test_ctrl_c_is_one_line_naming_the_last_complete_state(demo_data, tmp_path):
+    """Issue 25 item 5: Ctrl-C printed a KeyboardInterrupt traceback."""
+    opt = tiny_stage1_options(demo_data, name='interrupted', total_iter=100000)
+    opt['logger'].update(save_checkpoint_freq=2)
+    opt_path = write_options(opt, tmp_path / 'o.yml')
+    run = subprocess.Popen(entry_command('train', '-opt', opt_path, '--root_path', tmp_path), cwd=REPO, env=entry_env(),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    states = tmp_path / 'experiments' / 'interrupted' / 'training_states'
+    deadline = time.monotonic() + 300
+    while not (states.is_dir() and os.listdir(states)):
+        assert run.poll() is None and time.monotonic() < deadline, run.stderr.read()[-3000:]
+        time.sleep(0.5)
+    run.send_signal(signal.SIGINT)
+    err = run.communicate(timeout=300)[1]
+    lines = [line for line in err.splitlines() if line.startswith('rddg-train: interrupted:')]
+    assert run.returncode == 130 and len(lines) == 1 and 'Traceback' not in err, err[-3000:]
+    state = re.fullmatch(r'rddg-train: interrupted: last complete training state (\S+); rerun with --auto_resume to '
+                         r'continue from it', lines[0])
+    assert state and os.path.dirname(state[1]) == str(states) and torch.load(state[1], weights_only=True)['iter'] > 0

@@ -1,17 +1,17 @@
 """BasicSR's own ``train.py`` / ``test.py`` run as ``__main__`` on a plugin option file.
 
 Run as ``__main__`` (``python -m basicsr.train``, ``python basicsr/train.py``), those scripts define their own
-``load_resume_state`` and import ``build_dataloader`` / ``make_exp_dirs`` into ``__main__``, where the patches in
-``basicsr.train`` never reach. Both pipelines call ``parse_options`` first, so the one parse path
-(``parse_options.py``) gives the calling namespace the same fixes (``fix_namespace``), and moves the root of an
-installed BasicSR (site-packages) to the current directory (``script_root``): ``experiments/``, ``results/`` and
-``tb_logger/`` land there.
+``load_resume_state`` and import ``build_dataloader``, ``make_exp_dirs``, ``mkdir_and_rename`` and ``build_model``
+into ``__main__``, where the patches in ``basicsr.train`` never reach. Both pipelines call ``parse_options`` first,
+so the one parse path (``parse_options.py``) gives the calling namespace the same fixes (``fix_namespace``), and
+moves the root of an installed BasicSR (site-packages) to the current directory (``script_root``):
+``experiments/``, ``results/`` and ``tb_logger/`` land there.
 """
 import os
 from os import path as osp
 
 # names the compatibility layer replaces in basicsr.train / basicsr.test, taken from there into __main__
-FIXED_NAMES = ('load_resume_state', 'build_dataloader', 'make_exp_dirs')
+FIXED_NAMES = ('load_resume_state', 'build_dataloader', 'make_exp_dirs', 'build_model', 'mkdir_and_rename')
 ROOTED_NAMES = ('init_tb_logger', 'mkdir_and_rename')
 
 

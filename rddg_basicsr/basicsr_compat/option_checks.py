@@ -24,7 +24,10 @@ _TYPES = {
     'dist_timeout': 'number', 'datasets': 'dict', 'path': 'dict', 'train': 'dict', 'val': 'dict', 'logger': 'dict',
     'datasets.*': 'dict', 'datasets.*.type': 'str', 'datasets.*.batch_size_per_gpu': 'int',
     'datasets.*.num_worker_per_gpu': 'int', 'datasets.*.dataset_enlarge_ratio': 'int', 'datasets.*.gt_size': 'int',
-    'network_*': 'dict', 'network_*.type': 'str',
+    'datasets.*.dataroot_*': 'str', 'network_*': 'dict', 'network_*.type': 'str', 'path.*': 'plain',
+    'path.*pretrain_network*': 'str', 'path.*resume_state*': 'str',
+    'darkening': 'dict', 'darkening.options': 'str', 'darkening.pretrain_network_*': 'str',
+    'darkening.network_*': 'dict', 'darkening.network_*.type': 'str',
     'train.total_iter': 'int', 'train.warmup_iter': 'int', 'train.ema_decay': 'number',
     'train.optim_*': 'dict', 'train.optim_*.type': 'str', 'train.optim_*.lr': 'number',
     'train.optim_*.weight_decay': 'number', 'train.optim_*.betas': 'numbers',
@@ -32,12 +35,16 @@ _TYPES = {
     'train.scheduler.gamma': 'number', 'train.scheduler.periods': 'ints', 'train.scheduler.restart_weights': 'numbers',
     'train.scheduler.eta_min': 'number', 'train.scheduler.eta_mins': 'numbers',
     'train.*_opt': 'dict', 'train.*_opt.type': 'str', 'train.*_opt.loss_weight': 'number',
-    'val.val_freq': 'int', 'val.save_img': 'bool', 'val.metrics': 'dict',
+    'val.val_freq': 'int', 'val.save_img': 'bool', 'val.metrics': 'dict', 'val.metrics.*': 'dict',
+    'val.metrics.*.type': 'str',
     'logger.print_freq': 'int', 'logger.save_checkpoint_freq': 'int', 'logger.use_tb_logger': 'bool',
 }
 _KIND_NAMES = {'str': 'a string', 'int': 'an integer', 'number': 'a number', 'bool': 'true or false',
                'dict': 'a mapping', 'ints': 'a list of integers', 'numbers': 'a list of numbers',
-               'num_gpu': "an integer >= 0 or 'auto'"}
+               'num_gpu': "an integer >= 0 or 'auto'", 'plain': 'a string, number, true/false or empty'}
+_MAX_SEED = 2**31 - 1
+_MAX_DIST_TIMEOUT = 10**9  # seconds (31 years); torch's timedelta overflows far above
+_MAX_NAME_BYTES = 200  # BasicSR appends '_archived_<time>' (26 bytes) to the name; a file name holds 255
 
 
 def check_type(where, name, registry):
@@ -68,13 +75,15 @@ def check_required(opt, is_train):
 def _is_kind(value, kind):
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
     if kind == 'int':
-        return number and float(value).is_integer()
+        return number and (isinstance(value, int) or value.is_integer())
     if kind == 'number':
         return number
     if kind in ('ints', 'numbers'):
         return isinstance(value, (list, tuple)) and all(_is_kind(v, kind[:-1]) for v in value)
     if kind == 'num_gpu':
         return value == 'auto' or (_is_kind(value, 'int') and value >= 0)
+    if kind == 'plain':
+        return isinstance(value, (str, int, float, bool))
     return isinstance(value, {'str': str, 'bool': bool, 'dict': dict}[kind])
 
 
@@ -100,8 +109,37 @@ def check_value_types(opt):
                 raise ValueError(f'option {key!r} must be {_KIND_NAMES[kind]}, got {got}')
 
 
-def check_values(opt):
-    """ValueError for a ``train.total_iter`` below 1, or a ``num_gpu`` that asks for CUDA on a machine without it."""
+def check_name(name):
+    """ValueError unless the experiment ``name`` is one plain folder name: ``experiments/<name>`` and
+    ``results/<name>`` must stay inside the root (no ``/``, ``..``, absolute path or NUL)."""
+    too_long = len(name.encode('utf-8', 'surrogateescape')) > _MAX_NAME_BYTES
+    if name in ('', '.', '..') or '/' in name or '\0' in name or too_long:
+        raise ValueError(f"option 'name' must be one plain folder name (no '/', not '.' or '..', at most "
+                         f'{_MAX_NAME_BYTES} bytes): experiments/<name> stays inside the root; got {name!r}')
+
+
+def check_datasets(opt, is_train):
+    """ValueError for a dataset that is not a mapping or, in training, is named neither ``train`` nor ``val`` /
+    ``val_*`` (the phases BasicSR's training pipeline knows; it would stop there, after creating the folders)."""
+    for phase, dataset in opt['datasets'].items():
+        if not isinstance(dataset, dict):
+            raise ValueError(f'datasets.{phase}: expected a mapping of dataset options, got {dataset!r}')
+        if is_train and phase != 'train' and phase.split('_')[0] != 'val':
+            raise ValueError(f'datasets.{phase}: a training dataset is named train, val or val_<anything>')
+
+
+def check_values(opt, is_train):
+    """ValueError for a bad experiment name or dataset, a ``manual_seed`` outside 0..2**31-1, a ``dist_timeout`` that
+    is not a positive number of seconds, a ``train.total_iter`` below 1, or a ``num_gpu`` that asks for CUDA on a
+    machine without it."""
+    check_name(opt['name'])
+    check_datasets(opt, is_train)
+    seed, timeout = opt.get('manual_seed'), opt.get('dist_timeout')
+    if seed is not None and not (isinstance(seed, int) and 0 <= seed <= _MAX_SEED):
+        raise ValueError(f"option 'manual_seed' must be an integer from 0 to {_MAX_SEED}, got {seed!r}")
+    if timeout is not None and not 0 < timeout <= _MAX_DIST_TIMEOUT:
+        raise ValueError(f"option 'dist_timeout' must be seconds, above 0 and at most {_MAX_DIST_TIMEOUT}, got "
+                         f'{timeout}')
     total_iter = _lookup(opt, 'train.total_iter')
     if total_iter is not None and total_iter < 1:
         raise ValueError(f"option 'train.total_iter' must be at least 1, got {total_iter}")
@@ -118,7 +156,7 @@ def check_raw_options(opt, is_train):
     """Checks of the option file as written (before BasicSR parses it): raise ValueError naming the option."""
     check_required(opt, is_train)
     check_value_types(opt)
-    check_values(opt)
+    check_values(opt, is_train)
 
 
 def read_option_file(path, is_train):
@@ -129,8 +167,6 @@ def read_option_file(path, is_train):
             naming ``path``).
     """
     opt = load_yaml(path)
-    if not isinstance(opt, dict):
-        raise OptionFileError(f'{path}: expected a mapping of options, got {type(opt).__name__}')
     try:
         check_raw_options(opt, is_train)
     except ValueError as err:
@@ -163,7 +199,7 @@ def type_names(opt):
 
 def names_unregistered_type(opt):
     """True when the options name a ``type`` that the registries lack (as they are now: this registers nothing)."""
-    return any(name is not None and name not in registry and f'{name}_basicsr' not in registry
+    return any(isinstance(name, str) and name not in registry and f'{name}_basicsr' not in registry
                for _, name, registry in type_names(opt))
 
 

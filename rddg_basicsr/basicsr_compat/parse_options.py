@@ -4,17 +4,18 @@
 ``parse_options`` in ``basicsr.utils.options`` (where ``python -m basicsr.train`` and ``python basicsr/train.py``
 import it as ``__main__``), ``basicsr.train`` and ``basicsr.test`` (the pipelines that ``cli.run_pipeline`` calls).
 
-The wrapper reads the ``-opt`` file with the safe reader (``safe_yaml``), which refuses ``!!python/...`` tags in
-every process. It then decides whether this is a plugin run. That is the case when the process uses the plugin
-already (``rddg-train`` / ``rddg-test``, a script that imported a plugin module), or when the file names a ``type``
-that BasicSR's registries lack. Any other run (for example Real-ESRGAN's, with BasicSR's own types) is handed to
-BasicSR's ``parse_options`` untouched.
+The wrapper reads the ``-opt`` file with the safe reader (``safe_yaml``), which refuses ``!!python/...`` tags and
+any file that is not a mapping of options (empty, a list, binary), in every process. It then decides whether this
+is a plugin run. That is the case when the process uses the plugin already (``rddg-train`` / ``rddg-test``, a
+script that imported a plugin module), or when the file names a ``type`` that BasicSR's registries lack. Any other
+run (for example Real-ESRGAN's, with BasicSR's own types) is handed to BasicSR's ``parse_options`` untouched.
 
 For a plugin run, in this order, and before any folder is created:
 
 1. The plugin registers and patches BasicSR (``basicsr_compat.register``).
-2. The raw options, with ``--force_yml`` applied, are checked: required keys, value types, ``total_iter``, and
-   ``num_gpu`` against CUDA. A ``--force_yml`` value that is not a Python literal is refused, since BasicSR evals it.
+2. The raw options, with ``--force_yml`` applied, are checked: required keys, value types, the experiment name (one
+   folder name: nothing lands outside the root), dataset names, ``manual_seed``, ``total_iter``, and ``num_gpu``
+   against CUDA. A ``--force_yml`` value that is not a Python literal is refused, since BasicSR evals it.
    ``dist_timeout`` is set, and ``num_gpu: 0`` keeps ``torchrun`` on gloo where CUDA is present.
 3. The calling script's namespace gets the patched functions (``basicsr_scripts``).
 4. BasicSR parses the file. ``num_gpu: auto`` without CUDA prints one line saying that the run uses the CPU.
@@ -23,7 +24,8 @@ For a plugin run, in this order, and before any folder is created:
    are checked (a run with missing data tells first that another run holds the name).
 
 Every failed check raises one error naming the file or the option. ``rddg-train`` prints it as one line, and so
-does the wrapper itself when BasicSR's script runs as ``__main__``.
+does the wrapper itself when BasicSR's script runs as ``__main__``. What fails after this point, before the model is
+built (a dataset's image checks, a checkpoint), is undone by ``failed_start``.
 """
 import argparse
 import ast
@@ -75,7 +77,7 @@ def _parse(basicsr_parse, root_path, is_train, namespace):
 
     opt_path, force_yml = command_line(sys.argv[1:])
     raw = load_yaml(opt_path) if opt_path is not None else None
-    if not isinstance(raw, dict) or not (prepared() or names_unregistered_type(raw)):
+    if raw is None or not (prepared() or names_unregistered_type(raw)):
         return basicsr_parse(root_path, is_train=is_train)
     register()
     apply_force_yml(raw, force_yml)

@@ -13,6 +13,9 @@ process with the plugin installed gets, the ``functional_tensor`` alias (torchvi
 | ``_init_dist_pytorch``      | hard-codes NCCL and ``cuda.set_device(rank % 0)`` (fails on CPU), uses     |
 |                             | RANK rather than LOCAL_RANK for the device                                 |
 | ``make_exp_dirs``           | rank 0 creates the experiment folders while other ranks run ahead          |
+| ``make_exp_dirs``,          | a start that fails on its data or checkpoints leaves the new folders and   |
+| ``mkdir_and_rename``,       | the archived old run behind; now recorded until the model is built and     |
+| ``build_model``             | undone when the process ends before (``failed_start.py``)                  |
 | ``build_dataloader``        | train workers are rebuilt (and reseeded identically) every epoch: start-up |
 |                             | cost per epoch; ``persistent_workers`` defaults to true with workers > 0   |
 | ``_init_dist_pytorch``      | torch's default 30-minute process-group timeout: a frozen rank hangs the   |
@@ -46,7 +49,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from . import safe_yaml
+from . import failed_start, safe_yaml
 
 DEFAULT_DIST_TIMEOUT_S = 600
 _dist_timeout_s = [DEFAULT_DIST_TIMEOUT_S]
@@ -70,6 +73,10 @@ def apply():
     for module in (basicsr.train, basicsr.test):
         if not getattr(module.make_exp_dirs, '_rddg_synced', False):
             module.make_exp_dirs = _synced(module.make_exp_dirs)
+        if not getattr(module.build_model, '_rddg_started', False):
+            module.build_model = _starting(module.build_model)
+    if not getattr(basicsr.train.mkdir_and_rename, '_rddg_recorded', False):
+        basicsr.train.mkdir_and_rename = _recorded(basicsr.train.mkdir_and_rename)
 
 
 def load_resume_state(opt):
@@ -180,12 +187,39 @@ def _persistent_workers(build_dataloader):
 
 
 def _synced(make_exp_dirs):
-    """Wrap BasicSR's rank-0-only ``make_exp_dirs`` so every rank waits until the folders exist."""
+    """Wrap BasicSR's rank-0-only ``make_exp_dirs``: rank 0 records the run folder it makes (``failed_start``), and
+    every rank waits until the folders exist."""
 
     def make_exp_dirs_and_wait(opt):
-        make_exp_dirs(opt)
+        if opt.get('rank', 0) == 0:
+            root = opt['path']['experiments_root' if opt['is_train'] else 'results_root']
+            failed_start.record_new_folder(root, lambda: make_exp_dirs(opt))
+        else:
+            make_exp_dirs(opt)
         if dist.is_available() and dist.is_initialized():
             dist.barrier()
 
     make_exp_dirs_and_wait._rddg_synced = True
     return make_exp_dirs_and_wait
+
+
+def _recorded(mkdir_and_rename):
+    """Wrap the training pipeline's ``mkdir_and_rename`` (its ``tb_logger/<name>``): the folder made is recorded."""
+
+    def mkdir_and_rename_recorded(path):
+        failed_start.record_new_folder(path, lambda: mkdir_and_rename(path))
+
+    mkdir_and_rename_recorded._rddg_recorded = True
+    return mkdir_and_rename_recorded
+
+
+def _starting(build_model):
+    """Wrap a pipeline's ``build_model``: once the model is built, the start has succeeded (``failed_start``)."""
+
+    def build_model_and_start(opt):
+        model = build_model(opt)
+        failed_start.started()
+        return model
+
+    build_model_and_start._rddg_started = True
+    return build_model_and_start

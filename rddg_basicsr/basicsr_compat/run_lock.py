@@ -11,6 +11,7 @@ import os
 import torch.distributed as dist
 
 _held = {}  # lock path -> open file descriptor: kept open (hence locked) until the process exits
+_run_folders = []  # the folders lock_run_folder was asked for, on every rank
 
 
 class RunLockedError(RuntimeError):
@@ -52,6 +53,7 @@ def lock_run_folder(opt):
     Rank 0 takes the lock; under a process group every rank raises the same ``RunLockedError`` when it fails.
     """
     folder = opt['path'].get('experiments_root') or opt['path'].get('results_root')
+    _run_folders.append(folder)
     error = None
     if opt.get('rank', 0) == 0:
         try:
@@ -64,3 +66,8 @@ def lock_run_folder(opt):
         error = shared[0]
     if error is not None:
         raise RunLockedError(error)
+
+
+def run_folder():
+    """The experiment (or results) folder of this process's run (``lock_run_folder``), or None before."""
+    return _run_folders[-1] if _run_folders else None

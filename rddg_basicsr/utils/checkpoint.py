@@ -6,7 +6,8 @@
 - Network weights: BasicSR checkpoints ``{'params': ..., 'params_ema': ...}`` (or a bare state dict), with a
   ``module.`` prefix left by DDP/DataParallel stripped.
 - Saving: written to ``<file>.tmp``, fsynced and renamed, so a kill never leaves a half-written file under the
-  real name; hence every ``<iter>.state`` on disk is complete.
+  real name; hence every ``<iter>.state`` on disk is complete. A failed write (a full disk) is one line with the
+  system's reason, and removes the temporary file, as Ctrl-C does.
 """
 import os
 import pickle
@@ -129,7 +130,8 @@ def atomic_torch_save(obj, path):
     """``torch.save`` to ``path + '.tmp'``, fsync, then rename: readers see the old file or the whole new one.
 
     Raises:
-        OSError: ``cannot write <path>: <reason>`` (disk full, read-only folder...); the temporary file is removed.
+        OSError: ``cannot write <path>: <reason>`` (``No space left on device``, a read-only folder...). The
+            temporary file is removed whatever stops the write, Ctrl-C included.
     """
     tmp = f'{path}.tmp'
     try:
@@ -138,11 +140,20 @@ def atomic_torch_save(obj, path):
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except (OSError, RuntimeError) as err:  # torch.save reports a full disk as RuntimeError
+    except (OSError, RuntimeError) as err:
+        raise OSError(f'cannot write {path}: {write_error_reason(err)}') from None
+    finally:
         if os.path.exists(tmp):
             os.remove(tmp)
-        reason = getattr(err, 'strerror', None) or str(err).strip().splitlines()[0]
-        raise OSError(f'cannot write {path}: {reason}') from None
+
+
+def write_error_reason(err):
+    """The system's reason for a failed write: torch reports a full disk mid-file as a RuntimeError ('[enforce fail
+    at inline_container.cc:...] unexpected pos'), raised while the OSError it follows is being handled."""
+    cause = err
+    while cause is not None and not (isinstance(cause, OSError) and cause.strerror):
+        cause = cause.__context__
+    return cause.strerror if cause is not None else str(err).strip().splitlines()[0]
 
 
 def latest_state_path(state_dir):

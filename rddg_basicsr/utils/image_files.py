@@ -1,14 +1,20 @@
 """Which files the command lines take as images, and their pixel budget: plain Python, so parsers and ``--help``
 need no image library (``image_io.py`` reads and writes the pixels)."""
+import errno
 import os
+import stat
 
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.ppm', '.pgm', '.pnm')
 DEFAULT_MAX_PIXELS = 2**27  # 134 Mpx: 4x an 8K photo (7680x4320), 1.6 GB as float32 RGB
 
 
-def list_inputs(path, recursive=False):
+def list_inputs(path, recursive=False, skipped=None):
     """``[path]`` for a file (any extension), else the sorted image files (by extension) of a folder; with
-    ``recursive``, of its sub-folders too.
+    ``recursive``, of its sub-folders too (symlinks followed, except one back to a folder above: a loop).
+
+    What cannot be followed or read is left out: a symlink that loops or whose target is missing (named like an
+    image, or any with ``recursive``), a folder that cannot be listed. ``skipped``, a list, receives
+    ``(path, reason)`` for each.
 
     Raises:
         FileNotFoundError: ``path`` is neither a file nor a folder.
@@ -17,8 +23,35 @@ def list_inputs(path, recursive=False):
         return [path]
     if not os.path.isdir(path):
         raise FileNotFoundError(f'Input not found: {path}')
-    if recursive:
-        return sorted(os.path.join(root, name) for root, _, names in os.walk(path, followlinks=True) for name in names
-                      if name.lower().endswith(IMAGE_EXTENSIONS))
-    names = sorted(name for name in os.listdir(path) if name.lower().endswith(IMAGE_EXTENSIONS))
-    return [os.path.join(path, name) for name in names if os.path.isfile(os.path.join(path, name))]
+    return sorted(_images(path, recursive, [] if skipped is None else skipped, ()))
+
+
+def _images(folder, recursive, skipped, above):
+    """The image files in ``folder`` (and below it, with ``recursive``); ``above``: the folders above, by identity."""
+    here = _identity(os.stat(folder))
+    if here in above:
+        skipped.append((folder, 'a symlink loop: it leads back to a folder above'))
+        return []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError as err:
+        skipped.append((folder, f'cannot list it: {err.strerror}'))
+        return []
+    found = []
+    for entry in entries:
+        is_image = entry.name.lower().endswith(IMAGE_EXTENSIONS)
+        try:
+            mode = os.stat(entry.path).st_mode
+        except OSError as err:
+            if entry.is_symlink() and (is_image or recursive):
+                skipped.append((entry.path, 'a symlink loop' if err.errno == errno.ELOOP else 'its target is missing'))
+            continue
+        if stat.S_ISDIR(mode) and recursive:
+            found += _images(entry.path, recursive, skipped, above + (here, ))
+        elif stat.S_ISREG(mode) and is_image:
+            found.append(entry.path)
+    return found
+
+
+def _identity(status):
+    return status.st_dev, status.st_ino

@@ -269,7 +269,8 @@ def write_bytes_atomic(path, data):
     runs writing into one folder never share one and any legal ``path`` can be written.
 
     Raises:
-        OSError: ``cannot write <path>: <reason>`` (the temporary file is removed; an old ``path`` is untouched).
+        OSError: ``cannot write <path>: <reason>`` (the temporary file is removed, as on Ctrl-C; an old ``path`` is
+            untouched).
     """
     tmp = temporary_name(path)
     try:
@@ -283,9 +284,10 @@ def write_bytes_atomic(path, data):
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except OSError as err:
+        raise OSError(f'cannot write {path}: {err.strerror or err}') from None
+    finally:
         if os.path.exists(tmp):
             os.remove(tmp)
-        raise OSError(f'cannot write {path}: {err.strerror or err}') from None
 
 
 def temporary_name(path):

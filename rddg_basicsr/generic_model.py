@@ -43,6 +43,31 @@ def network_opt():
     return dict(card()['network_g'])
 
 
+def _with_defaults(network_g):
+    """``network_g`` with every argument its registered architecture leaves at a default filled in."""
+    import inspect
+
+    from basicsr.utils.registry import ARCH_REGISTRY
+
+    from rddg_basicsr import register
+
+    register()
+    arch = ARCH_REGISTRY.get(network_g['type']) if network_g.get('type') in ARCH_REGISTRY else None
+    params = inspect.signature(arch).parameters.values() if arch is not None else ()
+    return {**{p.name: p.default for p in params if p.default is not inspect.Parameter.empty}, **network_g}
+
+
+def check_network(network_g, where='path.pretrain_network_g'):
+    """ValueError unless ``network_g`` builds the shipped model's network (defaults count as given): what fine-tuning
+    it needs."""
+    shipped = _with_defaults(network_opt())
+    given = _with_defaults(network_g if isinstance(network_g, dict) else {})
+    differ = sorted((k for k in set(shipped) | set(given) if shipped.get(k) != given.get(k)), key=lambda k: (k != 'type', k))
+    if differ:
+        raise ValueError(f'{where}: {KEYWORD} needs network_g to be the shipped model\'s {network_opt()} '
+                         f'(network_g.{differ[0]} is {given.get(differ[0])!r}, not {shipped.get(differ[0])!r})')
+
+
 def verified_path():
     """Path of the shipped weights after checking their sha256 against the card."""
     expected = card()['sha256']

@@ -48,6 +48,7 @@ def test_a_quick_demo_runs_from_another_folder_with_copied_options(installed, tm
     out = tmp_path / 'demo_quick'
     assert (out / 'demo_result.png').is_file() and (out / 'data' / 'manifest.json').is_file()
     table = open(out / 'results.md', encoding='utf-8').read()
-    assert 'EN on naive pairs' in table and 'RDDG (full)' in table and 'EN on pseudo pairs {x_g, y}' not in table
+    assert 'generic model (shipped, no training)' in table and 'fine-tuned on naive pairs' in table
+    assert 'RDDG (full)' in table and 'pseudo pairs {x_g, y} |' not in table
     assert 'iter 4/4' in proc.stdout and os.path.isdir(out / 'results' / 'demo_test_rddg')
     assert sorted(os.listdir(tmp_path)) == ['demo_quick', 'opts']  # nothing else written where it ran

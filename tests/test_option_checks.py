@@ -118,6 +118,21 @@ def test_missing_pretrain_file_named(tmp_path):
     assert 'path.pretrain_network_g' in str(err.value) and missing in str(err.value)
 
 
+def test_pretrain_generic_needs_the_shipped_network_before_any_work():
+    """``path.pretrain_network_g: generic`` is the shipped model, not a file; a network_g it cannot load into is one
+    line naming the option and the key that differs. The stage-2 preset's network (defaults spelt out) passes."""
+    opt = _valid()
+    opt['path']['pretrain_network_g'] = 'generic'
+    with pytest.raises(ValueError, match=r"path.pretrain_network_g: generic needs .*network_g.num_feat is 4, not 16"):
+        check_options(opt)
+    with open(OPTIONS / 'stage2_rddg.yml') as f:
+        opt['network_g'] = yaml.safe_load(f)['network_g']
+    check_options(opt)
+    opt['network_g']['head'] = 'gain'
+    with pytest.raises(ValueError, match="network_g.head is 'gain', not 'residual'"):
+        check_options(opt)
+
+
 def test_missing_resume_state_named(tmp_path):
     opt = _valid()
     opt['path']['resume_state'] = str(tmp_path / '100.state')

@@ -287,5 +287,5 @@ def test_pretrain_generic_fine_tunes_the_shipped_model_and_checks_its_network(tm
     for a, b in zip(shipped.state_dict().values(), model.net_g.state_dict().values()):
         assert torch.allclose(a, b, atol=1e-3)
     opt['network_g']['num_feat'] = 8
-    with pytest.raises(ValueError, match='network_g.num_feat differs'):
+    with pytest.raises(ValueError, match='network_g.num_feat is 8, not 4'):
         build_model(opt)

@@ -212,12 +212,16 @@ def check_types(opt):
 
 def check_files(opt):
     """Pretrained / resume checkpoints in ``path:``, the stage-1 checkpoints and option file in ``darkening:`` must
-    exist."""
+    exist; ``path.pretrain_network_g: generic`` (the shipped model) needs ``network_g`` to be the shipped one's."""
+    from rddg_basicsr import generic_model
+
     named = [(f'path.{k}', v) for k, v in opt['path'].items() if 'pretrain_network' in k or k == 'resume_state']
     named += [(f'darkening.{k}', v) for k, v in (opt.get('darkening') or {}).items()
               if 'pretrain_network' in k or k == 'options']
     for key, value in named:
-        if value and not os.path.isfile(value):
+        if key == 'path.pretrain_network_g' and value == generic_model.KEYWORD:
+            generic_model.check_network(opt.get('network_g'))
+        elif value and not os.path.isfile(value):
             raise FileNotFoundError(f'{key}: file not found: {value}')
 
 

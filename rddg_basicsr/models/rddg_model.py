@@ -154,11 +154,7 @@ def _resolve_generic(opt):
     path_opt = opt.get('path') or {}
     if path_opt.get('pretrain_network_g') != generic_model.KEYWORD:
         return
-    shipped = generic_model.network_opt()
-    differ = sorted(k for k in set(shipped) | set(opt['network_g']) if shipped.get(k) != opt['network_g'].get(k))
-    if differ:
-        raise ValueError(f'path.pretrain_network_g: generic needs network_g to equal the shipped model\'s {shipped} '
-                         f'(network_g.{differ[0]} differs)')
+    generic_model.check_network(opt['network_g'])
     path_opt['pretrain_network_g'] = generic_model.verified_path()
 
 

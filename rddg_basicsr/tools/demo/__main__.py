@@ -1,11 +1,12 @@
 """The whole method, offline, on CPU: rddg-demo [--quick] [--out DIR] [-opt DEMO_YML]
 
 1. builds a demo dataset from scikit-image's photos (NL, naive synthetic LL twins, camera-simulated real LL,
-   a held-out paired test set), 2. trains stage 1 (the default stochastic Darkening GAN), 3. trains the
-   EnlighteningNet three ways (naive pairs; pseudo pairs darkened afresh every batch by the frozen stage 1, without
-   and with RDDG; variants with ``lq: pseudo`` train on pairs written once by ``make_pseudo_pairs.py``),
-4. runs BasicSR's test pipeline on the full method, 5. prints a results table on the held-out test set and
-   writes one picture: input | pseudo-LL | domain-distance map | enhanced | ground truth.
+   a held-out paired test set), 2. trains stage 1 (the default stochastic Darkening GAN), 3. fine-tunes the shipped
+   generic EnlighteningNet three ways (naive pairs; pseudo pairs darkened afresh every batch by the frozen stage 1,
+   without and with RDDG; variants with ``lq: pseudo`` train on pairs written once by ``make_pseudo_pairs.py``),
+4. runs BasicSR's test pipeline on the full method, 5. prints a results table on the held-out test set (the
+   generic model alone is a row) and writes one picture: input | pseudo-LL | domain-distance map | generic model |
+   adapted | ground truth.
 
 ``--quick`` merges the option file's ``quick:`` section over the rest: a smaller dataset, fewer iterations and two
 variants (naive pairs, full method), to see the whole workflow run; its scores rank nothing.

@@ -13,7 +13,7 @@ from rddg_basicsr.enhancer import LowLightEnhancer
 from rddg_basicsr.metrics.lpips_metric import calculate_lpips
 from rddg_basicsr.tools.recipes import read_options
 
-PANELS = ('input (real LL)', 'pseudo-LL x_g', 'domain map w', 'enhanced (RDDG)', 'ground truth')
+PANELS = ('input (real LL)', 'pseudo-LL x_g', 'domain map w', 'generic model', 'adapted (RDDG)', 'ground truth')
 
 
 def evaluate(enhance, data, lp):
@@ -29,9 +29,12 @@ def evaluate(enhance, data, lp):
     return np.mean(scores, axis=0)
 
 
-def enhancer_fn(models, option_file):
-    net_opt = read_options(option_file)['network_g']
-    enhancer = LowLightEnhancer(f'{models}/net_g_latest.pth', network_opt=net_opt, device='cpu')
+def enhancer_fn(models=None, option_file=None):
+    """BGR uint8 -> BGR uint8 with the EnlighteningNet trained in ``models`` (its ``option_file``), or with the shipped
+    generic model when ``models`` is None."""
+    model_path = None if models is None else f'{models}/net_g_latest.pth'
+    net_opt = None if option_file is None else read_options(option_file)['network_g']
+    enhancer = LowLightEnhancer(model_path, network_opt=net_opt, device='cpu')
 
     def enhance(bgr):
         rgb = enhancer.enhance(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB).astype(np.float32) / 255)
@@ -41,9 +44,11 @@ def enhancer_fn(models, option_file):
 
 
 def results_table(trained, data, lp):
-    rows = [('input (no enhancement)', evaluate(lambda img: img, data, lp))]
-    labels = {'naive_pairs': 'EN on naive pairs {x_s, y}', 'pseudo_pairs': 'EN on pseudo pairs {x_g, y}',
-              'pseudo_rddg': 'EN on pseudo pairs + RDDG (full)'}
+    rows = [('input (no enhancement)', evaluate(lambda img: img, data, lp)),
+            ('generic model (shipped, no training)', evaluate(enhancer_fn(), data, lp))]
+    labels = {'naive_pairs': 'generic fine-tuned on naive pairs {x_s, y}',
+              'pseudo_pairs': 'generic fine-tuned on pseudo pairs {x_g, y}',
+              'pseudo_rddg': 'generic fine-tuned on pseudo pairs + RDDG (full)'}
     for name, (models, option_file) in trained.items():
         rows.append((labels.get(name, name), evaluate(enhancer_fn(models, option_file), data, lp)))
     lines = ['| training data | PSNR (dB) | SSIM | LPIPS |', '|---|---|---|---|']
@@ -54,18 +59,18 @@ def results_table(trained, data, lp):
 
 
 def picture(data, trained, out):
-    """Rows of: input | pseudo-LL (of its NL) | domain map | enhanced (full method) | ground truth, and the maps'
-    colour bar (w from 0 to 1) on the right."""
+    """Rows of: input | pseudo-LL (of its NL) | domain map | the generic model's output | the adapted one (full
+    method) | ground truth, and the maps' colour bar (w from 0 to 1) on the right."""
     models = osp.join(out, 'experiments', 'demo_stage1', 'models')
     stage1 = Stage1.from_options(osp.join(out, 'options', 'demo_stage1.yml'), f'{models}/net_g_latest.pth',
                                  f'{models}/net_d_latest.pth')
-    enhance = enhancer_fn(*trained['pseudo_rddg'])
+    generic, adapted = enhancer_fn(), enhancer_fn(*trained['pseudo_rddg'])
     rows = []
     for name in sorted(os.listdir(f'{data}/test/ll'))[:3]:
         ll, gt = cv2.imread(f'{data}/test/ll/{name}'), cv2.imread(f'{data}/test/nl/{name}')
         nl = torch.from_numpy(cv2.cvtColor(gt, cv2.COLOR_BGR2RGB)).permute(2, 0, 1)[None].float() / 255
         x_g, w = stage1.sample(nl)
-        rows.append(np.hstack([ll, pseudo_ll_bgr(x_g), heat_map(w, colour_bar=False), enhance(ll), gt]))
+        rows.append(np.hstack([ll, pseudo_ll_bgr(x_g), heat_map(w, colour_bar=False), generic(ll), adapted(ll), gt]))
     grid = np.vstack(rows)
     width = grid.shape[1] // len(PANELS)
     grid = np.hstack([grid, colour_bar_strip(grid.shape[0])])

@@ -12,7 +12,7 @@ import pytest
 from rddg_basicsr.tools import recipes
 from rddg_basicsr.tools.demo.dataset import build_demo_dataset, load_demo_config
 from rddg_basicsr.tools.recipes import point_stage1_at, point_stage2_at
-from rddg_basicsr.tools.recipes import repo_options as load_options  # noqa: F401  (the tests import it from here)
+from rddg_basicsr.tools.recipes import repo_options
 from rddg_basicsr.tools.recipes import write_options  # noqa: F401  (the tests import it from here)
 from rddg_basicsr.utils.paths import REPO_ROOT as REPO
 
@@ -30,7 +30,7 @@ def demo_data(tmp_path_factory):
 
 def tiny_stage1_options(data_root, name='tiny_stage1', total_iter=20):
     """The real stage-1 options shrunk for CPU tests: tiny nets, 48 px crops, random VGG weights, no LPIPS."""
-    opt = point_stage1_at(load_options('stage1_darken.yml'), data_root)
+    opt = point_stage1_at(repo_options('stage1_darken.yml'), data_root)
     opt.update(name=name, num_gpu=0)
     opt['datasets']['train'].update(gt_size=48, num_worker_per_gpu=0, batch_size_per_gpu=4, dataset_enlarge_ratio=20)
     opt['network_g'].update(num_feat=8, num_block=2)
@@ -40,7 +40,7 @@ def tiny_stage1_options(data_root, name='tiny_stage1', total_iter=20):
 
 def tiny_stage2_options(data_root, pseudo_root, name='tiny_stage2', total_iter=20):
     """The real stage-2 options shrunk for CPU tests, training on ``pseudo_root``/{lq,w} with ``data_root``'s NL."""
-    opt = point_stage2_at(load_options('stage2_rddg.yml'), data_root, f'{pseudo_root}/lq', f'{pseudo_root}/w')
+    opt = point_stage2_at(repo_options('stage2_rddg.yml'), data_root, f'{pseudo_root}/lq', f'{pseudo_root}/w')
     opt.update(name=name, num_gpu=0)
     opt['datasets']['train'].update(gt_size=48, num_worker_per_gpu=0, batch_size_per_gpu=4, dataset_enlarge_ratio=20)
     opt['datasets']['val'].update(name='demo_test', dataroot_lq=f'{data_root}/test/ll',

@@ -8,12 +8,12 @@ import torch
 
 from basicsr.models import build_model
 
-from conftest import load_options
 from rddg_basicsr.stage1 import Stage1
+from rddg_basicsr.tools.recipes import repo_options
 
 
 def model_options(tmp_path, preset='stage1_darken.yml', **train):
-    opt = load_options(preset)
+    opt = repo_options(preset)
     opt.update(name='unit', num_gpu=0, is_train=True, dist=False, rank=0, world_size=1)
     opt['network_g'].update(num_feat=4, num_block=1)
     opt['network_d'].update(num_feat=4)
@@ -137,9 +137,9 @@ def test_validation_maps_are_the_maps_stage2_uses(tmp_path, smooth):
     model.feed_data(batch(size=40))
     model.test()
     expected = Stage1(None, model.net_d, smooth).domain_map(model.output)
-    assert torch.equal(model.domain_map(), expected) and model.net_d.training
+    assert torch.equal(model.current_domain_map(), expected) and model.net_d.training
     raw = torch.sigmoid(model.net_d(model.output)).detach()
-    assert torch.equal(model.domain_map(), raw) == (smooth == 'none')
+    assert torch.equal(model.current_domain_map(), raw) == (smooth == 'none')
     opt['maps'] = {'smooth': 'coarse'}
     with pytest.raises(ValueError, match='maps.smooth: expected none, rf'):
         build_model(opt)

@@ -7,7 +7,7 @@ from basicsr.losses import build_loss
 from torch.nn import functional as F
 
 from rddg_basicsr.losses.domain_weighted_l1_loss import DomainWeightedL1Loss
-from rddg_basicsr.losses.domain_weighting import as_weight, resize_weight, weighted_reduce
+from rddg_basicsr.losses.domain_weighting import resize_weight, weighted_reduce
 
 
 def _data(seed=0, n=2, c=3, h=6, w=5):
@@ -132,9 +132,10 @@ def test_bad_options_raise():
 
 def test_helpers():
     wmap = torch.rand(1, 1, 4, 4)
-    assert torch.equal(as_weight(wmap, True, torch.zeros(1)), 1 - wmap)
-    assert torch.equal(as_weight(wmap, False, torch.zeros(1)), wmap)
-    assert as_weight(None, True, torch.zeros(1)) is None
+    like = torch.zeros(1, dtype=torch.float64)
+    assert torch.equal(DomainWeightedL1Loss().pixel_weight(wmap, like), 1 - wmap.double())
+    assert torch.equal(DomainWeightedL1Loss(reverse=False).pixel_weight(wmap[:, 0], like), wmap.double())  # (N, H, W)
+    assert DomainWeightedL1Loss().pixel_weight(None, like) is None
     assert resize_weight(wmap, (4, 4)) is wmap
     assert torch.allclose(resize_weight(wmap, (2, 2)), F.avg_pool2d(wmap, 2))
     err = torch.rand(1, 2, 4, 4)

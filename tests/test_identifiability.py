@@ -11,8 +11,8 @@ from skimage import data as skdata
 from torch.nn import functional as F
 
 from rddg_basicsr.archs.camera_arch import LowLightCamera
+from rddg_basicsr.tools.recipes import repo_options
 
-from conftest import load_options
 
 TRUTH = {'shot': [4e-3] * 3, 'read': [2e-5] * 3, 'gain': [0.16, 0.13, 0.10], 'spread': [0.1, 0.05, 0.1]}
 LOW = {'shot': [1e-3] * 3, 'read': [5e-6] * 3, 'gain': [0.1, 0.08, 0.06], 'spread': TRUTH['spread']}
@@ -38,7 +38,7 @@ def crops(images, gen):
 
 def options(tmp_path, init):
     """The default preset with tiny nets: DN's body at lr 0 (mu = y), the camera at ``init`` in its own group."""
-    opt = load_options('stage1_darken.yml')
+    opt = repo_options('stage1_darken.yml')
     opt.update(name='ident', num_gpu=0, is_train=True, dist=False, rank=0, world_size=1, manual_seed=0)
     opt['network_g'].update(num_feat=2, num_block=0)
     opt['network_g']['camera'].update(field_cell=16, init=init)

@@ -12,9 +12,10 @@ import zlib
 import pytest
 import torch
 
-from conftest import REPO, RunsCode, load_options, run_entry, tiny_stage1_options, write_options
+from conftest import REPO, RunsCode, run_entry, tiny_stage1_options, write_options
 from rddg_basicsr.basicsr_compat.parse_options import apply_force_yml, force_yml_value
 from rddg_basicsr.basicsr_compat.run_lock import lock_path
+from rddg_basicsr.tools.recipes import repo_options
 
 
 def _basicsr_train(*args, cwd, check=False):
@@ -141,7 +142,7 @@ def test_a_name_outside_the_root_is_refused_before_anything_is_created(demo_data
     root = tmp_path / 'R' / 'sub'
     root.mkdir(parents=True)
     name = str(tmp_path / 'abs') if name == 'ABSOLUTE' else name
-    opt = tiny_stage1_options(demo_data, total_iter=2) if entry == 'train' else load_options('test_rddg.yml')
+    opt = tiny_stage1_options(demo_data, total_iter=2) if entry == 'train' else repo_options('test_rddg.yml')
     opt['name'] = name
     opt_path = write_options(opt, tmp_path / 'opt.yml')
     line = _error_lines(run_entry(entry, '-opt', opt_path, '--root_path', root, check=False))

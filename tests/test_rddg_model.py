@@ -12,15 +12,15 @@ from torch.nn import functional as F
 from basicsr.archs import build_network
 from basicsr.models import build_model
 
-from conftest import load_options
 from rddg_basicsr.stage1 import Stage1
+from rddg_basicsr.tools.recipes import repo_options
 
 STAGE1_NETS = {'network_g': {'type': 'DarkeningNet', 'num_feat': 4, 'num_block': 1},
                'network_d': {'type': 'PatchDiscriminator', 'num_feat': 4}}
 
 
 def model_options(tmp_path, **train):
-    opt = load_options('stage2_paper.yml')  # saved pairs: the on-the-fly tests add their own darkening
+    opt = repo_options('stage2_paper.yml')  # saved pairs: the on-the-fly tests add their own darkening
     opt.update(name='unit', num_gpu=0, is_train=True, dist=False, rank=0, world_size=1)
     opt['network_g'].update(num_feat=4, num_level=2)
     opt['path'].update(experiments_root=str(tmp_path), models=str(tmp_path), training_states=str(tmp_path))
@@ -234,7 +234,7 @@ def test_stage2_darkening_points_at_the_stage1_option_file(tmp_path):
     gt = torch.rand(1, 3, 24, 28)
     model.feed_data({'gt': gt})
     model.test()
-    assert model.output.shape == gt.shape and model.domain_map().shape == (1, 1, 24, 28)
+    assert model.output.shape == gt.shape and model.current_domain_map().shape == (1, 1, 24, 28)
 
 
 def blind_options(tmp_path, **blind):

@@ -73,7 +73,7 @@ class _StageOneLike(ValidationMixin, BaseModel):
     def get_current_visuals(self):
         return {'result': self.output}
 
-    def domain_map(self):
+    def current_domain_map(self):
         return torch.full((1, 1, *self.lq.shape[-2:]), 0.75)
 
 

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import load_options, read_log, run_entry, tiny_stage1_options, tiny_stage2_options, write_options
+from conftest import read_log, run_entry, tiny_stage1_options, tiny_stage2_options, write_options
+from rddg_basicsr.tools.recipes import repo_options
 
 
 @pytest.fixture(scope='module')
@@ -79,7 +80,7 @@ def test_basicsr_test_pipeline_saves_images_and_metrics(workflow):
     data = root / 'test_data'
     for sub, source in (('test/ll', 'test/ll'), ('test/nl', 'test/nl'), ('val/ll_real', 'val/ll_real')):
         enlarged_copy(f'{workflow["data"]}/{source}', data / sub)
-    opt = load_options('test_rddg.yml')
+    opt = repo_options('test_rddg.yml')
     train_opt = tiny_stage2_options(data, workflow['pseudo'])
     opt.update(name='tiny_test', num_gpu=0, network_g=train_opt['network_g'])
     opt['path']['pretrain_network_g'] = str(workflow['en'])

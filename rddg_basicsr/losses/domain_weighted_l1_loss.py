@@ -25,6 +25,6 @@ class DomainWeightedL1Loss(DomainWeightedLoss):
         self.normalize = normalize
 
     def forward(self, pred, target, w=None, **kwargs):
-        weight = self.map_weight(w, pred)
+        weight = self.pixel_weight(w, pred)
         err = (pred - target).abs()
         return self.loss_weight * weighted_reduce(err, weight, self.reduction, self.normalize)

@@ -23,7 +23,7 @@ class DomainWeightedPerceptualLoss(VGG16PerceptualLoss, DomainWeightedLoss):
 
     def forward(self, pred, target, w=None, **kwargs):
         err = self.feature_distance(pred, target)
-        weight = self.map_weight(w, err)
+        weight = self.pixel_weight(w, err)
         if weight is not None:
             weight = resize_weight(weight, err.shape[-2:])
         return self.loss_weight * weighted_reduce(err, weight, self.reduction, self.normalize)

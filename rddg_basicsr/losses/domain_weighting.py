@@ -17,11 +17,6 @@ from .reduction import check_reduction
 NORMALIZATIONS = ('pixels', 'weights')
 
 
-def weight_from_map(w, reverse=True):
-    """Loss weight from a domain-distance map w in [0, 1]: 1 - w when ``reverse`` (RDDG), else w (DASR)."""
-    return 1 - w if reverse else w
-
-
 def resize_weight(weight, size):
     """Resize a weight map (N, 1, H, W) to ``size`` = (H', W') by area interpolation (feature grids)."""
     if tuple(weight.shape[-2:]) == tuple(size):
@@ -62,15 +57,12 @@ class DomainWeightedLoss(nn.Module):
         if normalize not in NORMALIZATIONS:
             raise ValueError(f'{cls.__name__}: normalize must be one of {NORMALIZATIONS}, got {normalize!r}')
 
-    def map_weight(self, w, like):
-        """Loss weight (N, 1, H, W) from map ``w`` (None for unweighted), on ``like``'s device and dtype."""
-        return as_weight(w, self.reverse, like)
-
-
-def as_weight(w, reverse, like):
-    """Loss weight (N, 1, H, W) from map ``w`` (None for unweighted), on ``like``'s device and dtype."""
-    if w is None:
-        return None
-    if w.dim() == 3:
-        w = w.unsqueeze(1)
-    return weight_from_map(w.to(like), reverse)
+    def pixel_weight(self, w, like):
+        """Loss weight (N, 1, H, W) from a domain-distance map ``w`` in [0, 1], (N, 1, H, W) or (N, H, W): 1 - w when
+        ``reverse`` (RDDG), else w (DASR); on ``like``'s device and dtype. None (unweighted) for ``w`` None."""
+        if w is None:
+            return None
+        if w.dim() == 3:
+            w = w.unsqueeze(1)
+        w = w.to(like)
+        return 1 - w if self.reverse else w

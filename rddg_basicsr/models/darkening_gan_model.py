@@ -8,7 +8,7 @@ from basicsr.models.srgan_model import SRGANModel
 from basicsr.utils.registry import MODEL_REGISTRY
 
 from rddg_basicsr.archs.arch_util import DarkeningGenerator
-from rddg_basicsr.stage1 import SMOOTH_DEFAULT, Stage1, generate, parse_smooth
+from rddg_basicsr.stage1 import SMOOTH_DEFAULT, Stage1, parse_smooth, sample_and_clean
 
 from .plugin_model import PluginModelMixin
 
@@ -42,6 +42,8 @@ class DarkeningGANModel(PluginModelMixin, SRGANModel):
     """
 
     def feed_data(self, data):
+        """Stage 1 runs backwards (NL in, LL out): BasicSR's ``lq`` slot holds the NL image y (G's input) and its
+        ``gt`` slot the synthetic twin x_s (the anchor), so its pipelines feed G and score x_g against x_s."""
         self.lq = data['gt'].to(self.device)
         if 'lq' in data:
             self.gt = data['lq'].to(self.device)
@@ -81,7 +83,7 @@ class DarkeningGANModel(PluginModelMixin, SRGANModel):
 
     def optimize_parameters(self, current_iter):
         loss_dict = OrderedDict()
-        self.output, self.clean = generate(self.net_g, self.lq)
+        self.output, self.clean = sample_and_clean(self.net_g, self.y)
         if current_iter % self.net_d_iters == 0 and current_iter > self.net_d_init_iters:
             self._step_g(loss_dict, current_iter)
         self._step_d(loss_dict, current_iter)
@@ -93,13 +95,13 @@ class DarkeningGANModel(PluginModelMixin, SRGANModel):
         self.net_d.requires_grad_(False)
         self.optimizer_g.zero_grad()
         terms = OrderedDict()
-        anchored = self.clean if self.anchor == 'clean' else self.output
+        anchored, x_s = self.clean if self.anchor == 'clean' else self.output, self.x_s
         if self.cri_pix:
-            terms['l_g_pix'] = self.cri_pix(anchored, self.gt)
+            terms['l_g_pix'] = self.cri_pix(anchored, x_s)
         if self.cri_ssim:
-            terms['l_g_ssim'] = self.cri_ssim(anchored, self.gt)
+            terms['l_g_ssim'] = self.cri_ssim(anchored, x_s)
         if self.cri_perceptual:
-            terms['l_g_percep'] = self.cri_perceptual(anchored, self.gt)
+            terms['l_g_percep'] = self.cri_perceptual(anchored, x_s)
         terms['l_g_gan'] = self.cri_gan(self.net_d(self.output), True, is_disc=False)
         if self.cri_stats:
             terms['l_g_stats'] = self.cri_stats(self.output, self.real)
@@ -142,7 +144,17 @@ class DarkeningGANModel(PluginModelMixin, SRGANModel):
         self.d_prob_real = maps.domain_map(self.real) if hasattr(self, 'real') else None
         net_d.train(was_training)
 
-    def domain_map(self):
+    @property
+    def y(self):
+        """The NL image (N, 3, H, W), G's input (BasicSR's ``lq`` slot)."""
+        return self.lq
+
+    @property
+    def x_s(self):
+        """The synthetic LL twin (N, 3, H, W), the anchor's target (BasicSR's ``gt`` slot)."""
+        return self.gt
+
+    def current_domain_map(self):
         return self.d_prob
 
     def extra_metric_data(self):

@@ -43,13 +43,13 @@ class RDDGModel(PluginModelMixin, SRModel):
 
     def init_training_settings(self):
         train_opt = self.opt['train']
-        self.rddg = train_opt.get('rddg', True)
+        self.weight_by_maps = train_opt.get('rddg', True)
         if self.blind_opt is not None:
             self._build_blind()
         if self.darken_opt:
             self._build_darkening()
         super().init_training_settings()
-        if self.rddg:
+        if self.weight_by_maps:
             self._check_rddg_inputs()
 
     def _build_darkening(self):
@@ -67,7 +67,7 @@ class RDDGModel(PluginModelMixin, SRModel):
         """The blind degradation and colour augmentation of the generic model's training batches."""
         if self.darken_opt:
             raise ValueError('blind_degradation: and darkening: both make the low-light input; keep one')
-        if self.rddg:
+        if self.weight_by_maps:
             raise ValueError('blind_degradation: has no domain-distance maps; set train.rddg: false')
         ranges = dict(self.blind_opt or {})
         augment = {**COLOUR_AUGMENT, **(ranges.pop('colour_augment', None) or {})}
@@ -105,7 +105,7 @@ class RDDGModel(PluginModelMixin, SRModel):
         if self.gt is None:
             del self.gt
 
-    def domain_map(self):
+    def current_domain_map(self):
         return self.w
 
     def _darken_batch(self, context):
@@ -128,7 +128,7 @@ class RDDGModel(PluginModelMixin, SRModel):
             self._darken_batch(self.context)
         self.optimizer_g.zero_grad()
         self.output = self.net_g(self.lq)
-        w = self.w if self.rddg else None
+        w = self.w if self.weight_by_maps else None
         terms = OrderedDict()
         if self.cri_pix:
             terms['l_pix'] = _call_loss(self.cri_pix, self.output, self.gt, w)

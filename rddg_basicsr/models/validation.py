@@ -50,7 +50,7 @@ class ValidationMixin:
         """Per-image data for metrics beyond img / img2 (override); called after ``test()``."""
         return {}
 
-    def domain_map(self):
+    def current_domain_map(self):
         """The image's domain-distance map w (1, 1, H, W) in [0, 1] to show beside it, or None (override)."""
         return None
 
@@ -106,7 +106,7 @@ class ValidationMixin:
     def _save_visuals(self, metric_data, dataset_name, img_name, current_iter, save_img, tb_logger):
         """The result image and the heat map of w beside it (``<name>_w.png``); input, output and w in TensorBoard."""
         visual_path = self._visual_path(dataset_name, img_name, current_iter)
-        w = self.domain_map()
+        w = self.current_domain_map()
         w_map = None if w is None else heat_map(w[:1].float().cpu())
         if save_img:
             imwrite(metric_data['img'], visual_path)

@@ -40,9 +40,9 @@ from basicsr.archs import build_network  # noqa: E402
 from basicsr.metrics import calculate_psnr, calculate_ssim  # noqa: E402
 
 from rddg_basicsr.data.lowlight_synthesis import camera_lowlight, linear_to_srgb, srgb_to_linear  # noqa: E402
-from rddg_basicsr.demo.dataset import build_demo_dataset, load_demo_config  # noqa: E402
+from rddg_basicsr.tools.demo.dataset import build_demo_dataset, load_demo_config  # noqa: E402
 from rddg_basicsr.enhancer import LowLightEnhancer  # noqa: E402
-from rddg_basicsr.recipes import REPO_ROOT  # noqa: E402
+from rddg_basicsr.utils.paths import REPO_ROOT  # noqa: E402
 
 BASE_NET = {'type': 'EnlighteningNet', 'num_in_ch': 3, 'num_out_ch': 3, 'num_feat': 16, 'num_level': 4,
             'num_block': 1, 'input_skip': False}

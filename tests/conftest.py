@@ -39,9 +39,11 @@ def tiny_stage1_options(data_root, name='tiny_stage1', total_iter=20):
 
 
 def tiny_stage2_options(data_root, pseudo_root, name='tiny_stage2', total_iter=20):
-    """The real stage-2 options shrunk for CPU tests, training on ``pseudo_root``/{lq,w} with ``data_root``'s NL."""
+    """The real stage-2 options shrunk for CPU tests, training on ``pseudo_root``/{lq,w} with ``data_root``'s NL; the
+    tiny net starts from scratch (the preset fine-tunes the shipped generic model, whose network it is not)."""
     opt = point_stage2_at(repo_options('stage2_rddg.yml'), data_root, f'{pseudo_root}/lq', f'{pseudo_root}/w')
     opt.update(name=name, num_gpu=0)
+    opt['path']['pretrain_network_g'] = None
     opt['datasets']['train'].update(gt_size=48, num_worker_per_gpu=0, batch_size_per_gpu=4, dataset_enlarge_ratio=20)
     opt['datasets']['val'].update(name='demo_test', dataroot_lq=f'{data_root}/test/ll',
                                   dataroot_gt=f'{data_root}/test/nl')

@@ -14,8 +14,8 @@ from rddg_basicsr.tools.recipes import repo_options
 
 def model_options(tmp_path, preset='stage1_darken.yml', **train):
     opt = repo_options(preset)
-    opt.update(name='unit', num_gpu=0, is_train=True, dist=False, rank=0, world_size=1)
-    opt['network_g'].update(num_feat=4, num_block=1)
+    opt.update(name='unit', num_gpu=0, is_train=True, dist=False, rank=0, world_size=1, calibration=None)  # batches
+    opt['network_g'].update(num_feat=4, num_block=1)  # are fed directly: no real folder to calibrate on
     opt['network_d'].update(num_feat=4)
     opt['path'].update(experiments_root=str(tmp_path), models=str(tmp_path), training_states=str(tmp_path))
     opt['train']['perceptual_opt']['vgg_weights'] = 'random'

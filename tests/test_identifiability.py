@@ -37,9 +37,11 @@ def crops(images, gen):
 
 
 def options(tmp_path, init):
-    """The default preset with tiny nets: DN's body at lr 0 (mu = y), the camera at ``init`` in its own group."""
+    """The default preset with tiny nets: DN's body at lr 0 (mu = y), the camera at ``init`` in its own group (no
+    calibration: what D alone recovers from a wrong start is the question)."""
     opt = repo_options('stage1_darken.yml')
-    opt.update(name='ident', num_gpu=0, is_train=True, dist=False, rank=0, world_size=1, manual_seed=0)
+    opt.update(name='ident', num_gpu=0, is_train=True, dist=False, rank=0, world_size=1, manual_seed=0,
+               calibration=None)
     opt['network_g'].update(num_feat=2, num_block=0)
     opt['network_g']['camera'].update(field_cell=16, init=init)
     opt['network_d'].update(num_feat=8, kernel_size=3, scales=[4], highpass=True)

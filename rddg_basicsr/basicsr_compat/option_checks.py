@@ -26,7 +26,7 @@ _TYPES = {
     'datasets.*.num_worker_per_gpu': 'int', 'datasets.*.dataset_enlarge_ratio': 'int', 'datasets.*.gt_size': 'int',
     'datasets.*.dataroot_*': 'str', 'network_*': 'dict', 'network_*.type': 'str', 'path.*': 'plain',
     'path.*pretrain_network*': 'str', 'path.*resume_state*': 'str',
-    'darkening': 'dict', 'darkening.options': 'str', 'darkening.pretrain_network_*': 'str',
+    'calibration': 'str', 'darkening': 'dict', 'darkening.options': 'str', 'darkening.pretrain_network_*': 'str',
     'darkening.network_*': 'dict', 'darkening.network_*.type': 'str',
     'train.total_iter': 'int', 'train.warmup_iter': 'int', 'train.ema_decay': 'number',
     'train.optim_*': 'dict', 'train.optim_*.type': 'str', 'train.optim_*.lr': 'number',
@@ -212,12 +212,15 @@ def check_types(opt):
 
 def check_files(opt):
     """Pretrained / resume checkpoints in ``path:``, the stage-1 checkpoints and option file in ``darkening:`` must
-    exist; ``path.pretrain_network_g: generic`` (the shipped model) needs ``network_g`` to be the shipped one's."""
+    exist, and a ``calibration:`` file; ``path.pretrain_network_g: generic`` (the shipped model) needs ``network_g``
+    to be the shipped one's."""
     from rddg_basicsr import generic_model
 
     named = [(f'path.{k}', v) for k, v in opt['path'].items() if 'pretrain_network' in k or k == 'resume_state']
     named += [(f'darkening.{k}', v) for k, v in (opt.get('darkening') or {}).items()
               if 'pretrain_network' in k or k == 'options']
+    if opt.get('calibration') not in (None, 'auto'):
+        named.append(('calibration', opt['calibration']))
     for key, value in named:
         if key == 'path.pretrain_network_g' and value == generic_model.KEYWORD:
             generic_model.check_network(opt.get('network_g'))

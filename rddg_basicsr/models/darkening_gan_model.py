@@ -5,11 +5,13 @@ import torch
 from basicsr.archs import build_network
 from basicsr.losses import build_loss
 from basicsr.models.srgan_model import SRGANModel
+from basicsr.utils import get_root_logger
 from basicsr.utils.registry import MODEL_REGISTRY
 
 from rddg_basicsr.archs.arch_util import DarkeningGenerator
 from rddg_basicsr.stage1 import SMOOTH_DEFAULT, Stage1, parse_smooth, sample_and_clean
 
+from .camera_calibration import camera_init_from
 from .plugin_model import PluginModelMixin
 
 
@@ -53,6 +55,10 @@ class DarkeningGANModel(PluginModelMixin, SRGANModel):
     def __init__(self, opt):
         smooth = (opt.get('maps') or {}).get('smooth', SMOOTH_DEFAULT)
         self.map_smooth = parse_smooth(smooth, 'maps.smooth')
+        init = camera_init_from(opt, get_root_logger())  # before G is built: its camera starts calibrated
+        if init:
+            camera = opt['network_g']['camera']
+            camera['init'] = {**(camera.get('init') or {}), **init}
         super().__init__(opt)
         if not self.is_train and opt.get('network_d') and opt['path'].get('pretrain_network_d'):
             self.net_d = self.model_to_device(build_network(opt['network_d']))

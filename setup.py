@@ -47,7 +47,11 @@ setup(
     cmdclass={'build_py': BuildWithHookAndOptions, 'editable_wheel': EditableWithHook},
     python_requires='>=3.9,<3.13',
     install_requires=['basicsr==1.4.2', 'torch>=2.0', 'torchvision', 'lpips', 'opencv-python', 'pyyaml', 'tb-nightly'],
-    extras_require={'test': ['pytest>=7', 'hypothesis'], 'dev': ['pytest>=7', 'hypothesis', 'ruff']},
+    extras_require={
+        'export': ['onnx', 'onnxscript', 'onnxruntime'],
+        'test': ['pytest>=7', 'hypothesis', 'onnx', 'onnxscript', 'onnxruntime'],
+        'dev': ['pytest>=7', 'hypothesis', 'onnx', 'onnxscript', 'onnxruntime', 'ruff'],
+    },
     entry_points={
         'console_scripts': [
             'rddg-train=rddg_basicsr.train:main',
@@ -57,6 +61,8 @@ setup(
             'rddg-demo=rddg_basicsr.tools.demo.__main__:main',
             'rddg-options=rddg_basicsr.copy_options:main',
             'rddg-prepare=rddg_basicsr.prepare_data:main',
+            'rddg-calibrate=rddg_basicsr.calibrate:main',
+            'rddg-export=rddg_basicsr.export:main',
         ]
     },
     license='Apache-2.0',

@@ -4,7 +4,7 @@
 #   2. setuptools >= 64 and wheel, unless present (a venv's bundled setuptools has no bdist_wheel / PEP 660);
 #   3. BasicSR 1.4.2 with --no-build-isolation: PyPI ships only an sdist whose setup.py imports torch,
 #      and an isolated build would fetch a second torch;
-#   4. this package in editable mode with the test extra.
+#   4. this package in editable mode with the test extra (again when a module of that extra is missing).
 # Safe to re-run: what is installed is kept and skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +24,8 @@ if ! "$PY" -c 'import importlib.metadata as m; assert m.version("basicsr") == "1
   "${PIP[@]}" --no-build-isolation basicsr==1.4.2
 fi
 if ! "$PY" - <<'PY' 2>/dev/null
-import importlib.metadata as m, json, os, pytest  # noqa: F401  (the test extra)
+import importlib.metadata as m, json, os  # the test extra's modules below: a new one installs it again
+import pytest, hypothesis, onnx, onnxscript, onnxruntime  # noqa: F401
 url = json.loads(m.distribution('rddg-basicsr').read_text('direct_url.json'))
 assert url['dir_info'].get('editable') and url['url'] == 'file://' + os.getcwd()
 PY

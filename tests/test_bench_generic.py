@@ -150,7 +150,7 @@ def test_test_split_path_reports_val_and_test(tmp_path, monkeypatch):
 def test_eval_split_equals_the_v2_benchmark_files(tmp_path):
     from quality import data
     a, b = str(tmp_path / 'v2'), str(tmp_path / 'generic')  # 'coffee' (a train scene) stands in for test: none read
-    data.build_data(a, {'train': ['astronaut'], 'val': ['rocket'], 'test': ['coffee']}, ['cctv'], 'quick', 1)
+    data.build_data(a, {'train': ['astronaut'], 'val': ['rocket'], 'test': ['coffee']}, ['cctv'], 'quick')
     man = generic_eval.build_eval_split(b, 'val', ['rocket'], ['cctv'], 'quick')
     assert man['stems'] == ['rocket_0'] and not man['reused']
     for sub in ('nl', 'cctv/ll'):

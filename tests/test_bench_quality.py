@@ -1,4 +1,5 @@
-"""The quality benchmark's pure parts (scripts/bench/quality/): scene split, domain simulators, bootstrap, rows."""
+"""The quality benchmark's pure parts (scripts/bench/quality/): scene split, domain simulators, bootstraps, rank
+correlation, the convergence gate, the rows' stage-2 options and the on-the-fly draws."""
 import os
 import sys
 
@@ -7,7 +8,7 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'scripts', 'bench'))
 
-from quality import data, domains, rows, scenes, stats  # noqa: E402
+from quality import data, domains, report, rows, runs, scenes, stats  # noqa: E402
 
 
 def photo(h=48, w=64):
@@ -101,13 +102,6 @@ def test_paired_bootstrap_interval():
         stats.paired_bootstrap(a, {'x': 1.0})
 
 
-def test_ratio_bootstrap_share_of_oracle_gain():
-    base = {f's{i}': 10.0 for i in range(6)}
-    top = {s: 12.0 for s in base}
-    full = {s: 11.5 for s in base}
-    assert stats.ratio_bootstrap(full, base, top) == pytest.approx((0.75, 0.75, 0.75))
-
-
 def test_rows_are_declarative_and_share_stage1_runs():
     r = rows.ROWS
     assert set(rows.DEFAULT_ROWS) <= set(r)
@@ -159,3 +153,173 @@ def test_camera_target_needs_every_level_closer_to_the_truth():
     assert 'on 5 of 6' in line and '**MISSED**' in line
     run['truth'] = None
     assert camera_target_line('camera', {('ours', 'camera', 0): run}, [0]) == []
+
+
+def per_seed(values):
+    """``{scene: [value per seed]}`` from a (scenes, seeds) array."""
+    return {f's{i}': list(map(float, row)) for i, row in enumerate(np.asarray(values))}
+
+
+def test_hierarchical_bootstrap_is_the_scene_bootstrap_without_seed_variance():
+    rng = np.random.default_rng(0)
+    scene_values = rng.normal(0.5, 1.0, 8)
+    a = per_seed(np.repeat(scene_values[:, None], 3, 1))  # three seeds, all equal
+    b = per_seed(np.zeros((8, 3)))
+    scene = stats.paired_bootstrap({s: v[0] for s, v in a.items()}, {s: 0.0 for s in b})
+    assert stats.hierarchical_bootstrap(a, b) == pytest.approx(scene)
+    one_seed = {s: v[0] for s, v in a.items()}  # a row without seeds (generic model, peer) pairs with every seed
+    assert stats.hierarchical_bootstrap(one_seed, b) == pytest.approx(scene)
+
+
+def test_hierarchical_bootstrap_widens_with_seed_variance_and_pairs_rows():
+    rng = np.random.default_rng(1)
+    base = rng.normal(0.0, 1.0, (8, 1)) + np.zeros((8, 3))
+    noisy = base + rng.normal(0.0, 5.0, (8, 3))  # huge seed variance
+    zero = per_seed(np.zeros((8, 3)))
+    _, lo0, hi0 = stats.hierarchical_bootstrap(per_seed(base), zero)
+    _, lo1, hi1 = stats.hierarchical_bootstrap(per_seed(noisy), zero)
+    assert hi1 - lo1 > 2 * (hi0 - lo0)
+    # paired: the same scene and seed indices for both rows, so identical rows differ by exactly nothing
+    assert stats.hierarchical_bootstrap(per_seed(noisy), per_seed(noisy)) == (0.0, 0.0, 0.0)
+    shifted = per_seed(noisy + 0.3)  # a constant gain over the same runs: no spread at all
+    assert stats.hierarchical_bootstrap(shifted, per_seed(noisy)) == pytest.approx((0.3, 0.3, 0.3))
+    # the seed-only interval ignores the scenes' spread
+    d, lo, hi = stats.seed_bootstrap(per_seed(base), zero)
+    assert lo == pytest.approx(d) and hi == pytest.approx(d)
+    _, lo, hi = stats.seed_bootstrap(per_seed(noisy), zero)
+    assert hi - lo > 1
+    with pytest.raises(ValueError, match='unpaired scenes'):
+        stats.hierarchical_bootstrap(zero, {'x': [0.0]})
+    with pytest.raises(ValueError, match='unpaired seeds'):
+        stats.hierarchical_bootstrap(per_seed(np.zeros((8, 2))), zero)
+
+
+def test_spearman_rank_correlation():
+    assert stats.spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1)
+    assert stats.spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1)
+    assert stats.spearman([1, 2, 3], [2, 1, 3]) == pytest.approx(0.5)
+    assert np.isnan(stats.spearman([1, 1, 1], [1, 2, 3])) and np.isnan(stats.spearman([1], [2]))
+    with pytest.raises(ValueError, match='unequal'):
+        stats.spearman([1, 2], [1, 2, 3])
+
+
+def scene_table(psnr, psnr_cm=None, seeds=2):
+    """A report scene table with one scene and a PSNR (and PSNR cm) repeated over the seeds."""
+    cm = psnr if psnr_cm is None else psnr_cm
+    return {'s0': {'psnr': [psnr] * seeds, 'psnr_cm': [cm] * seeds}}
+
+
+def test_rank_correlation_over_the_trained_rows_only():
+    val = {'naive': scene_table(10), 'stats': scene_table(11), 'ours': scene_table(12), 'gamma': scene_table(30),
+           'generic': scene_table(0)}
+    test = {'naive': scene_table(20), 'stats': scene_table(22), 'ours': scene_table(21), 'gamma': scene_table(0),
+            'generic': scene_table(99)}
+    rho = report.rank_correlation({'val': {'cctv': val}, 'test': {'cctv': test}})
+    assert rho['cctv'] == pytest.approx(0.5)  # naive < ours < stats on test against naive < stats < ours on val
+    two = {k: v for k, v in val.items() if k in ('naive', 'ours')}
+    assert np.isnan(report.rank_correlation({'val': {'d': two}, 'test': {'d': two}})['d'])
+
+
+def test_convergence_gate_and_oracle_ceiling():
+    curve = {0.5: scene_table(10.0), 0.75: scene_table(10.5), 1.0: scene_table(10.55)}
+    climbing = {0.5: scene_table(10.0), 0.75: scene_table(10.5), 1.0: scene_table(10.8)}
+    gates = report.gate({'cctv': {'naive': curve, 'ours': climbing}}, 0.1)
+    assert gates['cctv']['naive'] == pytest.approx((0.5, 0.05, True))
+    assert gates['cctv']['ours'][1] == pytest.approx(0.3) and not gates['cctv']['ours'][2]
+    val = {'cctv': {'naive': scene_table(10, 20), 'ours': scene_table(12, 25), 'oracle': scene_table(13, 24),
+                    'gamma_nlm': scene_table(15, 30), 'generic': scene_table(14, 26)}}
+    assert report.oracle_misses(val) == {'cctv': ['ours']}  # ahead in PSNR, not with means set to GT; peers and
+    cfg = type('Cfg', (), {'gate_db': 0.1, 'quick': False})()  # the untrained generic model do not count
+    lines, held = report.health_lines(cfg, gates, report.oracle_misses(val), {'cctv': 0.5})
+    assert not held and 'Convergence gate: FAILED' in lines[0] and 'ours on cctv' in lines[0]
+    assert 'Oracle ceiling on val: FAILED' in lines[1] and 'cctv: ours' in lines[1] and 'Rows ranked: no' in lines[3]
+    flat = report.gate({'cctv': {'naive': curve}}, 0.1)
+    lines, held = report.health_lines(cfg, flat, {'cctv': []}, {'cctv': 0.5})
+    assert held and 'gate: held' in lines[0] and 'Rows ranked: yes' in lines[3]
+
+
+def bench_cfg(**kw):
+    from quality.main import parse_args
+    return parse_args(['--work', '/nonexistent', *[a for k, v in kw.items() for a in (f'--{k}', str(v))]])
+
+
+def test_every_trained_row_fine_tunes_the_generic_model_with_one_budget():
+    from rddg_basicsr import generic_model
+    cfg = bench_cfg()
+    trained = [rows.ROWS[r] for r in rows.DEFAULT_ROWS if rows.ROWS[r].trained]
+    assert [r for r in rows.DEFAULT_ROWS if not rows.ROWS[r].trained] == ['generic']
+    assert {r.name for r in trained} == {'naive', 'stats', 'paper_plain', 'paper', 'ours_plain', 'ours', 'oracle'}
+    budgets = set()
+    for row in trained:
+        opt = runs.stage2_options(cfg, '/d', '/w', 'cctv', 1, row)
+        assert opt['path']['pretrain_network_g'] == generic_model.KEYWORD and opt['path']['strict_load_g']
+        assert opt['network_g'] == generic_model.network_opt()
+        generic_model.check_network(opt['network_g'])
+        train, ds = opt['train'], opt['datasets']['train']
+        assert ds['use_hflip'] and not ds['use_rot']  # no transposes of banding or horizontal blur
+        assert 'val' not in opt['datasets'] and opt['logger']['save_checkpoint_freq'] * runs.CHECKPOINTS == 600
+        budgets.add((train['total_iter'], train['optim_g']['lr'], tuple(train['scheduler']['milestones']),
+                     train['ema_decay'], ds['batch_size_per_gpu'], ds['gt_size'], opt['manual_seed']))
+        if row.source in rows.ON_THE_FLY:
+            assert ds['type'] == 'BenchDrawDataset' and ds['draw'] == row.source and ds['domain'] == 'cctv'
+            assert 'lq_versions' not in ds
+    assert budgets == {(600, 5e-4, (450, ), 0.99, 8, 64, 1)}
+    with pytest.raises(ValueError, match='not trained'):
+        runs.stage2_options(cfg, '/d', '/w', 'cctv', 1, rows.ROWS['generic'])
+    s1 = runs.stage1_options(cfg, '/d', 'cctv', 0, rows.ROWS['ours'])
+    assert not s1['datasets']['train']['use_rot']
+    assert runs.checkpoint_path('/w', opt, 0.75).endswith(f'{opt["name"]}/models/net_g_450.pth')
+    assert runs.checkpoint_path('/w', opt, 1).endswith('net_g_latest.pth')
+
+
+def test_plan_trains_every_row_but_the_generic_model(tmp_path):
+    cfg = bench_cfg(**{'s2-iters': 40, 's1-iters': 8})
+    cfg.seeds, cfg.domains = [0, 1], ['camera', 'cctv']
+    tasks, stage1 = runs.plan_tasks(cfg, str(tmp_path), str(tmp_path / 'data'))
+    s2 = [t for t in tasks if t.kind.startswith('s2')]
+    assert len(s2) == 2 * (1 + 2 * 6) and not any('generic' in t.name for t in tasks)  # naive once per seed
+    assert all(t.command[1] == runs.TRAIN_ENTRY for t in s2) and len(stage1) == 2 * 2 * 2
+    assert {t.kind for t in s2} == {'s2', 's2_fly', 's2_draw'}
+    assert runs.estimate_seconds(tasks, cfg, {'val': 12, 'test': 24}) > 0
+
+
+def test_options_refuse_what_v3_dropped():
+    from quality.main import parse_args
+    with pytest.raises(SystemExit):
+        parse_args(['--en', '{num_feat: 32}'])  # every row fine-tunes the shipped network
+    with pytest.raises(SystemExit):
+        parse_args(['--s2-iters', '30'])  # not a multiple of the gate's 4 checkpoints
+
+
+def write_crops(folder, count=2, level=1.0):
+    import cv2
+    os.makedirs(folder, exist_ok=True)
+    for i in range(count):
+        cv2.imwrite(os.path.join(folder, f'c_{i}.png'), (np.roll(photo(48, 64), 7 * i, 1) * level).astype(np.uint8))
+
+
+@pytest.mark.parametrize('draw', ['oracle', 'stats'])
+def test_draw_dataset_draws_a_fresh_low_light_image_per_sample(tmp_path, draw):
+    import random
+
+    from quality.draw_dataset import BenchDrawDataset
+    write_crops(str(tmp_path / 'nl'))
+    write_crops(str(tmp_path / 'syn'), level=0.6)  # the naive twins
+    write_crops(str(tmp_path / 'real'), level=0.3)  # the real set: darker still
+    opt = {'phase': 'train', 'dataroot_gt': str(tmp_path / 'nl'), 'io_backend': {'type': 'disk'}, 'gt_size': 32,
+           'use_hflip': False, 'use_rot': False, 'draw': draw, 'domain': 'cctv'}
+    if draw == 'stats':
+        opt.update(dataroot_lq=str(tmp_path / 'syn'), dataroot_real=str(tmp_path / 'real'))
+    ds = BenchDrawDataset(opt)
+    random.seed(0)
+    first = ds[0]
+    assert first['gt'].shape == first['lq'].shape == (3, 32, 32) and first['lq'].mean() < first['gt'].mean()
+    random.seed(0)
+    again = ds[0]
+    assert (again['lq'] == first['lq']).all()  # python's random (BasicSR's seed) drives crop and draw
+    random.seed(1)
+    assert not (ds[0]['lq'] == first['lq']).all()
+    fixed = BenchDrawDataset(dict(opt, phase='val'))
+    assert fixed[0]['lq'].shape == (3, 48, 64) and (fixed[0]['lq'] == fixed[0]['lq']).all()
+    with pytest.raises(ValueError, match='draw'):
+        BenchDrawDataset(dict(opt, draw='k8'))

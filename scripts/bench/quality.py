@@ -1,10 +1,11 @@
-"""Quality benchmark v2: the method against naive pairs, statistics matching, the paper's stage 1, an oracle and
-the peers, on four target domains (scripts/bench/DOMAINS.md), scenes split by scene, intervals over test scenes.
+"""Quality benchmark v3: the shipped generic model, and every trained row fine-tuning it with the same budget (naive
+pairs, statistics matching, the paper's stage 1, ours, an oracle), against the peers on four target domains
+(scripts/bench/DOMAINS.md), scenes split by scene; a convergence gate, intervals over scenes and seeds.
 
-    python scripts/bench/quality.py [--quick] [--reuse] [--seeds 0 1 2] [--domains ...] [--rows ...]
+    python scripts/bench/quality.py [--quick] [--reuse] [--seeds 0 1 2] [--domains ...] [--rows ...] [--num-gpu 1]
 
-The code lives in the package scripts/bench/quality/ (scenes, domains, data, rows, runs, peers, metrics, stats,
-figures, report); this file only runs it.
+The code lives in the package scripts/bench/quality/ (scenes, domains, data, draw_dataset, rows, runs, peers, metrics,
+stats, figures, report); this file only runs it.
 """
 import os
 import sys

@@ -4,11 +4,12 @@ Layout under ``root`` (stems ``<scene>_<i>``; every file has its own random stre
 
     train/nl, train/ll_syn                NL crops (one half of each train photo) and their naive twins x_s
     train/<domain>/ll_real                unpaired real set: crops of the other half, simulated (names real_*)
-    train/<domain>/oracle/k<j>            K draws of the domain's simulator on every train/nl crop (oracle row)
-    train/<domain>/stats/k<j>             K draws of the no-learning statistics matching of x_s (statistics row)
-    val/nl, val/ll_syn, val/<domain>/ll   paired val set per domain (settings, checkpoints, stage-1 figures)
+    val/nl, val/ll_syn, val/<domain>/ll   paired val set per domain (settings, convergence gate, stage-1 figures)
     test/nl, test/<domain>/ll             paired test set per domain (read once)
     manifest.json                         scenes, crops, counts, statistics gains
+
+The oracle and statistics rows draw their low-light images on the fly from train/nl and train/ll_syn
+(``draw_dataset.py``: ``simulate`` and ``statistics_matched`` per sample); nothing of theirs is written here.
 """
 import json
 import os
@@ -73,21 +74,22 @@ def statistics_matched(x_s, gains, rng):
     return out
 
 
-def build_data(root, splits, domains, scale, draws):
+def stats_gains(real_dir, syn_dir):
+    """Per-channel (BGR) gains of the statistics match: the real set's channel means over the naive twins'."""
+    return channel_means(real_dir) / channel_means(syn_dir)
+
+
+def build_data(root, splits, domains, scale):
     """Write every folder of the layout above for ``domains`` and return the manifest (also written)."""
     check_splits(splits)
     sc = SCALES[scale]
-    manifest = {'splits': splits, 'domains': list(domains), 'scale': scale, 'draws': draws, 'crops': {}}
+    manifest = {'splits': splits, 'domains': list(domains), 'scale': scale, 'crops': {}}
     for scene in splits['train']:
         nl_half, real_half = halves(load_scene(scene))
         for i, crop in enumerate(random_crops(nl_half, sc['train_crop'], sc['train'], rng_for('crop', 'nl', scene))):
             stem = f'{scene}_{i}'
             write(f'{root}/train/nl/{stem}.png', crop)
             write(f'{root}/train/ll_syn/{stem}.png', naive_lowlight(crop, rng_for('naive', stem)))
-            for domain in domains:
-                for k in range(draws):
-                    write(f'{root}/train/{domain}/oracle/k{k}/{stem}.png',
-                          simulate(domain, crop, rng_for('oracle', domain, stem, k))[0])
         for i, crop in enumerate(random_crops(real_half, sc['train_crop'], sc['real'], rng_for('crop', 'real', scene))):
             for domain in domains:
                 write(f'{root}/train/{domain}/ll_real/real_{scene}_{i}.png',
@@ -101,16 +103,10 @@ def build_data(root, splits, domains, scale, draws):
                 if split == 'val':
                     write(f'{root}/val/ll_syn/{stem}.png', naive_lowlight(crop, rng_for('naive', split, stem)))
                 for domain in domains:
-                    write(f'{root}/{split}/{domain}/ll/{stem}.png', simulate(domain, crop, rng_for(split, domain, stem))[0])
-    manifest['stats_gains_bgr'] = {}
-    for domain in domains:
-        gains = channel_means(f'{root}/train/{domain}/ll_real') / channel_means(f'{root}/train/ll_syn')
-        manifest['stats_gains_bgr'][domain] = gains.tolist()
-        for name in sorted(os.listdir(f'{root}/train/ll_syn')):
-            x_s = cv2.imread(f'{root}/train/ll_syn/{name}')
-            for k in range(draws):
-                write(f'{root}/train/{domain}/stats/k{k}/{name}', statistics_matched(x_s, gains, rng_for('stats', domain,
-                                                                                                       name, k)))
+                    write(f'{root}/{split}/{domain}/ll/{stem}.png',
+                          simulate(domain, crop, rng_for(split, domain, stem))[0])
+    manifest['stats_gains_bgr'] = {d: stats_gains(f'{root}/train/{d}/ll_real', f'{root}/train/ll_syn').tolist()
+                                   for d in domains}
     manifest['counts'] = {folder: len(os.listdir(f'{root}/{folder}')) for folder in
                           ['train/nl', 'val/nl', 'test/nl'] + [f'train/{d}/ll_real' for d in domains]}
     with open(f'{root}/manifest.json', 'w') as f:

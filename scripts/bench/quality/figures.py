@@ -1,12 +1,15 @@
 """Stage-1 figures per domain on val: how well D separates x_s from x_r (AUC), the maps' within-image std, the
 learned camera parameters against their initial values and the domain's truth, and x_g against the val twins
 (``truth.py``)."""
+import copy
 import glob
+import os
 
 import numpy as np
 import torch
 from basicsr.archs import build_network
 
+from rddg_basicsr.basicsr_compat.safe_yaml import load_yaml
 from rddg_basicsr.stage1 import Stage1
 
 from .domains import DOMAINS
@@ -36,6 +39,17 @@ def camera_parameters(net_g):
     return {'a': camera.log_shot.exp().tolist(), 'sqrt_b': camera.log_read.exp().sqrt().tolist()}
 
 
+def initial_camera(opt, models):
+    """``camera_parameters`` as the run started: the options' ``init`` with what its calibration measured (the
+    ``calibration.yml`` stage 1 writes beside ``models/`` with ``calibration: auto``)."""
+    net_opt = copy.deepcopy(opt['network_g'])
+    calibration = os.path.join(os.path.dirname(models), 'calibration.yml')
+    if net_opt.get('camera') and opt.get('calibration') and os.path.isfile(calibration):
+        measured = load_yaml(calibration)['network_g']['camera']['init']
+        net_opt['camera']['init'] = {**(net_opt['camera'].get('init') or {}), **measured}
+    return camera_parameters(build_network(net_opt))
+
+
 def noise_truth(domain, draws=64):
     """Mean of the domain simulator's drawn (a, sqrt(b)) over ``draws`` draws, or None where it has none."""
     keys = DOMAINS[domain].noise_truth
@@ -49,7 +63,7 @@ def noise_truth(domain, draws=64):
 @torch.no_grad()
 def stage1_figures(opt, models, data, domain, seed=0):
     """AUC of D's mean score separating val x_s (0) from val x_r (1), the maps' mean and within-image std on val
-    x_g, the camera's noise parameters (learned, initial (the same options, untrained) and the truth) and x_g of the
+    x_g, the camera's noise parameters (learned, initial (the same options and calibration, untrained) and the truth) and x_g of the
     val NL crops against their twins in the domain."""
     from sklearn.metrics import roc_auc_score  # a bench extra (requirements.txt): tests import this module without it
     torch.manual_seed(seed)
@@ -64,5 +78,5 @@ def stage1_figures(opt, models, data, domain, seed=0):
             'w_mean': float(np.mean([float(w.mean()) for w in maps])),
             'w_std': float(np.mean([float(w.std()) for w in maps])),
             'learned': camera_parameters(stage1.net_g),
-            'initial': camera_parameters(build_network(dict(opt['network_g']))),
+            'initial': initial_camera(opt, models),
             'truth': noise_truth(domain), 'vs_truth': vs_truth}

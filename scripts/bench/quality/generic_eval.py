@@ -3,11 +3,13 @@ benchmark's domains), kept here for reuse: the paired val / test sets alone, the
 settings chosen on a grid that widens when the choice sits on its edge.
 
 - ``build_eval_split`` writes ``<root>/<split>/nl`` and ``<root>/<split>/<domain>/ll`` with the random streams of
-  ``data.build_data`` (the same names), so the files equal the v2 benchmark's val / test sets (same scale), without
-  its training data;
-- ``image_metrics``: PSNR, SSIM (BasicSR, RGB, 8 bit), PSNR after matching channel means, CIEDE2000, residual noise;
+  ``data.build_data`` (the same names), so the files equal the quality benchmark's val / test sets (same scale),
+  without its training data;
+- the per-image metrics come from ``metrics.py`` (``image_metrics``: PSNR, SSIM, PSNR after matching channel means,
+  CIEDE2000, residual noise);
 - ``choose_on_grid`` / ``peer_axes``: each peer's setting with the best mean val PSNR, starting from the grids of
-  ``peers.py`` (its constants untouched) and extending an axis whenever the best value sits on its edge.
+  ``peers.py`` (its constants untouched) and extending an axis whenever the best value sits on its edge; the quality
+  benchmark chooses its peers' settings with ``choose_peers`` too.
 """
 import json
 import os
@@ -15,14 +17,13 @@ import shutil
 from dataclasses import dataclass
 from itertools import product
 
-import cv2
 import numpy as np
-from basicsr.metrics import calculate_psnr, calculate_ssim
 
 from .data import SCALES, random_crops, rng_for, write
 from .domains import simulate
-from .metrics import channel_mean_matched, paired_files, to_bgr8
-from .peers import CLIPS, GAMMAS, NLM_GRID, clahe_fn, gamma_fn, gamma_nlm_fn
+from .metrics import (FLAT_SHARE, FLAT_WINDOW, HIGH_PASS_SIGMA, HIGHER_IS_BETTER, KEYS, LABELS,  # noqa: F401
+                      evaluate, flat_mask, image_metrics, mean_psnr, read_pairs)  # generic.py reads them from here
+from .peers import CLIPS, GAMMAS, NLM_GRID, PEER_FNS
 from .scenes import load_scene
 
 # --------------------------------------------------------------------------------------------------------- data
@@ -59,58 +60,7 @@ def build_eval_split(root, split, scenes, domains, scale):
 
 def load_pairs(root, split, domain):
     """``[(stem, low-light float RGB in [0, 1], ground truth uint8 BGR)]`` of one domain's paired set."""
-    return [(stem, cv2.imread(ll)[..., ::-1].astype(np.float32) / 255., cv2.imread(nl))
-            for stem, ll, nl in paired_files(f'{root}/{split}/{domain}/ll', f'{root}/{split}/nl')]
-
-
-# ------------------------------------------------------------------------------------------------------ metrics
-KEYS = ('psnr', 'ssim', 'psnr_cm', 'ciede2000', 'noise')
-HIGHER_IS_BETTER = {'psnr': True, 'ssim': True, 'psnr_cm': True, 'ciede2000': False, 'noise': False}
-LABELS = {'psnr': 'PSNR', 'ssim': 'SSIM', 'psnr_cm': 'PSNR cm', 'ciede2000': 'ΔE00', 'noise': 'noise'}
-FLAT_SHARE = 0.25  # the flattest quarter of the ground truth's pixels
-FLAT_WINDOW = 7  # px, window of the ground truth's local std
-HIGH_PASS_SIGMA = 2.0  # px, x - GaussianBlur(x, sigma)
-
-
-def ciede2000(out_bgr, gt_bgr):
-    """Mean CIEDE2000 (skimage, CIELAB D65) of two uint8 BGR images; lower is better."""
-    from skimage.color import deltaE_ciede2000, rgb2lab
-    lab = [rgb2lab(i[..., ::-1].astype(np.float64) / 255.) for i in (out_bgr, gt_bgr)]
-    return float(deltaE_ciede2000(*lab).mean())
-
-
-def flat_mask(gt_bgr, share=FLAT_SHARE, window=FLAT_WINDOW):
-    """The ``share`` of pixels where the ground truth's luma has the lowest local std (``window`` px box)."""
-    luma = cv2.cvtColor(gt_bgr, cv2.COLOR_BGR2GRAY).astype(np.float64)
-    mean = cv2.blur(luma, (window, window))
-    std = np.sqrt(np.maximum(cv2.blur(luma**2, (window, window)) - mean**2, 0))
-    return std <= np.quantile(std, share)
-
-
-def residual_noise(out_bgr, gt_bgr, sigma=HIGH_PASS_SIGMA):
-    """RMS (8-bit levels, all channels) of the high-pass part of ``out - gt`` over the flat regions of the ground
-    truth: the noise, blocks and halos an enhancer leaves (or adds) where the truth holds none; lower is better."""
-    d = out_bgr.astype(np.float64) - gt_bgr.astype(np.float64)
-    high = d - cv2.GaussianBlur(d, (0, 0), sigma)
-    return float(np.sqrt(np.mean(high[flat_mask(gt_bgr)]**2)))
-
-
-def image_metrics(out_bgr, gt_bgr):
-    """``{metric: value}`` (``KEYS``) of one uint8 BGR result against its uint8 BGR ground truth: PSNR / SSIM on RGB,
-    8 bit, no border crop (BasicSR, as the v2 benchmark), PSNR after matching channel means, CIEDE2000, noise."""
-    return {'psnr': float(calculate_psnr(out_bgr, gt_bgr, 0, test_y_channel=False)),
-            'ssim': float(calculate_ssim(out_bgr, gt_bgr, 0, test_y_channel=False)),
-            'psnr_cm': float(calculate_psnr(channel_mean_matched(out_bgr, gt_bgr), gt_bgr, 0, test_y_channel=False)),
-            'ciede2000': ciede2000(out_bgr, gt_bgr), 'noise': residual_noise(out_bgr, gt_bgr)}
-
-
-def evaluate(enhance, pairs):
-    """``{stem: {metric: value}}`` of ``enhance`` (float RGB -> float RGB) over ``load_pairs``' pairs."""
-    return {stem: image_metrics(to_bgr8(enhance(ll)), gt) for stem, ll, gt in pairs}
-
-
-def mean_psnr(enhance, pairs):
-    return float(np.mean([calculate_psnr(to_bgr8(enhance(ll)), gt, 0) for _, ll, gt in pairs]))
+    return read_pairs(f'{root}/{split}/{domain}/ll', f'{root}/{split}/nl')
 
 
 # ------------------------------------------------------------------------------------------------ peer settings
@@ -145,8 +95,6 @@ def peer_axes(quick=False):
             'clahe': [Axis('clip', tuple(clips), 2.0, 1 / 16, 1024.0, geometric=True)],
             'gamma_nlm': [Axis('gamma', tuple(nlm_g), 0.5, 0.5, 12.0), Axis('h', tuple(nlm_h), 5.0, 1.0, 100.0)]}
 
-
-PEER_FNS = {'gamma': gamma_fn, 'clahe': clahe_fn, 'gamma_nlm': gamma_nlm_fn}
 
 
 def on_edges(point, values):

@@ -1,16 +1,17 @@
-"""The peers a user would try first: gamma, CLAHE, gamma + OpenCV non-local means (settings chosen on val by mean
-PSNR), Zero-DCE with the ``neuro-low-light`` package's bundled weights (as v1)."""
+"""The peers a user would try first: gamma, CLAHE, gamma + OpenCV non-local means (their settings chosen on each
+domain's val pairs by mean PSNR, on grids that widen off their edges: ``generic_eval.choose_peers``), Zero-DCE with
+the ``neuro-low-light`` package's bundled weights."""
 import os
 
 import cv2
 import numpy as np
 import torch
-from basicsr.metrics import calculate_psnr
 
 from rddg_basicsr.utils.checkpoint import safe_torch_load
 
-from .metrics import read_rgb, to_bgr8
+from .metrics import to_bgr8
 
+# the starting grids of the settings (``generic_eval.peer_axes`` widens them where a choice sits on an edge)
 GAMMAS = [float(g) for g in np.round(np.arange(1.0, 8.01, 0.25), 2)]
 CLIPS = [0.5, 1, 2, 4, 8, 16, 32, 64]
 NLM_GRID = [(float(g), h) for g in np.round(np.arange(1.5, 4.51, 0.5), 2) for h in (5, 10, 15, 20, 25, 30)]
@@ -39,31 +40,28 @@ def gamma_nlm_fn(g, h):
     return run
 
 
-def mean_psnr(fn, pairs):
-    return float(np.mean([calculate_psnr(to_bgr8(fn(read_rgb(ll))), cv2.imread(nl), 0) for _, ll, nl in pairs]))
+PEER_FNS = {'gamma': gamma_fn, 'clahe': clahe_fn, 'gamma_nlm': gamma_nlm_fn}  # peer -> f(*setting) -> enhance
 
 
-def choose_settings(val_pairs, quick=False):
-    """Each peer's setting with the best mean PSNR on the domain's val pairs (never the test set)."""
-    gammas, clips, grid = (GAMMAS[::4], CLIPS[::3], NLM_GRID[::7]) if quick else (GAMMAS, CLIPS, NLM_GRID)
-    return {'gamma': max(gammas, key=lambda g: mean_psnr(gamma_fn(g), val_pairs)),
-            'clahe': max(clips, key=lambda c: mean_psnr(clahe_fn(c), val_pairs)),
-            'gamma_nlm': max(grid, key=lambda gh: mean_psnr(gamma_nlm_fn(*gh), val_pairs))}
-
-
-def peer_functions(settings):
-    """``{peer: enhance function}`` for the chosen settings (Zero-DCE when its package is installed)."""
-    fns = {'gamma': gamma_fn(settings['gamma']), 'clahe': clahe_fn(settings['clahe']),
-           'gamma_nlm': gamma_nlm_fn(*settings['gamma_nlm']), 'input': lambda x: x}
+def peer_functions(chosen):
+    """``{peer: enhance function}`` for the chosen settings ``{peer: setting tuple}`` (gamma, CLAHE, gamma + NLM),
+    the input itself, and Zero-DCE when its package is installed."""
+    fns = {peer: PEER_FNS[peer](*point) for peer, point in chosen.items()}
+    fns['input'] = lambda x: x
     zdce, _ = zero_dce_fn()
     if zdce is not None:
         fns['zerodce'] = zdce
     return fns
 
 
-def peer_label(name, settings):
-    return {'gamma': f'Gamma 1/{settings["gamma"]:g} (val)', 'clahe': f'CLAHE clip {settings["clahe"]:g} (val)',
-            'gamma_nlm': f'Gamma 1/{settings["gamma_nlm"][0]:g} + NLM h {settings["gamma_nlm"][1]} (val)',
+def peer_label(name, chosen=None):
+    """The report's label of a peer, with its chosen setting when ``chosen`` (``{peer: setting tuple}``) is given."""
+    point = (chosen or {}).get(name)
+    if point and name == 'gamma_nlm':
+        return f'Gamma 1/{point[0]:g} + NLM h {point[1]:g} (val)'
+    if point:
+        return {'gamma': f'Gamma 1/{point[0]:g} (val)', 'clahe': f'CLAHE clip {point[0]:g} (val)'}[name]
+    return {'gamma': 'Gamma (val setting)', 'clahe': 'CLAHE (val setting)', 'gamma_nlm': 'Gamma + NLM (val setting)',
             'zerodce': 'Zero-DCE (neuro-low-light weights)', 'input': 'Input (no enhancement)'}[name]
 
 

@@ -1,5 +1,7 @@
 """The benchmark's rows, declared: a row = stage-1 preset + option overrides + stage-2 source + RDDG flag.
 
+Every trained row fine-tunes the shipped generic EnlighteningNet (``rddg_basicsr.generic_model``) with the same
+budget (``runs.stage2_options``); the row ``generic`` is that model alone, untrained here.
 An ablation row for a new stage-1 part is one line, e.g.
 ``Row('ours_lnoise', 'ours + learned noise', 'ours', {'network_g': {'camera': {'learned_noise': True}}}, 'fly', True)``.
 Rows with the same preset and overrides share their stage-1 runs.
@@ -10,12 +12,14 @@ from dataclasses import dataclass, field, replace
 
 STAGE1_PRESETS = {'paper': 'stage1_paper.yml', 'ours': 'stage1_darken.yml'}
 SOURCES = {
+    'generic': 'the shipped generic model alone, no training here (evaluated like the peers)',
     'naive': 'the naive twins x_s (domain-independent: one run per seed serves every domain)',
-    'stats': 'K draws of the statistics-matched x_s (a fresh draw per sample)',
-    'oracle': "K draws of the domain's own simulator on the train crops (a fresh draw per sample)",
+    'stats': 'the statistics match of x_s drawn on the fly (fresh noise and JPEG per sample)',
+    'oracle': "the domain's own simulator drawn on the fly on the train crops (a fresh draw per sample)",
     'pseudo': "pairs written once by make_pseudo_pairs.py (the paper's protocol; deterministic stage 1)",
     'fly': 'darkened on the fly by the frozen stage 1 (a fresh sample per batch)',
 }
+ON_THE_FLY = ('stats', 'oracle')  # sources drawn per sample by quality/draw_dataset.py
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,11 @@ class Row:
     reverse: bool = True  # (1 - w) as the paper; False: DASR's w
 
     @property
+    def trained(self):
+        """Whether the benchmark trains this row (fine-tuning the generic model); ``generic`` is evaluated as is."""
+        return self.source != 'generic'
+
+    @property
     def s1_key(self):
         """The stage-1 run this row uses: the preset, plus a digest of the overrides when there are any."""
         if self.stage1 is None:
@@ -39,6 +48,7 @@ class Row:
 
 
 ROWS = {row.name: row for row in [
+    Row('generic', 'Generic model alone (shipped, no adaptation)', source='generic'),
     Row('naive', 'EN on {x_s, y} (naive pairs)'),
     Row('stats', 'EN on {statistics-matched x_s, y} (no learning)', source='stats'),
     Row('paper_plain', "paper's stage 1, no RDDG", 'paper', source='pseudo'),
@@ -72,4 +82,4 @@ ROWS = {row.name: row for row in [
 ]}
 ROWS.update({f'{name}_plain': replace(ROWS[name], name=f'{name}_plain', label=ROWS[name].label.replace(' + RDDG', ''),
                                       rddg=False) for name in ('ours_hp', 'ours_stats', 'ours_stats_tc')})
-DEFAULT_ROWS = ['naive', 'stats', 'paper_plain', 'paper', 'ours_plain', 'ours', 'oracle']
+DEFAULT_ROWS = ['generic', 'naive', 'stats', 'paper_plain', 'paper', 'ours_plain', 'ours', 'oracle']

@@ -1,20 +1,40 @@
-"""Training runs through the real entry points (``rddg_basicsr/train.py``, ``make_pseudo_pairs.py``) with shrunk
-option files, ``jobs`` at a time with one torch thread each, resumable (a finished run leaves its final checkpoint).
+"""Training runs through the real entry points (stage 1: ``rddg_basicsr/train.py``; pseudo pairs:
+``make_pseudo_pairs.py``; stage 2: ``quality/train_entry.py``, the same pipeline with the on-the-fly draws registered)
+with shrunk option files, ``jobs`` at a time with one torch thread each, resumable (a finished run leaves its final
+checkpoint).
+
+Every trained row fine-tunes the shipped generic EnlighteningNet (``path.pretrain_network_g: generic``, ``network_g``
+its own) with the same iterations, learning rate, batch, crop, EMA and augmentation (horizontal flips only: a
+rotation would turn row banding into column banding and a horizontal blur into a vertical one). Each stage-2 run
+saves its weights at 25 %, 50 %, 75 % and 100 % of the budget, which the convergence gate reads on val.
 """
 import os
+import subprocess
+import sys
 import time
 
-from .rows import ROWS, STAGE1_PRESETS
-from .tools import DELETE, merge, read_options, say, start_entry, write_yaml
+from rddg_basicsr import generic_model
 
-# Wall seconds per iteration, one torch thread, two jobs side by side on the 2-core machine (batch 8, crop 64;
-# from v1's logs and this version's timing runs, see README), plus ~40 s start-up per run: the plan's estimate.
-SEC_PER_ITER = {'s1': 0.35, 's2': 0.17, 's2_fly': 0.24}
-DATA_SECONDS = {'full': 280, 'quick': 40}
+from .rows import ON_THE_FLY, ROWS, STAGE1_PRESETS
+from .tools import DELETE, REPO, entry_command, entry_env, merge, read_options, say, write_yaml
+
+# Wall seconds per iteration, one torch thread, two jobs side by side on the 2-core machine (batch 8, crop 64), plus
+# START_SECONDS per run: the plan's estimate. Stage 2 (the generic EnlighteningNet, nf 16, 4 levels) measured on
+# 2026-12-07 with 200-iteration runs two at a time while a background training shared the machine (load 5): naive
+# pairs 0.23, ours on the fly 0.25, the on-the-fly draws 0.21 (statistics) to 0.38 (oracle, dashcam: the slowest
+# simulator); stage 1 is v2's idle-machine 0.35 scaled by the same load (x 1.3), not re-measured (README).
+SEC_PER_ITER = {'s1': 0.45, 's2': 0.23, 's2_fly': 0.25, 's2_draw': 0.30}
+START_SECONDS = {'s1': 30, 's2': 15, 's2_fly': 15, 's2_draw': 15, 'pseudo': 30}
+DATA_SECONDS = {'full': 60, 'quick': 5}
+CHECKPOINTS = 4  # stage-2 weights saved at 1/4, 2/4, 3/4 and 4/4 of the budget
+GATE_FRACTIONS = (0.5, 0.75, 1.0)  # of the budget: the checkpoints read on val (the last quarter gates)
+TRAIN_ENTRY = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'train_entry.py')
+AUGMENT = {'use_hflip': True, 'use_rot': False}  # no transposes: orientation-dependent degradations stay as drawn
 
 
-def logger_opts(iters):
-    return {'print_freq': max(1, iters // 10), 'save_checkpoint_freq': iters, 'use_tb_logger': False}
+def logger_opts(iters, checkpoints=1):
+    return {'print_freq': max(1, iters // 10), 'save_checkpoint_freq': max(1, iters // checkpoints),
+            'use_tb_logger': False}
 
 
 def stage1_name(key, domain, seed):
@@ -28,11 +48,11 @@ def stage1_options(cfg, data, domain, seed, row):
         'datasets': {'train': {'dataroot_gt': f'{data}/train/nl', 'dataroot_lq': f'{data}/train/ll_syn',
                                'dataroot_real': f'{data}/train/{domain}/ll_real', 'gt_size': cfg.crop,
                                'batch_size_per_gpu': cfg.batch, 'num_worker_per_gpu': 0,
-                               'dataset_enlarge_ratio': 100},
+                               'dataset_enlarge_ratio': 100, **AUGMENT},
                      'val': DELETE},
         'network_g': {'num_feat': cfg.s1_feat, 'num_block': cfg.s1_blocks},
         'network_d': {'num_feat': cfg.d_feat},
-        'train': {'optim_g': {'lr': cfg.lr}, 'optim_d': {'lr': cfg.lr}, 'total_iter': cfg.s1_iters,
+        'train': {'optim_g': {'lr': cfg.s1_lr}, 'optim_d': {'lr': cfg.s1_lr}, 'total_iter': cfg.s1_iters,
                   'scheduler': {'milestones': [int(0.75 * cfg.s1_iters)]},
                   'perceptual_opt': {'vgg_weights': 'random'} if cfg.perceptual else DELETE},
         'val': DELETE,
@@ -52,36 +72,53 @@ def stage2_name(row, domain, seed):
 
 
 def stage2_options(cfg, data, work, domain, seed, row):
-    """Stage-2 options of ``row`` on ``domain`` (identical budgets and EMA for every row)."""
-    draws = [f'{data}/train/{domain}/{row.source}/k{k}' for k in range(cfg.draws)]  # stats / oracle rows
+    """Stage-2 options of a trained ``row`` on ``domain``: it fine-tunes the shipped generic model, with the same
+    budget, EMA and augmentation as every other row; only the training pairs (and RDDG's maps) differ."""
+    if not row.trained:
+        raise ValueError(f'row {row.name!r} is not trained')
     pseudo = f'{work}/pseudo_{row.s1_key}_{domain}_seed{seed}'
-    lq = {'naive': f'{data}/train/ll_syn', 'stats': draws[0], 'oracle': draws[0], 'pseudo': f'{pseudo}/lq',
-          'fly': DELETE}[row.source]
-    train_data = {'dataroot_lq': lq, 'lq_versions': draws[1:] if row.source in ('stats', 'oracle') else DELETE,
-                  'dataroot_gt': f'{data}/train/nl', 'gt_size': cfg.crop,
-                  'batch_size_per_gpu': cfg.batch, 'num_worker_per_gpu': 0, 'dataset_enlarge_ratio': 100,
-                  'dataroot_w': f'{pseudo}/w' if row.rddg and row.source == 'pseudo' else DELETE}
+    train_data = {'name': f'bench_{row.source}_train',
+                  'type': 'BenchDrawDataset' if row.source in ON_THE_FLY else 'LowLightPairedDataset',
+                  'dataroot_gt': f'{data}/train/nl',
+                  'dataroot_lq': {'naive': f'{data}/train/ll_syn', 'stats': f'{data}/train/ll_syn',
+                                  'pseudo': f'{pseudo}/lq'}.get(row.source, DELETE),
+                  'dataroot_w': f'{pseudo}/w' if row.rddg and row.source == 'pseudo' else DELETE,
+                  'draw': row.source if row.source in ON_THE_FLY else DELETE,
+                  'domain': domain if row.source in ON_THE_FLY else DELETE,
+                  'dataroot_real': f'{data}/train/{domain}/ll_real' if row.source == 'stats' else DELETE,
+                  'gt_size': cfg.crop, 'batch_size_per_gpu': cfg.batch, 'num_worker_per_gpu': 0,
+                  'dataset_enlarge_ratio': 100, **AUGMENT}
     darkening = DELETE
     if row.source == 'fly':
         s1 = stage1_options(cfg, data, domain, seed, row)
         darkening = darkening_block(f'{work}/options/{s1["name"]}.yml', f'{work}/experiments/{s1["name"]}/models')
     percep = {'vgg_weights': 'random', 'reverse': row.reverse} if cfg.perceptual else DELETE
-    return merge(read_options('stage2_rddg.yml'), {
+    opt = merge(read_options('stage2_rddg.yml'), {
         'name': stage2_name(row, domain, seed), 'num_gpu': cfg.num_gpu, 'manual_seed': seed,
         'datasets': {'train': train_data, 'val': DELETE},
-        'network_g': cfg.en,
+        'path': {'pretrain_network_g': generic_model.KEYWORD, 'strict_load_g': True},
         'darkening': darkening,
         'train': {'rddg': row.rddg, 'ema_decay': cfg.ema, 'optim_g': {'lr': cfg.lr}, 'total_iter': cfg.s2_iters,
                   'scheduler': {'milestones': [int(0.75 * cfg.s2_iters)]},
                   'pixel_opt': {'reverse': row.reverse}, 'perceptual_opt': percep},
         'val': DELETE,
-        'logger': logger_opts(cfg.s2_iters),
+        'logger': logger_opts(cfg.s2_iters, CHECKPOINTS),
     })
+    opt['network_g'] = generic_model.network_opt()  # replaced, not merged: the preset's extra keys go too
+    return opt
+
+
+def checkpoint_path(work, opt, fraction):
+    """The stage-2 weights of the run ``opt`` saved at ``fraction`` (a multiple of 1 / CHECKPOINTS) of its budget."""
+    models = f'{work}/experiments/{opt["name"]}/models'
+    if fraction == 1:
+        return f'{models}/net_g_latest.pth'
+    return f'{models}/net_g_{round(fraction * opt["train"]["total_iter"])}.pth'
 
 
 class Task:
-    def __init__(self, name, script, args, deps=(), done_file=None, kind='s2', iters=0):
-        self.name, self.script, self.args, self.deps, self.done_file = name, script, args, set(deps), done_file
+    def __init__(self, name, command, deps=(), done_file=None, kind='s2', iters=0):
+        self.name, self.command, self.deps, self.done_file = name, command, set(deps), done_file
         self.kind, self.iters = kind, iters
         self.proc, self.start, self.seconds, self.reused = None, None, None, False
 
@@ -89,7 +126,7 @@ class Task:
 def plan_tasks(cfg, work, data):
     """Tasks in order, and ``{(s1_key, domain, seed): (options, models folder)}`` of the stage-1 runs."""
     tasks, stage1, names = [], {}, set()
-    rows = [ROWS[r] for r in cfg.rows]
+    rows = [ROWS[r] for r in cfg.rows if ROWS[r].trained]
     for seed in cfg.seeds:
         for domain in cfg.domains:
             for row in rows:
@@ -99,13 +136,14 @@ def plan_tasks(cfg, work, data):
                 yml = write_yaml(opt, f'{work}/options/{opt["name"]}.yml')
                 models = f'{work}/experiments/{opt["name"]}/models'
                 stage1[row.s1_key, domain, seed] = (opt, models)
-                tasks.append(Task(opt['name'], 'train', ['-opt', yml, '--root_path', work], kind='s1',
+                tasks.append(Task(opt['name'], entry_command('train', '-opt', yml, '--root_path', work), kind='s1',
                                   done_file=f'{models}/net_d_latest.pth', iters=cfg.s1_iters))
                 if any(r.source == 'pseudo' and r.s1_key == row.s1_key for r in rows):
                     out = f'{work}/pseudo_{row.s1_key}_{domain}_seed{seed}'
-                    tasks.append(Task(f'pseudo_{row.s1_key}_{domain}_seed{seed}', 'make_pseudo_pairs', [
-                        '-i', f'{data}/train/nl', '-o', out, '--model_g', f'{models}/net_g_latest.pth', '--model_d',
-                        f'{models}/net_d_latest.pth', '--opt', yml, '--tile', 0, '--device', 'cpu', '--overwrite'],
+                    tasks.append(Task(f'pseudo_{row.s1_key}_{domain}_seed{seed}', entry_command(
+                        'make_pseudo_pairs', '-i', f'{data}/train/nl', '-o', out, '--model_g',
+                        f'{models}/net_g_latest.pth', '--model_d', f'{models}/net_d_latest.pth', '--opt', yml,
+                        '--tile', 0, '--device', 'cpu', '--overwrite'),
                         deps=[opt['name']], done_file=f'{out}/done', kind='pseudo'))
             for row in rows:
                 opt = stage2_options(cfg, data, work, domain, seed, row)
@@ -115,18 +153,28 @@ def plan_tasks(cfg, work, data):
                 yml = write_yaml(opt, f'{work}/options/{opt["name"]}.yml')
                 deps = {'pseudo': [f'pseudo_{row.s1_key}_{domain}_seed{seed}'],
                         'fly': [stage1_name(row.s1_key, domain, seed)]}.get(row.source, [])
-                tasks.append(Task(opt['name'], 'train', ['-opt', yml, '--root_path', work], deps=deps,
-                                  done_file=f'{work}/experiments/{opt["name"]}/models/net_g_latest.pth',
-                                  kind='s2_fly' if row.source == 'fly' else 's2', iters=cfg.s2_iters))
+                kind = 's2_fly' if row.source == 'fly' else 's2_draw' if row.source in ON_THE_FLY else 's2'
+                tasks.append(Task(opt['name'], [sys.executable, TRAIN_ENTRY, '-opt', yml, '--root_path', work],
+                                  deps=deps, done_file=checkpoint_path(work, opt, 1), kind=kind, iters=cfg.s2_iters))
     tasks.sort(key=lambda t: (t.kind != 's1', bool(t.deps)))  # stage 1 first: it gates most others
     return tasks, stage1
 
 
-def estimate_seconds(tasks, cfg):
-    """Wall-time estimate of the plan: data + sum of run times / jobs + evaluation (rough, from SEC_PER_ITER)."""
-    runs = sum(SEC_PER_ITER.get(t.kind, 0) * t.iters + (30 if t.kind == 'pseudo' else 40) for t in tasks)
-    evaluation = 60 * len(cfg.domains) * (1 + 0.15 * len(cfg.seeds) * len(cfg.rows))
-    return DATA_SECONDS['quick' if cfg.quick else 'full'] + runs / cfg.jobs + evaluation
+# Evaluation, one thread: seconds per image and model (inference + the five metrics at 192 x 256), and per val image
+# and domain for choosing the peers' settings on their widening grids (from the quick run's 0.9 min, scaled)
+EVAL_SECONDS = {'image': 0.12, 'peer_val_image': 8}
+
+
+def estimate_seconds(tasks, cfg, images):
+    """Wall-time estimate of the plan: data + sum of run times / jobs + evaluation (rough, from SEC_PER_ITER and
+    EVAL_SECONDS); ``images``: ``{'val': count, 'test': count}`` per domain."""
+    runs = sum(SEC_PER_ITER.get(t.kind, 0) * t.iters + START_SECONDS[t.kind] for t in tasks)
+    trained = sum(ROWS[r].trained for r in cfg.rows)
+    untrained = len(cfg.rows) - trained + 5  # the generic model and the peers (gamma, CLAHE, NLM, Zero-DCE, input)
+    per_domain = (images['val'] * EVAL_SECONDS['peer_val_image'] + EVAL_SECONDS['image'] * (
+        untrained * (images['val'] + images['test']) +
+        trained * len(cfg.seeds) * (len(GATE_FRACTIONS) * images['val'] + images['test'])))
+    return DATA_SECONDS['quick' if cfg.quick else 'full'] + runs / cfg.jobs + len(cfg.domains) * per_domain
 
 
 def logged_seconds(log_path):
@@ -138,6 +186,16 @@ def logged_seconds(log_path):
                     h, m, sec = line.rsplit(':', 3)[-3:]
                     return int(h.split()[-1]) * 3600 + int(m) * 60 + float(sec)
     return float('nan')
+
+
+def start_command(command, log_path):
+    """Start ``command`` in the repository root with one torch thread, its output in ``log_path``; returns the Popen
+    (``.log_file``, ``.log_path``)."""
+    log = open(log_path, 'w')
+    proc = subprocess.Popen([str(c) for c in command], cwd=REPO, env=entry_env(threads=1), stdout=log,
+                            stderr=subprocess.STDOUT)
+    proc.log_file, proc.log_path = log, log_path
+    return proc
 
 
 def run_tasks(tasks, jobs, logs, reuse):
@@ -152,7 +210,7 @@ def run_tasks(tasks, jobs, logs, reuse):
     while pending or running:
         for t in list(pending.values()):
             if len(running) < jobs and t.deps <= finished:
-                t.proc = start_entry(t.script, *t.args, log_path=os.path.join(logs, f'{t.name}.log'), threads=1)
+                t.proc = start_command(t.command, os.path.join(logs, f'{t.name}.log'))
                 t.start = time.time()
                 running.append(t)
                 pending.pop(t.name)

@@ -55,9 +55,10 @@ def srgb_to_linear(x):
     return torch.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055).clamp_min(1e-12)**2.4)
 
 
-def linear_to_srgb(x):
-    """sRGB curve on tensors: linear light in [0, 1] -> display values in [0, 1] (finite slope at 0)."""
-    x = x.clamp(0, 1)
+def linear_to_srgb(x, extend=False):
+    """sRGB curve on tensors: linear light in [0, 1] -> display values in [0, 1] (finite slope at 0); ``extend``:
+    linear light above 1 continues the curve (display values above 1) instead of clipping."""
+    x = x.clamp_min(0) if extend else x.clamp(0, 1)
     return torch.where(x <= 0.0031308, x * 12.92, 1.055 * x.clamp_min(0.0031308)**(1 / 2.4) - 0.055)
 
 

@@ -6,7 +6,7 @@ from torch.nn import functional as F
 
 from basicsr.utils.registry import ARCH_REGISTRY
 
-from .arch_util import ResidualBlock, logit_residual, srgb_to_linear, zero_init
+from .arch_util import ResidualBlock, linear_to_srgb, logit_residual, srgb_to_linear, zero_init
 
 HEADS = ('residual', 'curve', 'gain')
 LOG_GAIN_MAX = math.log(256.)  # the gain head's gain lies in [1/256, 256]
@@ -128,8 +128,7 @@ def gain_enhance(x, log_gain):
     channels. x (N, C, H, W) in [0, 1]; log_gain (N, 1, H, W). Returns (N, C, H, W) display values >= 0, above 1
     where g * linear(x) is (the sRGB curve extended; the caller clamps)."""
     gain = torch.exp(LOG_GAIN_MAX * torch.tanh(log_gain / LOG_GAIN_MAX))
-    lin = gain * srgb_to_linear(x)
-    return torch.where(lin <= 0.0031308, lin * 12.92, 1.055 * lin.clamp_min(0.0031308)**(1 / 2.4) - 0.055)
+    return linear_to_srgb(gain * srgb_to_linear(x), extend=True)
 
 
 def soft_clamp(x, margin=CLAMP_MARGIN):

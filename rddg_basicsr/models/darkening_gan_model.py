@@ -34,9 +34,8 @@ class DarkeningGANModel(PluginModelMixin, SRGANModel):
     D loss = -log D(x_r) - log(1 - D(x_g.detach()))      (vanilla GAN: BCE with logits)
 
     The anchored image a is x_g itself for the paper's deterministic DarkeningNet. With a stochastic one
-    (``network_g.camera``) it is the clean dark image mu that the camera layer samples from (``train.anchor:
-    clean``, the default): the anchor keeps the content of x_s while D alone decides noise, lighting and tone;
-    ``train.anchor: sample`` anchors the noisy sample instead. The degradation model's parameters (the camera's)
+    (``network_g.camera``) it is the clean dark image mu that the camera layer samples from: the anchor keeps the
+    content of x_s while D alone decides noise, lighting and tone. The degradation model's parameters (the camera's)
     get their own optimizer group through ``train.optim_g.degradation`` (no weight decay: a decay would pull the
     log-space noise levels toward 1 faster than D's weak gradient pushes them; ``setup_optimizers``).
     Logged: l_g_pix, l_g_ssim, l_g_percep, l_g_gan, l_g_stats (with ``stats_opt``), l_d_real, l_d_fake, out_d_real,
@@ -69,9 +68,6 @@ class DarkeningGANModel(PluginModelMixin, SRGANModel):
         if not self.opt['train'].get('gan_opt'):
             raise ValueError('train.gan_opt is required for DarkeningGANModel (the adversarial term; '
                              'loss_weight: 0 switches it off for G)')
-        self.anchor = self.opt['train'].get('anchor', 'clean')
-        if self.anchor not in ('clean', 'sample'):
-            raise ValueError(f'train.anchor: expected clean or sample, got {self.anchor!r}')
         ssim_opt = self.opt['train'].get('ssim_opt')
         self.cri_ssim = build_loss(ssim_opt).to(self.device) if ssim_opt else None
         stats_opt = self.opt['train'].get('stats_opt')
@@ -101,7 +97,7 @@ class DarkeningGANModel(PluginModelMixin, SRGANModel):
         self.net_d.requires_grad_(False)
         self.optimizer_g.zero_grad()
         terms = OrderedDict()
-        anchored, x_s = self.clean if self.anchor == 'clean' else self.output, self.x_s
+        anchored, x_s = self.clean, self.x_s  # mu (x_g itself for a deterministic DarkeningNet)
         if self.cri_pix:
             terms['l_g_pix'] = self.cri_pix(anchored, x_s)
         if self.cri_ssim:

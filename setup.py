@@ -49,6 +49,7 @@ setup(
     install_requires=['basicsr==1.4.2', 'torch>=2.0', 'torchvision', 'lpips', 'opencv-python', 'pyyaml', 'tb-nightly'],
     extras_require={
         'export': ['onnx', 'onnxscript', 'onnxruntime'],
+        'app': ['gradio>=5'],
         'test': ['pytest>=7', 'hypothesis', 'onnx', 'onnxscript', 'onnxruntime'],
         'dev': ['pytest>=7', 'hypothesis', 'onnx', 'onnxscript', 'onnxruntime', 'ruff'],
     },
@@ -63,6 +64,7 @@ setup(
             'rddg-prepare=rddg_basicsr.prepare_data:main',
             'rddg-calibrate=rddg_basicsr.calibrate:main',
             'rddg-export=rddg_basicsr.export:main',
+            'rddg-app=rddg_basicsr.app:main',
         ]
     },
     license='Apache-2.0',

@@ -13,7 +13,7 @@ from conftest import REPO
 
 PACKAGE = os.path.join(REPO, 'rddg_basicsr')
 ENTRY_POINTS = ('train', 'test', 'inference', 'make_pseudo_pairs', 'tools.demo.__main__', 'copy_options',
-                'prepare_data', 'export', 'calibrate')
+                'prepare_data', 'export', 'calibrate', 'app')
 # rank of each module by its dotted name's prefix: a module may import only modules of a lower rank, or of its own
 # rank below the entry points (the first matching prefix counts)
 RANKS = [(entry, 5) for entry in ENTRY_POINTS] + [
@@ -82,10 +82,10 @@ HELP_FORMS = ([[name] for name, _, _ in CONSOLE_SCRIPTS]
               + [['rddg-prepare', command] for command in ('fivek', 'twins', 'split', 'lmdb')]
               + [['-m', f'rddg_basicsr.{entry}'.removesuffix('.__main__')] for entry in ENTRY_POINTS]
               + [[f'rddg_basicsr/{entry}.py'] for entry in ENTRY_POINTS if '.' not in entry])
-HEAVY = ('torch', 'basicsr', 'cv2')
+HEAVY = ('torch', 'basicsr', 'cv2', 'gradio')
 # the commands that read an option file, by console script and by module / file name
 OPTION_FILE_READERS = ('rddg-train', 'rddg-test', 'rddg-enhance', 'rddg-pseudo-pairs', 'rddg-demo', 'rddg-export',
-                       'train', 'test', 'inference', 'make_pseudo_pairs', 'demo', 'export')
+                       'rddg-app', 'train', 'test', 'inference', 'make_pseudo_pairs', 'demo', 'export', 'app')
 # what train.py / test.py accept: BasicSR's parse_options, then the plugin's own
 PIPELINE_OPTIONS = ('-opt', '--opt', '--launcher', '--debug', '--local_rank', '--force_yml', '--root_path')
 
@@ -122,9 +122,10 @@ def test_help_answers_without_torch(form, tmp_path):
 
 
 def test_console_scripts_name_the_entry_points_main():
-    assert sorted(name for name, _, _ in CONSOLE_SCRIPTS) == ['rddg-calibrate', 'rddg-demo', 'rddg-enhance',
-                                                              'rddg-export', 'rddg-options', 'rddg-prepare',
-                                                              'rddg-pseudo-pairs', 'rddg-test', 'rddg-train']
+    assert sorted(name for name, _, _ in CONSOLE_SCRIPTS) == ['rddg-app', 'rddg-calibrate', 'rddg-demo',
+                                                              'rddg-enhance', 'rddg-export', 'rddg-options',
+                                                              'rddg-prepare', 'rddg-pseudo-pairs', 'rddg-test',
+                                                              'rddg-train']
     for _, module, func in CONSOLE_SCRIPTS:
         path = os.path.join(REPO, *module.split('.')) + '.py'
         assert module[len('rddg_basicsr.'):] in ENTRY_POINTS and f'def {func}(' in open(path).read()

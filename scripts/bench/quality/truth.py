@@ -8,7 +8,12 @@ with no EnlighteningNet in between:
   exposure, colour and tone curve, with the noise and fine texture blurred away;
 - level: the output's channel means over the twin's (R, G, B), geometric mean over the crops (1: right level);
 - noise: std of the high-pass part (x - blur(x)) of the output over the twin's, geometric mean over the crops (same
-  scene, so the texture cancels and the ratio is that of noise, sharpening and blocks).
+  scene, so the texture cancels and the ratio is that of noise, sharpening and blocks);
+- noise per quartile (``noise_q``): the same ratio within each quartile of the twin's blurred luma (darkest first), so
+  a darkening that gets the noise right on average but wrong against intensity shows it.
+
+``noise_ratio`` handles a quartile with no high-pass energy: both sides flat gives 1, and a ratio is kept within
+[``RATIO_FLOOR``, 1 / ``RATIO_FLOOR``] so that one flat side cannot send a geometric mean to 0 or infinity.
 """
 import cv2
 import numpy as np
@@ -17,32 +22,67 @@ from .data import rng_for, statistics_matched
 from .metrics import paired_files
 
 SIGMA = 3.0
+QUARTILES = 4
+FLAT_STD = 1e-3  # 8-bit levels: a high-pass std below this is no energy at all
+RATIO_FLOOR = 1e-3
+_LUMA_BGR = (0.114, 0.587, 0.299)  # BT.601
 
 
 def blur(img):
     return cv2.GaussianBlur(img.astype(np.float64), (0, 0), SIGMA)
 
 
+def noise_ratio(std_out, std_true):
+    """``std_out / std_true``, 1 where both are flat (< ``FLAT_STD``), kept within [RATIO_FLOOR, 1 / RATIO_FLOOR]."""
+    if std_out < FLAT_STD and std_true < FLAT_STD:
+        return 1.0
+    return float(np.clip(std_out / max(std_true, FLAT_STD), RATIO_FLOOR, 1 / RATIO_FLOOR))
+
+
+def quartile_masks(truth_bgr, blurred=None):
+    """``QUARTILES`` boolean (H, W) masks, darkest first: the quantile bins of the twin's blurred luma (BT.601), by
+    rank, so each holds a quarter of the pixels even where the luma has ties (a flat twin)."""
+    blurred = blur(truth_bgr) if blurred is None else blurred
+    luma = (blurred @ np.asarray(_LUMA_BGR)).reshape(-1)
+    rank = np.empty(luma.size, np.int64)
+    rank[np.argsort(luma, kind='stable')] = np.arange(luma.size)
+    index = (rank * QUARTILES // luma.size).reshape(blurred.shape[:2])
+    return [index == q for q in range(QUARTILES)]
+
+
 def compare(out_bgr, truth_bgr):
-    """``{'tone_psnr', 'level' (R, G, B), 'noise'}`` of one uint8 BGR output against its uint8 BGR twin."""
+    """``{'tone_psnr', 'level' (R, G, B), 'noise', 'noise_q' (QUARTILES, darkest first)}`` of one uint8 BGR output
+    against its uint8 BGR twin (same H x W)."""
     b_out, b_true = blur(out_bgr), blur(truth_bgr)
     mse = max(float(np.mean((b_out - b_true)**2)), 1e-10)
     level = (out_bgr.reshape(-1, 3).mean(0) + 0.5) / (truth_bgr.reshape(-1, 3).mean(0) + 0.5)
-    noise = (out_bgr - b_out).std() / max((truth_bgr - b_true).std(), 1e-6)
-    return {'tone_psnr': 10 * np.log10(255.**2 / mse), 'level': level[::-1], 'noise': noise}
+    high_out, high_true = out_bgr - b_out, truth_bgr - b_true
+    noise_q = [noise_ratio(high_out[m].std(), high_true[m].std()) for m in quartile_masks(truth_bgr, b_true)]
+    return {'tone_psnr': 10 * np.log10(255.**2 / mse), 'level': level[::-1],
+            'noise': noise_ratio(high_out.std(), high_true.std()), 'noise_q': noise_q}
 
 
 def summarise(per_crop):
-    """Mean tone PSNR, geometric-mean level (R, G, B) and noise ratio over the crops."""
-    return {'tone_psnr': float(np.mean([c['tone_psnr'] for c in per_crop])),
-            'level': np.exp(np.mean([np.log(c['level']) for c in per_crop], 0)).tolist(),
-            'noise': float(np.exp(np.mean([np.log(c['noise']) for c in per_crop])))}
+    """Mean tone PSNR, geometric-mean level (R, G, B), noise ratio and per-quartile noise ratios over the crops (or
+    over crops and draws)."""
+    out = {'tone_psnr': float(np.mean([c['tone_psnr'] for c in per_crop])),
+           'level': np.exp(np.mean([np.log(c['level']) for c in per_crop], 0)).tolist(),
+           'noise': float(np.exp(np.mean([np.log(c['noise']) for c in per_crop])))}
+    if all('noise_q' in c for c in per_crop):
+        out['noise_q'] = np.exp(np.mean([np.log(c['noise_q']) for c in per_crop], 0)).tolist()
+    return out
+
+
+def per_crop(darken, data, domain):
+    """``compare`` of ``darken(stem, nl_path) -> uint8 BGR`` with the twin, for each val pair of ``domain`` (val only:
+    the test split is never read here)."""
+    return [compare(darken(stem, nl), cv2.imread(ll))
+            for stem, ll, nl in paired_files(f'{data}/val/{domain}/ll', f'{data}/val/nl')]
 
 
 def against_truth(darken, data, domain):
     """``summarise`` of ``darken(stem, nl_path) -> uint8 BGR`` over the val pairs of ``domain``."""
-    return summarise([compare(darken(stem, nl), cv2.imread(ll))
-                      for stem, ll, nl in paired_files(f'{data}/val/{domain}/ll', f'{data}/val/nl')])
+    return summarise(per_crop(darken, data, domain))
 
 
 def baselines(data, domain, gains_bgr):
@@ -52,3 +92,40 @@ def baselines(data, domain, gains_bgr):
                                   rng_for('stats', 'val', domain, stem))
     return {'naive': against_truth(lambda stem, _: cv2.imread(f'{data}/val/ll_syn/{stem}.png'), data, domain),
             'stats': against_truth(stats, data, domain)}
+
+
+# ------------------------------------------------------------------------------ the stage-1 camera, untrained
+def camera_start(camera_opt, init=None):
+    """A ``LowLightCamera`` as stage 1 builds it from ``network_g.camera`` (``camera_opt``), its ``init`` updated
+    with ``init`` (e.g. ``calibrated_init``'s measured shot, read, gain): the camera stage 1 starts from."""
+    from rddg_basicsr.archs.camera_arch import LowLightCamera
+
+    opt = dict(camera_opt)
+    opt['init'] = {**(opt.get('init') or {}), **(init or {})}
+    return LowLightCamera(3, **opt).eval().requires_grad_(False)
+
+
+def camera_darken(camera, x_bgr, seed):
+    """One draw of ``camera`` on the clean dark image ``x_bgr`` (uint8 BGR, taken as mu), seeded by ``seed`` (the
+    global torch generator is left as it was): uint8 BGR. With mu = x_s this is what a stage 1 whose anchor holds mu
+    exactly on the twin gives before any adversarial step."""
+    import torch
+
+    mu = torch.from_numpy(np.ascontiguousarray(x_bgr[..., ::-1].transpose(2, 0, 1)) / 255.).float()[None]
+    with torch.random.fork_rng(devices=[]), torch.no_grad():
+        torch.manual_seed(seed)
+        out = camera(mu)[0].permute(1, 2, 0).numpy()
+    return np.clip(np.round(out[..., ::-1] * 255), 0, 255).astype(np.uint8)
+
+
+def calibrated_init(real_dir, reference_dir, seed=0):
+    """The camera's measured start (``{'shot', 'read', 'gain'}``, R, G, B) from the unpaired real images of
+    ``real_dir`` against the twins of ``reference_dir``, as ``calibration: auto`` measures it (the same image
+    subsampling, ``rddg_basicsr.models.camera_calibration``)."""
+    from rddg_basicsr.data.calibration import calibrate, stage1_values
+    from rddg_basicsr.data.image_folder import list_images
+    from rddg_basicsr.models.camera_calibration import evenly
+
+    real = evenly(list_images(real_dir, 'real'))
+    reference = evenly(list_images(reference_dir, 'reference'))
+    return stage1_values(calibrate(real, reference, seed=seed))[0]

@@ -11,12 +11,15 @@ import pytest
 
 from rddg_basicsr.tools import recipes
 from rddg_basicsr.tools.demo.dataset import build_demo_dataset, load_demo_config
-from rddg_basicsr.tools.recipes import point_stage1_at, point_stage2_at
-from rddg_basicsr.tools.recipes import repo_options
+from rddg_basicsr.tools.recipes import point_stage1_at, point_stage2_at, repo_options
 from rddg_basicsr.tools.recipes import write_options  # noqa: F401  (the tests import it from here)
 from rddg_basicsr.utils.paths import REPO_ROOT as REPO
 
 rddg_basicsr.register()  # the tests use the registries directly (a process registers at its first lookup miss)
+
+
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'slow: runs subprocesses or trainings; left out by scripts/test.sh --fast')
 
 
 @pytest.fixture(scope='session')

@@ -14,6 +14,8 @@ import torch
 from conftest import REPO, read_log, run_entry, tiny_stage1_options, write_options
 from rddg_basicsr.models.basicsr_hooks import optimizer_class
 
+pytestmark = pytest.mark.slow  # subprocesses or training runs: left out of the fast lane (scripts/test.sh --fast)
+
 
 def probe(opt_path, root, *args, env=None):
     cmd = [sys.executable, os.path.join(REPO, 'tests', 'probe_train.py'), '-opt', opt_path, '--root_path', root, *args]

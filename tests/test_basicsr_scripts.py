@@ -13,6 +13,8 @@ import torch
 
 from conftest import REPO, read_log, tiny_stage1_options, write_options
 
+pytestmark = pytest.mark.slow  # subprocesses or training runs: left out of the fast lane (scripts/test.sh --fast)
+
 
 def _run(cmd, cwd, env=None, check=True):
     full_env = {key: value for key, value in os.environ.items() if key != 'PYTHONPATH'}  # the venv's install runs

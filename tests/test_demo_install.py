@@ -10,6 +10,8 @@ import yaml
 from conftest import REPO
 from test_basicsr_scripts import _run, _venv
 
+pytestmark = pytest.mark.slow  # subprocesses or training runs: left out of the fast lane (scripts/test.sh --fast)
+
 
 @pytest.fixture(scope='module')
 def installed(tmp_path_factory):

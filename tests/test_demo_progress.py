@@ -12,6 +12,8 @@ from conftest import tiny_stage1_options, write_options
 from rddg_basicsr.tools.demo import __main__ as demo_main
 from rddg_basicsr.tools.demo.__main__ import DEFAULT_OPT, load_demo, main, prepare_out, progress_line, run
 
+pytestmark = pytest.mark.slow  # subprocesses or training runs: left out of the fast lane (scripts/test.sh --fast)
+
 
 def test_basicsr_log_lines_become_progress():
     line = ('2026-11-25 21:43:27,644 INFO: [tiny_..][epoch:  3, iter:   1,200, lr:(1.000e-03,)] '

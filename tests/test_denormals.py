@@ -15,6 +15,8 @@ from basicsr.archs import build_network  # isort: skip
 
 from conftest import REPO
 
+pytestmark = pytest.mark.slow  # subprocesses or training runs: left out of the fast lane (scripts/test.sh --fast)
+
 PROBE = ('from rddg_basicsr.archs.enlightening_arch import EnlighteningNet; '
          'from rddg_basicsr.basicsr_compat.denormals import unflushed_fraction; print(unflushed_fraction())')
 

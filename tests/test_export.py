@@ -22,6 +22,8 @@ from rddg_basicsr import exporter
 from rddg_basicsr.enhancer import LowLightEnhancer
 from rddg_basicsr.export import main
 
+pytestmark = pytest.mark.slow  # subprocesses or training runs: left out of the fast lane (scripts/test.sh --fast)
+
 # a user's EN with every op the heads and the context branch add (exp, tanh, pow, where, mean), random weights
 TINY_OPT = {'type': 'EnlighteningNet', 'num_feat': 4, 'num_level': 3, 'head': 'gain', 'add_residual': True,
             'global_context': True}

@@ -6,7 +6,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from conftest import REPO, write_options
+
+pytestmark = pytest.mark.slow  # subprocesses or training runs: left out of the fast lane (scripts/test.sh --fast)
 
 # the state of a process, printed as JSON at its exit: which parts of the plugin acted
 REPORT = '''

@@ -13,6 +13,8 @@ from torch.nn import functional as F
 from rddg_basicsr.archs.camera_arch import LowLightCamera
 from rddg_basicsr.tools.recipes import repo_options
 
+pytestmark = pytest.mark.slow  # subprocesses or training runs: left out of the fast lane (scripts/test.sh --fast)
+
 
 TRUTH = {'shot': [4e-3] * 3, 'read': [2e-5] * 3, 'gain': [0.16, 0.13, 0.10], 'spread': [0.1, 0.05, 0.1]}
 LOW = {'shot': [1e-3] * 3, 'read': [5e-6] * 3, 'gain': [0.1, 0.08, 0.06], 'spread': TRUTH['spread']}

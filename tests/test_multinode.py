@@ -8,11 +8,14 @@ import sys
 
 import cv2
 import numpy as np
+import pytest
 import torch
 from basicsr.archs import build_network
 
 from conftest import REPO, read_log, tiny_stage2_options, write_options
 from test_train_distributed import free_port
+
+pytestmark = pytest.mark.slow  # subprocesses or training runs: left out of the fast lane (scripts/test.sh --fast)
 
 
 def pseudo_pairs(data_root, root):

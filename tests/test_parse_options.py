@@ -17,6 +17,8 @@ from rddg_basicsr.basicsr_compat.parse_options import apply_force_yml, force_yml
 from rddg_basicsr.basicsr_compat.run_lock import lock_path
 from rddg_basicsr.tools.recipes import repo_options
 
+pytestmark = pytest.mark.slow  # subprocesses or training runs: left out of the fast lane (scripts/test.sh --fast)
+
 
 def _basicsr_train(*args, cwd, check=False):
     """``python -m basicsr.train`` (BasicSR's own script, the plugin through the start-up hook) run in ``cwd``."""

@@ -9,6 +9,8 @@ import pytest
 
 from conftest import REPO
 
+pytestmark = pytest.mark.slow  # subprocesses or training runs: left out of the fast lane (scripts/test.sh --fast)
+
 IMPORT_BASICSR = 'import basicsr.archs.rrdbnet_arch; print("basicsr loaded")'
 
 

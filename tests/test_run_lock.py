@@ -10,6 +10,8 @@ import pytest
 from conftest import REPO, run_entry
 from rddg_basicsr.basicsr_compat.run_lock import RunLockedError, acquire, lock_path
 
+pytestmark = pytest.mark.slow  # subprocesses or training runs: left out of the fast lane (scripts/test.sh --fast)
+
 HOLD = ('import sys, time; from rddg_basicsr.basicsr_compat.run_lock import acquire; acquire(sys.argv[1]); '
         'print("locked", flush=True); time.sleep(600)')
 

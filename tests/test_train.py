@@ -13,6 +13,8 @@ import torch
 from conftest import REPO, RunsCode, read_log, run_entry, tiny_stage1_options, write_options
 from rddg_basicsr.tools.recipes import entry_command, entry_env
 
+pytestmark = pytest.mark.slow  # subprocesses or training runs: left out of the fast lane (scripts/test.sh --fast)
+
 
 def logged(log, key):
     """Values of ``key: <float>`` in BasicSR's training log lines, in order."""

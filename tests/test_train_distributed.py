@@ -10,6 +10,8 @@ import torch
 
 from conftest import REPO, tiny_stage1_options, write_options
 
+pytestmark = pytest.mark.slow  # subprocesses or training runs: left out of the fast lane (scripts/test.sh --fast)
+
 
 def free_port():
     import socket

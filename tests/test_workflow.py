@@ -12,6 +12,8 @@ import torch
 from conftest import read_log, run_entry, tiny_stage1_options, tiny_stage2_options, write_options
 from rddg_basicsr.tools.recipes import repo_options
 
+pytestmark = pytest.mark.slow  # subprocesses or training runs: left out of the fast lane (scripts/test.sh --fast)
+
 
 @pytest.fixture(scope='module')
 def workflow(demo_data, tmp_path_factory):

@@ -12,7 +12,7 @@ import re
 import sys
 from os import path as osp
 
-from rddg_basicsr.basicsr_compat.safe_yaml import OptionFileError, load_yaml
+from rddg_basicsr.utils.option_files import OptionFileError, load_yaml
 from rddg_basicsr.utils.image_files import list_inputs
 from rddg_basicsr.utils.paths import default_root
 

@@ -26,7 +26,7 @@ from basicsr.archs import build_network
 from torch.nn import functional as F
 
 from rddg_basicsr.archs.arch_util import DarkeningGenerator, quantize_8bit
-from rddg_basicsr.basicsr_compat.safe_yaml import load_yaml
+from rddg_basicsr.utils.option_files import load_yaml
 from rddg_basicsr.utils.checkpoint import load_network_weights
 from rddg_basicsr.utils.tiling import TiledModule, is_local, receptive_radius
 

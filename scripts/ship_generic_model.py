@@ -12,7 +12,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from rddg_basicsr import generic_model  # noqa: E402
-from rddg_basicsr.basicsr_compat.safe_yaml import load_yaml  # noqa: E402
+from rddg_basicsr.utils.option_files import load_yaml  # noqa: E402
 
 
 def main(argv=None):

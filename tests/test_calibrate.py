@@ -12,7 +12,7 @@ from PIL import Image
 from rddg_basicsr import calibrate
 from rddg_basicsr.data import calibration as cal
 from rddg_basicsr.archs.camera_arch import LowLightCamera
-from rddg_basicsr.basicsr_compat.safe_yaml import load_yaml
+from rddg_basicsr.utils.option_files import load_yaml
 from rddg_basicsr.data.lowlight_synthesis import linear_to_srgb, load_synthesis_config, srgb_to_linear
 
 SHOT = np.array([3e-3, 2e-3, 4e-3])  # a per channel, R G B (distinct, so a channel swap shows)

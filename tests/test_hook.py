@@ -63,7 +63,8 @@ def test_a_realesrgan_like_basicsr_run_gets_only_the_import_fix(demo_data, tmp_p
     code = ('from basicsr.train import train_pipeline; opt, root = sys.argv[1:]; sys.argv[1:] = ["-opt", opt]; '
             'train_pipeline(root)')
     _, state = run_python(code, opt_path, tmp_path, cwd=tmp_path)
-    assert state == {'modules': ['basicsr_compat'], 'registered': False, 'flushed': False, 'patched': []}
+    # the parse path's wrapper read the option file with the safe reader (utils.option_files): nothing else acted
+    assert state == {'modules': ['basicsr_compat', 'utils'], 'registered': False, 'flushed': False, 'patched': []}
     assert (tmp_path / 'experiments' / 'plain_basicsr' / 'models' / 'net_g_latest.pth').is_file()
 
 

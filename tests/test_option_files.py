@@ -13,7 +13,7 @@ from basicsr.utils.options import ordered_yaml, parse_options
 
 from conftest import REPO, run_entry
 from rddg_basicsr.basicsr_compat.option_checks import read_option_file
-from rddg_basicsr.basicsr_compat.safe_yaml import OptionFileError, load_yaml
+from rddg_basicsr.utils.option_files import OptionFileError, load_yaml
 
 STAGE1 = open(f'{REPO}/options/stage1_darken.yml', encoding='utf-8').read()
 TEST = open(f'{REPO}/options/test_rddg.yml', encoding='utf-8').read()

@@ -18,7 +18,7 @@ import basicsr.train
 import basicsr.utils.dist_util as dist_util
 import basicsr.utils.options
 from rddg_basicsr.basicsr_compat import patches
-from rddg_basicsr.basicsr_compat import safe_yaml
+from rddg_basicsr.utils import option_files
 from rddg_basicsr.utils.checkpoint import latest_state_path
 
 
@@ -35,7 +35,7 @@ def test_functions_replaced():
     assert basicsr.train.load_resume_state is patches.load_resume_state
     assert dist_util._init_dist_pytorch is patches.init_dist_pytorch
     assert basicsr.data.worker_init_fn is patches.worker_init_fn
-    assert basicsr.utils.options.ordered_yaml is safe_yaml.ordered_yaml
+    assert basicsr.utils.options.ordered_yaml is option_files.ordered_yaml
     assert getattr(basicsr.train.build_dataloader, '_rddg_persistent', False)
     for module in (basicsr.train, basicsr.test):
         assert getattr(module.make_exp_dirs, '_rddg_synced', False)

@@ -18,7 +18,7 @@ from conftest import REPO
 from rddg_basicsr.basicsr_compat import parse_options, patches
 from rddg_basicsr.basicsr_compat.option_checks import read_option_file
 from rddg_basicsr.basicsr_compat.run_lock import RunLockedError
-from rddg_basicsr.basicsr_compat.safe_yaml import OptionFileError, load_yaml
+from rddg_basicsr.utils.option_files import OptionFileError, load_yaml
 from rddg_basicsr.cli import load_network_opts
 from rddg_basicsr.tools.demo.__main__ import load_demo
 from rddg_basicsr.tools.recipes import read_options

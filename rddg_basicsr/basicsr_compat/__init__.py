@@ -8,7 +8,6 @@ Modules:
 - ``option_checks``: checks of the options before any folder is created.
 - ``run_lock``: one live run per experiment (or results) folder.
 - ``failed_start``: a start that fails before its model is built leaves no folder and archives nothing.
-- ``safe_yaml``: the one YAML reader for option files.
 - ``patches``: the CPU and compatibility fixes that replace attributes of BasicSR's modules.
 - ``basicsr_scripts``: BasicSR's ``train.py`` / ``test.py`` run as ``__main__``.
 - ``denormals``: the flush-to-zero mode for CPU speed.

@@ -13,7 +13,7 @@ import inspect
 import os
 
 from . import register
-from .safe_yaml import OptionFileError, load_yaml
+from rddg_basicsr.utils.option_files import OptionFileError, load_yaml
 
 _REQUIRED = ('name', 'model_type', 'num_gpu', 'datasets', 'path')
 _REQUIRED_TRAIN = ('train.total_iter', 'train.optim_g', 'train.scheduler', 'logger.print_freq',

@@ -4,7 +4,7 @@
 ``parse_options`` in ``basicsr.utils.options`` (where ``python -m basicsr.train`` and ``python basicsr/train.py``
 import it as ``__main__``), ``basicsr.train`` and ``basicsr.test`` (the pipelines that ``cli.run_pipeline`` calls).
 
-The wrapper reads the ``-opt`` file with the safe reader (``safe_yaml``), which refuses ``!!python/...`` tags and
+The wrapper reads the ``-opt`` file with the safe reader (``utils.option_files``), which refuses ``!!python/...`` tags and
 any file that is not a mapping of options (empty, a list, binary), in every process. It then decides whether this
 is a plugin run. That is the case when the process uses the plugin already (``rddg-train`` / ``rddg-test``, a
 script that imported a plugin module), or when the file names a ``type`` that BasicSR's registries lack. Any other
@@ -36,7 +36,7 @@ from . import patches, register
 from .basicsr_scripts import fix_namespace, script_root
 from .option_checks import check_data_folders, check_options, check_raw_options, names_unregistered_type
 from .run_lock import RunLockedError, lock_run_folder
-from .safe_yaml import OptionFileError, load_yaml
+from rddg_basicsr.utils.option_files import OptionFileError, load_yaml
 
 _KEY = re.compile(r'[A-Za-z0-9_.\-]+')
 

@@ -22,7 +22,7 @@ process with the plugin installed gets, the ``functional_tensor`` alias (torchvi
 | (timeout)                   | others silently; here ``dist_timeout`` (seconds, default 600), and the     |
 |                             | ranks that time out name the ranks that stopped answering                  |
 | ``ordered_yaml``            | ``yaml.load`` with a full loader: a ``!!python/...`` tag in an option file |
-|                             | runs code; replaced by ``safe_yaml.py``'s safe loader                      |
+|                             | runs code; replaced by ``utils/option_files.py``'s safe loader               |
 | ``worker_init_fn``          | reseeds ``random`` / NumPy in each worker to the same value every epoch:   |
 |                             | every epoch replays the same random crops and draws; seeded from torch's   |
 |                             | per-worker, per-epoch seed instead (still derived from ``manual_seed``)    |
@@ -49,7 +49,9 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from . import failed_start, safe_yaml
+from rddg_basicsr.utils import option_files
+
+from . import failed_start
 
 DEFAULT_DIST_TIMEOUT_S = 600
 _dist_timeout_s = [DEFAULT_DIST_TIMEOUT_S]
@@ -64,7 +66,7 @@ def apply():
     import basicsr.utils.dist_util as dist_util
     import basicsr.utils.options as options
 
-    options.ordered_yaml = safe_yaml.ordered_yaml
+    options.ordered_yaml = option_files.ordered_yaml
     basicsr.train.load_resume_state = load_resume_state
     basicsr.data.worker_init_fn = worker_init_fn
     if not getattr(basicsr.train.build_dataloader, '_rddg_persistent', False):

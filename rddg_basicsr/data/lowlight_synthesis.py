@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from rddg_basicsr.archs import arch_util
-from rddg_basicsr.basicsr_compat.safe_yaml import load_yaml
+from rddg_basicsr.utils.option_files import load_yaml
 
 _RANGE_ERROR = '{name} must be a pair [low, high] of numbers with {lower} <= low <= high{upper}, got {value!r}'
 

@@ -42,7 +42,7 @@ def camera_init_from(opt, logger=None):
 
 
 def _init_in_file(path):
-    from rddg_basicsr.basicsr_compat.safe_yaml import load_yaml
+    from rddg_basicsr.utils.option_files import load_yaml
 
     init = ((load_yaml(path).get('network_g') or {}).get('camera') or {}).get('init')
     if not isinstance(init, dict) or not init:

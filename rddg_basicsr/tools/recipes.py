@@ -12,14 +12,14 @@ from os import path as osp
 
 import yaml
 
-from rddg_basicsr.basicsr_compat.safe_yaml import load_yaml
+from rddg_basicsr.utils.option_files import load_yaml
 from rddg_basicsr.utils.paths import PACKAGE_DIR, REPO_ROOT, preset
 
 DELETE = object()  # as an override value: remove the key
 
 
 def read_options(path):
-    """A YAML option file as a dict, read by the one safe reader (``safe_yaml.load_yaml``).
+    """A YAML option file as a dict, read by the one safe reader (``utils.option_files.load_yaml``).
 
     Raises:
         OptionFileError: the file is unreadable, not YAML, tagged or not a mapping (one line naming it).

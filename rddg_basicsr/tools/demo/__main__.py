@@ -25,7 +25,7 @@ import sys
 import time
 from os import path as osp
 
-from rddg_basicsr.basicsr_compat.safe_yaml import OptionFileError
+from rddg_basicsr.utils.option_files import OptionFileError
 from rddg_basicsr.cli import one_line_interrupt
 from rddg_basicsr.tools.recipes import (entry_command, entry_env, merge, point_stage1_at, point_stage2_at, read_options,
                                         repo_options, write_options)

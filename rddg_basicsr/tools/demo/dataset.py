@@ -22,7 +22,7 @@ import zlib
 import cv2
 import numpy as np
 
-from rddg_basicsr.basicsr_compat.safe_yaml import load_yaml
+from rddg_basicsr.utils.option_files import load_yaml
 from rddg_basicsr.data.lowlight_synthesis import (camera_lowlight, check_synthesis_params, load_synthesis_config,
                                                  naive_lowlight)
 from rddg_basicsr.utils.image_files import IMAGE_EXTENSIONS

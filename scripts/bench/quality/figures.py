@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from basicsr.archs import build_network
 
-from rddg_basicsr.basicsr_compat.safe_yaml import load_yaml
+from rddg_basicsr.utils.option_files import load_yaml
 from rddg_basicsr.stage1 import Stage1
 
 from .domains import DOMAINS

@@ -287,3 +287,25 @@ def test_mismatch_of_sizes_names_a_layer_and_both_shapes(tmp_path):
     with pytest.raises(RuntimeError, match=r'holds DarkeningNet with other sizes \(conv_first.weight: expected '
                        r'\[4, 3, 3, 3\], found \[2, 3, 3, 3\]\).*--opt'):
         load_network_weights(DarkeningNet(num_feat=4, num_block=1), str(tmp_path / 'dn.pth'), 'params')
+
+
+class _InterruptedWrite(_DiskFillsUp):
+    """A file whose writes stop with Ctrl-C after ``room`` bytes, as a SIGINT that lands inside torch's writer."""
+
+    def write(self, data):
+        size = memoryview(data).nbytes
+        if size > self.room:
+            raise KeyboardInterrupt
+        self.room -= size
+        return self.f.write(data)
+
+
+def test_ctrl_c_inside_torchs_writer_stays_a_ctrl_c(tmp_path, monkeypatch):
+    """torch.save reports a KeyboardInterrupt raised in its writer as a RuntimeError ('unexpected pos'); read as a
+    write error it became 'cannot write', and a Ctrl-C during a checkpoint was not a Ctrl-C."""
+    path = tmp_path / 'net_g_latest.pth'
+    monkeypatch.setattr(checkpoint, 'open', lambda name, mode: _InterruptedWrite(builtins.open(name, mode), 700),
+                        raising=False)
+    with pytest.raises(KeyboardInterrupt):
+        atomic_torch_save({'a': torch.zeros(1000)}, path)
+    assert os.listdir(tmp_path) == []

@@ -132,6 +132,7 @@ def atomic_torch_save(obj, path):
     Raises:
         OSError: ``cannot write <path>: <reason>`` (``No space left on device``, a read-only folder...). The
             temporary file is removed whatever stops the write, Ctrl-C included.
+        KeyboardInterrupt: Ctrl-C during the write (which torch reports as a RuntimeError).
     """
     tmp = f'{path}.tmp'
     try:
@@ -141,10 +142,21 @@ def atomic_torch_save(obj, path):
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except (OSError, RuntimeError) as err:
+        if _interrupted(err):  # torch turns a Ctrl-C inside its writer into a RuntimeError: it stays a Ctrl-C
+            raise KeyboardInterrupt from None
         raise OSError(f'cannot write {path}: {write_error_reason(err)}') from None
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def _interrupted(err):
+    """True when ``err`` was raised while a KeyboardInterrupt was being handled (its context chain holds one)."""
+    while err is not None:
+        if isinstance(err, KeyboardInterrupt):
+            return True
+        err = err.__context__
+    return False
 
 
 def write_error_reason(err):

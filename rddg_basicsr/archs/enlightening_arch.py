@@ -48,12 +48,8 @@ class EnlighteningNet(nn.Module):
         num_feat (int): Channels at full resolution. Default: 16.
         num_level (int): Resolution levels. Default: 4.
         num_block (int): Residual blocks per level on each path. Default: 1.
-        input_skip (bool): ``residual`` only: add the output to logit(x) (identity at init). Default: False
-            (on the camera-simulated benchmark the skip passes the input's noise through: 14.15 dB / SSIM 0.353
-            with it against 15.03 dB / 0.537 without, same data and budget).
-        head (str): ``residual``, ``curve`` or ``gain`` (above). Default: ``residual`` (trained on true target pairs,
-            it kept the best val SSIM on a camera-like and a phone-like domain; curve / gain with ``add_residual``
-            shifted hues less, at a lower SSIM: scripts/bench/results/en_heads.md).
+        input_skip (bool): ``residual`` only: add the output to logit(x) (identity at init). Default: False.
+        head (str): ``residual``, ``curve`` or ``gain`` (above). Default: ``residual``.
         curve_iters (int): ``curve``: number of curve steps n (Zero-DCE: 8). Default: 8.
         curve_shared (bool): ``curve``: one map per step for all channels. Default: False.
         add_residual (bool): ``curve`` / ``gain``: also predict the display-space correction r. Default: False.

@@ -23,8 +23,7 @@ class ChannelStatsLoss(nn.Module):
     A patch discriminator judges local texture and hardly sees global level or tone. The mean pins colour and
     exposure (what the statistics-matching baseline matches by hand), the quantiles pin the tone curve; noise and
     lighting variation stay with D. Log space: equal weight to a relative error at any level, dark images included.
-    Off by default: with quantiles and the camera's learned tone curve it lost 0.82 dB of val PSNR over 3 seeds
-    (scripts/bench/results/quality_candidates.md).
+    Off by default (docs/benchmarks.md says why).
 
     Args:
         loss_weight (float): Default: 1.0.

@@ -62,7 +62,8 @@ def check_network(network_g, where='path.pretrain_network_g'):
     it needs."""
     shipped = _with_defaults(network_opt())
     given = _with_defaults(network_g if isinstance(network_g, dict) else {})
-    differ = sorted((k for k in set(shipped) | set(given) if shipped.get(k) != given.get(k)), key=lambda k: (k != 'type', k))
+    differ = [k for k in set(shipped) | set(given) if shipped.get(k) != given.get(k)]
+    differ.sort(key=lambda k: (k != 'type', k))  # the type first: with another arch the rest means little
     if differ:
         raise ValueError(f'{where}: {KEYWORD} needs network_g to be the shipped model\'s {network_opt()} '
                          f'(network_g.{differ[0]} is {given.get(differ[0])!r}, not {shipped.get(differ[0])!r})')

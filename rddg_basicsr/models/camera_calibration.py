@@ -50,24 +50,32 @@ def _init_in_file(path):
     return init
 
 
+def calibrate_folders(real_dir, ref_dir=None, seed=0, recursive=False):
+    """``rddg_basicsr.data.calibration.calibrate``'s result on at most ``MAX_IMAGES`` (``evenly``) of the real
+    images in ``real_dir`` against as many twins of ``ref_dir`` (None: no gain), and the number of real images."""
+    from rddg_basicsr.data.calibration import calibrate
+    from rddg_basicsr.data.image_folder import list_images
+
+    real = evenly(list_images(real_dir, 'datasets.train.dataroot_real', recursive))
+    ref = evenly(list_images(ref_dir, 'datasets.train.dataroot_lq')) if ref_dir else []
+    return calibrate(real, ref, seed=seed), len(real)
+
+
 def _measure(train_opt, out_dir, seed, logger):
     """Calibrate on the train set's real images (reference: its synthetic twins); write the files on rank 0."""
     from basicsr.utils.dist_util import get_dist_info
 
-    from rddg_basicsr.data.calibration import calibrate, calibration_figure, calibration_yaml, stage1_values
-    from rddg_basicsr.data.image_folder import list_images
+    from rddg_basicsr.data.calibration import calibration_figure, calibration_yaml, stage1_values
     from rddg_basicsr.utils.image_io import write_bytes_atomic, write_encoded
 
     real_dir, ref_dir = train_opt['dataroot_real'], train_opt.get('dataroot_lq')
-    real = evenly(list_images(real_dir, 'datasets.train.dataroot_real', train_opt.get('recursive', False)))
-    ref = evenly(list_images(ref_dir, 'datasets.train.dataroot_lq')) if ref_dir else []
-    result = calibrate(real, ref, seed=seed)
+    result, count = calibrate_folders(real_dir, ref_dir, seed, train_opt.get('recursive', False))
     init = stage1_values(result)[0]
     if out_dir and get_dist_info()[0] == 0:
         write_bytes_atomic(os.path.join(out_dir, 'calibration.yml'),
                            calibration_yaml(result, real_dir, ref_dir).encode('utf-8'))
         write_encoded(os.path.join(out_dir, 'calibration.png'), calibration_figure(result))
     if logger is not None:
-        logger.info(f'calibration: {len(real)} real images of {real_dir} measured; the camera starts from {init}'
+        logger.info(f'calibration: {count} real images of {real_dir} measured; the camera starts from {init}'
                     + (f' (written to {out_dir}/calibration.yml)' if out_dir else ''))
     return init

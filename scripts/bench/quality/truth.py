@@ -120,12 +120,9 @@ def camera_darken(camera, x_bgr, seed):
 
 def calibrated_init(real_dir, reference_dir, seed=0):
     """The camera's measured start (``{'shot', 'read', 'gain'}``, R, G, B) from the unpaired real images of
-    ``real_dir`` against the twins of ``reference_dir``, as ``calibration: auto`` measures it (the same image
-    subsampling, ``rddg_basicsr.models.camera_calibration``)."""
-    from rddg_basicsr.data.calibration import calibrate, stage1_values
-    from rddg_basicsr.data.image_folder import list_images
-    from rddg_basicsr.models.camera_calibration import evenly
+    ``real_dir`` against the twins of ``reference_dir``, as ``calibration: auto`` measures it
+    (``rddg_basicsr.models.camera_calibration.calibrate_folders``)."""
+    from rddg_basicsr.data.calibration import stage1_values
+    from rddg_basicsr.models.camera_calibration import calibrate_folders
 
-    real = evenly(list_images(real_dir, 'real'))
-    reference = evenly(list_images(reference_dir, 'reference'))
-    return stage1_values(calibrate(real, reference, seed=seed))[0]
+    return stage1_values(calibrate_folders(real_dir, reference_dir, seed)[0])[0]

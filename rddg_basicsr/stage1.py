@@ -67,8 +67,9 @@ def crop_context(tensor, context):
 
 
 def sample_and_clean(net_g, y):
-    """(x_g, mu): the pseudo-LL sample and the clean dark image it was drawn from, for any stage-1 generator: a ``DarkeningGenerator`` gives its sample and clean image, any other
-    registered network is deterministic (mu = x_g). ``net_g`` may be wrapped (DDP): it is called, not unwrapped."""
+    """(x_g, mu): the pseudo-LL sample and the clean dark image it was drawn from. A ``DarkeningGenerator`` gives
+    both; any other registered network is deterministic (mu = x_g). ``net_g`` may be wrapped (DDP): it is called,
+    not unwrapped."""
     if isinstance(getattr(net_g, 'module', net_g), DarkeningGenerator):
         return net_g(y, return_clean=True)
     x_g = net_g(y)

@@ -142,7 +142,8 @@ def atomic_torch_save(obj, path):
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except (OSError, RuntimeError) as err:
-        if _interrupted(err):  # torch turns a Ctrl-C inside its writer into a RuntimeError: it stays a Ctrl-C
+        # torch reports a Ctrl-C inside its writer as a RuntimeError: it stays a Ctrl-C
+        if _in_context(err, lambda e: isinstance(e, KeyboardInterrupt)):
             raise KeyboardInterrupt from None
         raise OSError(f'cannot write {path}: {write_error_reason(err)}') from None
     finally:
@@ -150,21 +151,18 @@ def atomic_torch_save(obj, path):
             os.remove(tmp)
 
 
-def _interrupted(err):
-    """True when ``err`` was raised while a KeyboardInterrupt was being handled (its context chain holds one)."""
-    while err is not None:
-        if isinstance(err, KeyboardInterrupt):
-            return True
+def _in_context(err, match):
+    """The first exception of ``err``'s context chain (``err``, then what was being handled when it was raised...)
+    that ``match`` accepts, or None."""
+    while err is not None and not match(err):
         err = err.__context__
-    return False
+    return err
 
 
 def write_error_reason(err):
     """The system's reason for a failed write: torch reports a full disk mid-file as a RuntimeError ('[enforce fail
     at inline_container.cc:...] unexpected pos'), raised while the OSError it follows is being handled."""
-    cause = err
-    while cause is not None and not (isinstance(cause, OSError) and cause.strerror):
-        cause = cause.__context__
+    cause = _in_context(err, lambda e: isinstance(e, OSError) and e.strerror)
     return cause.strerror if cause is not None else str(err).strip().splitlines()[0]
 
 

@@ -126,13 +126,13 @@ class PhotoEnhancer:
         import cv2
         import numpy as np
 
-        from rddg_basicsr.utils.image_io import write_encoded
+        from rddg_basicsr.utils.image_io import quantize, write_encoded
 
         h, w = rgb.shape[:2]
         scale = self.preview_side / max(h, w)
         if scale < 1:
             rgb = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
-        write_encoded(path, np.clip(np.round(rgb[..., ::-1] * 255), 0, 255).astype(np.uint8))
+        write_encoded(path, quantize(np.ascontiguousarray(rgb[..., ::-1]), 255, np.uint8))
         return path
 
     def _domain_map(self, rgb, path):

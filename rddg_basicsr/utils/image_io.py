@@ -229,14 +229,14 @@ def write_image_like(path, rgb, alpha, meta):
     if needs_png(alpha, meta) and ext != '.png':
         raise ValueError(f'{path}: 16-bit or alpha images are written as PNG, not {ext or "no extension"}')
     pixels = rgb @ _GRAY_WEIGHTS if meta['was_gray'] else rgb[..., ::-1]
-    img = _quantize(pixels, _MAX_VALUE[meta['bit_depth']], _DTYPE[meta['bit_depth']])
+    img = quantize(pixels, _MAX_VALUE[meta['bit_depth']], _DTYPE[meta['bit_depth']])
     if alpha is not None:
         color = np.repeat(img[..., None], 3, axis=2) if img.ndim == 2 else img
         img = np.dstack([color, alpha.astype(img.dtype)])
     write_encoded(path, img)
 
 
-def _quantize(pixels, max_value, dtype):
+def quantize(pixels, max_value, dtype):
     """``clip(round(pixels * max_value), 0, max_value)`` as ``dtype``, a band of rows at a time (float temporaries
     stay small whatever the image size)."""
     out = np.empty(pixels.shape, dtype)

@@ -65,6 +65,7 @@ def test_cctv_desaturates_towards_gray():
 def test_fixed_splits_are_disjoint_sized_and_colour_in_test():
     scenes.check_splits(scenes.SPLITS)
     scenes.check_splits(scenes.QUICK_SPLITS)
+    assert not set(scenes.QUICK_SPLITS['test']) & set(scenes.SPLITS['test'])  # a smoke run reads no test scene
     sizes = {k: len(v) for k, v in scenes.SPLITS.items()}
     assert sum(sizes.values()) >= 20 and sizes['val'] >= 3 and sizes['test'] >= 8
     assert not set(scenes.SPLITS['test']) & set(scenes.GRAY)

@@ -124,15 +124,15 @@ class PhotoEnhancer:
         """Write float (H, W, 3) RGB in [0, 1] as an 8-bit PNG at ``path``, shrunk (area average) to
         ``preview_side`` at most; returns ``path``."""
         import cv2
-        import numpy as np
 
-        from rddg_basicsr.utils.image_io import quantize, write_encoded
+        from rddg_basicsr.utils.color import quantize
+        from rddg_basicsr.utils.image_io import write_encoded
 
         h, w = rgb.shape[:2]
         scale = self.preview_side / max(h, w)
         if scale < 1:
             rgb = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
-        write_encoded(path, quantize(np.ascontiguousarray(rgb[..., ::-1]), 255, np.uint8))
+        write_encoded(path, quantize(rgb[..., ::-1]))
         return path
 
     def _domain_map(self, rgb, path):
@@ -140,8 +140,8 @@ class PhotoEnhancer:
         import torch
         from torch.nn import functional as F
 
-        from rddg_basicsr.stage1 import heat_map
         from rddg_basicsr.utils.image_io import write_encoded
+        from rddg_basicsr.utils.visualize import heat_map
 
         device = next(self.stage1.net_d.parameters()).device
         w = self.stage1.domain_map(torch.from_numpy(rgb).permute(2, 0, 1)[None].to(device))

@@ -65,7 +65,8 @@ def main(argv=None):
 
     from rddg_basicsr.data.calibration import (calibrate, calibration_figure, calibration_yaml, force_yml_entries,
                                                stage1_values, summary_table)
-    from rddg_basicsr.utils.image_io import write_bytes_atomic, write_encoded
+    from rddg_basicsr.utils.atomic import write_bytes_atomic
+    from rddg_basicsr.utils.image_io import write_encoded
 
     def progress(items, what):
         return tqdm(items, desc=f'{PROG} {what}', unit='img', disable=len(items) < 2)

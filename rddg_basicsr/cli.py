@@ -17,8 +17,8 @@ from rddg_basicsr.utils.image_files import list_inputs
 from rddg_basicsr.utils.paths import default_root
 
 # Errors a user can fix from the message alone, printed as one line instead of a traceback: bad options and --force_yml
-# values (ValueError), missing or unwritable files (OSError), a NaN/inf loss (FloatingPointError); run_pipeline adds
-# another live run with the same name (RunLockedError), an unusable checkpoint (CheckpointError) and a rank that
+# values (ValueError), missing or unwritable files and another live run with the same name (OSError: FolderInUseError),
+# a NaN/inf loss (FloatingPointError); run_pipeline adds an unusable checkpoint (CheckpointError) and a rank that
 # stopped answering (a RuntimeError that says 'timed out' under a process group). Any other error (a bug, an
 # out-of-memory) keeps its traceback.
 USER_ERRORS = (ValueError, OSError, FloatingPointError)
@@ -110,7 +110,6 @@ def _run_reporting_user_errors(pipeline, root):
     """``pipeline(root)``; a user's error (below) exits 1 with one line on stderr, any other keeps its traceback."""
     import torch.distributed as dist
 
-    from rddg_basicsr.basicsr_compat.run_lock import RunLockedError
     from rddg_basicsr.utils.checkpoint import CheckpointError
 
     try:
@@ -118,7 +117,7 @@ def _run_reporting_user_errors(pipeline, root):
     except (*USER_ERRORS, RuntimeError) as err:  # RuntimeError: only the three kinds below are a user's
         message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         timed_out = dist.is_available() and dist.is_initialized() and 'timed out' in message.lower()
-        user_error = isinstance(err, (*USER_ERRORS, RunLockedError, CheckpointError)) or timed_out
+        user_error = isinstance(err, (*USER_ERRORS, CheckpointError)) or timed_out
         if os.environ.get('RDDG_TRACEBACK') or not user_error:
             raise
         if timed_out:
@@ -130,7 +129,7 @@ def _run_reporting_user_errors(pipeline, root):
 def interrupted_run(phase):
     """What an interrupted ``rddg-train`` / ``rddg-test`` leaves: its last complete training state, or its results."""
     from rddg_basicsr.basicsr_compat.failed_start import under_way
-    from rddg_basicsr.basicsr_compat.run_lock import run_folder
+    from rddg_basicsr.basicsr_compat.parse_options import run_folder
     from rddg_basicsr.utils.checkpoint import latest_state_path
 
     folder = run_folder()

@@ -71,7 +71,7 @@ def main(argv=None):
     network_opt = check_plan(args)
     from rddg_basicsr import exporter  # torch and BasicSR load here, after the checks
     from rddg_basicsr.enhancer import LowLightEnhancer
-    from rddg_basicsr.utils.image_io import write_bytes_atomic
+    from rddg_basicsr.utils.atomic import write_bytes_atomic
 
     try:
         net = LowLightEnhancer(args.model_path, network_opt, tile=0, device='cpu', param_key=args.param_key).net

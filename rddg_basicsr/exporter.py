@@ -22,8 +22,8 @@ CHECK_SIZE = (67, 93)  # (H, W) of the random check input: not a multiple of any
 class AnySize(nn.Module):
     """``net`` on any (N, C, H, W): replicate-padded to multiples of ``net.multiple``, run, cropped back to H x W.
 
-    EnlighteningNet pads itself (replicate, to the same multiples; its heads are per pixel, so the output is the
-    same), but behind a Python ``if`` that tracing fixes at the example's size; padding here first, with the size
+    EnlighteningNet pads itself (replicate, to the same multiples; its output sigmoid is per pixel, so the output is
+    the same), but behind a Python ``if`` that tracing fixes at the example's size; padding here first, with the size
     arithmetic kept in the graph, makes that ``if`` false at every size.
     """
 

@@ -122,7 +122,7 @@ def main(argv=None):
     """Run the CLI; returns the exit status (0, or 1 when some input was unreadable)."""
     args = parse_args(argv)
     from rddg_basicsr.enhancer import LowLightEnhancer  # torch and BasicSR load here, after parsing
-    from rddg_basicsr.utils.image_io import FolderInUseError, output_folder_lock
+    from rddg_basicsr.utils.locks import FolderInUseError, output_folder_lock
 
     if args.model_path is not None and not os.path.isfile(args.model_path):
         fail(PROG, f'model file not found: {args.model_path}')

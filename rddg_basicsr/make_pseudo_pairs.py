@@ -65,8 +65,9 @@ def make_pseudo_pairs(nl_paths, out_dir, stage1, device='cpu', overwrite=False, 
     import torch
     from tqdm import tqdm
 
-    from rddg_basicsr.stage1 import pseudo_ll_bgr
-    from rddg_basicsr.utils.image_io import UnreadableImageError, output_folder_lock, read_image_any, write_encoded
+    from rddg_basicsr.utils.color import tensor_to_bgr8
+    from rddg_basicsr.utils.image_io import UnreadableImageError, read_image_any, write_encoded
+    from rddg_basicsr.utils.locks import output_folder_lock
 
     subdirs = SUBDIRS if stage1.net_g is not None else MAP_SUBDIRS
     stems = check_outputs(nl_paths, out_dir, overwrite, subdirs)
@@ -89,7 +90,7 @@ def make_pseudo_pairs(nl_paths, out_dir, stage1, device='cpu', overwrite=False, 
                 save_map(out_dir, stem, stage1.domain_map(img))
             else:
                 x_g, w = stage1.sample(img)
-                write_encoded(os.path.join(out_dir, 'lq', f'{stem}.png'), pseudo_ll_bgr(x_g))
+                write_encoded(os.path.join(out_dir, 'lq', f'{stem}.png'), tensor_to_bgr8(x_g))
                 save_map(out_dir, stem, w)
     return failed
 
@@ -125,8 +126,9 @@ def save_map(out_dir, stem, w):
     """Write w (1, 1, H, W) as float32 .npy and as a heat map."""
     import numpy as np
 
-    from rddg_basicsr.stage1 import heat_map
-    from rddg_basicsr.utils.image_io import write_bytes_atomic, write_encoded
+    from rddg_basicsr.utils.atomic import write_bytes_atomic
+    from rddg_basicsr.utils.image_io import write_encoded
+    from rddg_basicsr.utils.visualize import heat_map
 
     buf = io.BytesIO()
     np.save(buf, w[0, 0].cpu().numpy().astype(np.float32))

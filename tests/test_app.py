@@ -8,7 +8,6 @@ The browser test needs the app extra, Playwright and a Chromium: ``pip install "
 import os
 import select
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -18,12 +17,13 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import REPO
+from helpers import free_port
 from rddg_basicsr import app, inference
 from rddg_basicsr.enhancer import LowLightEnhancer
 from rddg_basicsr.utils.image_io import read_image_any
+from rddg_basicsr.utils.paths import REPO_ROOT
 
-SCREENSHOT = os.path.join(REPO, 'docs', 'images', 'app.png')
+SCREENSHOT = os.path.join(REPO_ROOT, 'docs', 'images', 'app.png')
 
 
 def dark_photo(path, bit_depth=8):
@@ -103,7 +103,8 @@ def test_domain_distance_map_with_its_colour_bar(tmp_path):
     from basicsr.archs import build_network
 
     from rddg_basicsr.make_pseudo_pairs import DEFAULT_STAGE1
-    from rddg_basicsr.stage1 import heat_map, read_stage1_options
+    from rddg_basicsr.stage1 import read_stage1_options
+    from rddg_basicsr.utils.visualize import heat_map
 
     assert app.DEFAULT_STAGE1 == DEFAULT_STAGE1  # the same preset by default
     torch.manual_seed(0)
@@ -161,17 +162,11 @@ def chromium():
     return sync_api, path
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def served_app(tmp_path):
     """``rddg-app`` on a free port in a subprocess; yields its URL (the line it prints) and stops it after."""
     pytest.importorskip('gradio', reason='the app extra is not installed: pip install "rddg-basicsr[app]"')
-    env = dict(os.environ, PYTHONPATH=REPO, GRADIO_TEMP_DIR=str(tmp_path / 'gradio'), OMP_NUM_THREADS='1')
+    env = dict(os.environ, PYTHONPATH=REPO_ROOT, GRADIO_TEMP_DIR=str(tmp_path / 'gradio'), OMP_NUM_THREADS='1')
     port = free_port()
     proc = subprocess.Popen([sys.executable, '-m', 'rddg_basicsr.app', '--port', str(port), '--device', 'cpu'],
                             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

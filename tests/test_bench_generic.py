@@ -13,7 +13,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 import generic  # noqa: E402
 from quality import generic_eval  # noqa: E402
 
-TINY = {'type': 'EnlighteningNet', 'num_feat': 4, 'num_level': 2, 'num_block': 1, 'head': 'residual'}
+TINY = {'type': 'EnlighteningNet', 'num_feat': 4, 'num_level': 2, 'num_block': 1}
 
 
 def tiny_checkpoint(folder, name='net_g_1000.pth', network=TINY, seed=0):

@@ -107,10 +107,12 @@ def test_rows_are_declarative_and_share_stage1_runs():
     r = rows.ROWS
     assert set(rows.DEFAULT_ROWS) <= set(r)
     assert r['ours'].s1_key == r['ours_plain'].s1_key == 'ours' and r['paper'].s1_key == 'paper'
-    assert r['ours_tone'].s1_key.startswith('ours-') and r['ours_tone'].s1_key != r['ours'].s1_key
+    assert r['dasr'].s1_key == 'ours'  # stage 2 differs, not stage 1
     assert r['naive'].s1_key is None and all(row.source in rows.SOURCES for row in r.values())
-    extra = rows.Row('x', 'x', 'ours', {'network_g': {'camera': {'tone': True}}}, 'fly', True)
-    assert extra.s1_key == r['ours_tone'].s1_key  # the same overrides: the same stage-1 run
+    cand = rows.Row('x', 'x', 'ours', {'network_d': {'scales': [1]}}, 'fly', True)
+    assert cand.s1_key.startswith('ours-') and cand.s1_key != r['ours'].s1_key
+    same = rows.Row('y', 'y', 'ours', {'network_d': {'scales': [1]}}, 'fly', False)
+    assert same.s1_key == cand.s1_key  # the same overrides: the same stage-1 run
 
 
 def test_candidate_replaces_ours_only_beyond_the_margin():
@@ -123,10 +125,11 @@ def test_candidate_replaces_ours_only_beyond_the_margin():
     assert chosen is None  # +0.05 dB < MARGIN_DB
 
 
-def test_plain_twins_share_their_rows_stage1_run():
-    for name in ('ours_hp', 'ours_stats', 'ours_stats_tc'):
-        row, plain = rows.ROWS[name], rows.ROWS[f'{name}_plain']
-        assert row.rddg and not plain.rddg and row.s1_key == plain.s1_key != 'ours'
+def test_a_plain_twin_shares_its_rows_stage1_run():
+    row = rows.Row('cand', 'our stage 1, one D scale + RDDG', 'ours', {'network_d': {'scales': [1]}}, 'fly', True)
+    plain = rows.plain_twin(row)
+    assert plain.name == 'cand_plain' and plain.label == 'our stage 1, one D scale'
+    assert row.rddg and not plain.rddg and row.s1_key == plain.s1_key != 'ours'
 
 
 def test_truth_comparison_reads_level_and_noise():

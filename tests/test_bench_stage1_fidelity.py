@@ -11,7 +11,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 
 from quality import truth  # noqa: E402
 
-CAMERA = {'noise': True, 'lighting': True, 'tone': False, 'field_cell': 32, 'quantize': True,
+CAMERA = {'noise': True, 'lighting': True, 'field_cell': 32, 'quantize': True,
           'init': {'spread': 1e-3}}  # the preset's camera with (almost) no lighting spread: levels are deterministic
 
 

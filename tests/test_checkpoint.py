@@ -11,9 +11,9 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import RunsCode
+from helpers import RunsCode
 from rddg_basicsr.archs.darkening_arch import DarkeningNet
-from rddg_basicsr.utils import checkpoint
+from rddg_basicsr.utils import atomic
 from rddg_basicsr.utils.checkpoint import (UnsafeCheckpointError, atomic_torch_save, load_network_weights,
                                            load_state_dict, safe_torch_load)
 
@@ -252,7 +252,7 @@ def test_a_disk_that_fills_mid_save_says_no_space_left_on_device(tmp_path, monke
     """Issue 25 item 5: torch reported it as '[enforce fail at inline_container.cc:672] unexpected pos'."""
     path = tmp_path / 'net_g_latest.pth'
     atomic_torch_save({'a': torch.ones(3)}, path)
-    monkeypatch.setattr(checkpoint, 'open', lambda name, mode: _DiskFillsUp(builtins.open(name, mode), room),
+    monkeypatch.setattr(atomic, 'open', lambda name, mode: _DiskFillsUp(builtins.open(name, mode), room),
                         raising=False)
     with pytest.raises(OSError, match=f'^cannot write {path}: No space left on device$'):
         atomic_torch_save({'a': torch.zeros(1000)}, path)
@@ -304,7 +304,7 @@ def test_ctrl_c_inside_torchs_writer_stays_a_ctrl_c(tmp_path, monkeypatch):
     """torch.save reports a KeyboardInterrupt raised in its writer as a RuntimeError ('unexpected pos'); read as a
     write error it became 'cannot write', and a Ctrl-C during a checkpoint was not a Ctrl-C."""
     path = tmp_path / 'net_g_latest.pth'
-    monkeypatch.setattr(checkpoint, 'open', lambda name, mode: _InterruptedWrite(builtins.open(name, mode), 700),
+    monkeypatch.setattr(atomic, 'open', lambda name, mode: _InterruptedWrite(builtins.open(name, mode), 700),
                         raising=False)
     with pytest.raises(KeyboardInterrupt):
         atomic_torch_save({'a': torch.zeros(1000)}, path)

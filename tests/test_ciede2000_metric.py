@@ -1,4 +1,4 @@
-"""CIEDE2000 metric: zero for equal images, BGR read as BGR, crop_border honoured, registered for BasicSR."""
+"""CIEDE2000 metric: zero for equal images, BGR read as BGR, crop_border honoured (registered: test_registration)."""
 import numpy as np
 import pytest
 import skimage.data
@@ -32,8 +32,3 @@ def test_crop_border_ignores_the_edges():
 def test_shapes_must_match():
     with pytest.raises(ValueError, match='shapes'):
         calculate_ciede2000(bgr(), bgr()[1:])
-
-
-def test_basicsr_finds_it_by_name():
-    from basicsr.metrics import calculate_metric
-    assert calculate_metric({'img': bgr(), 'img2': bgr()}, {'type': 'calculate_ciede2000', 'better': 'lower'}) == 0

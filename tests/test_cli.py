@@ -7,7 +7,7 @@ import os
 import pytest
 from basicsr.utils import options
 
-from rddg_basicsr.basicsr_compat import failed_start, run_lock
+from rddg_basicsr.basicsr_compat import failed_start, parse_options
 from rddg_basicsr.cli import (basicsr_argv, files_written_into, input_paths, interrupted_run, one_line_interrupt,
                               pipeline_parser)
 
@@ -69,9 +69,10 @@ def test_ctrl_c_is_one_line_counting_the_files_written(tmp_path, capsys):
 
 
 def test_an_interrupted_run_says_what_it_kept(tmp_path, monkeypatch):
-    monkeypatch.setattr(run_lock, 'run_folder', lambda: None)
+    monkeypatch.setattr(failed_start, 'under_way', lambda: False)  # whatever starts earlier tests left recorded
+    monkeypatch.setattr(parse_options, 'run_folder', lambda: None)
     assert interrupted_run('train') == 'nothing kept, the run had not started'
-    monkeypatch.setattr(run_lock, 'run_folder', lambda: str(tmp_path))
+    monkeypatch.setattr(parse_options, 'run_folder', lambda: str(tmp_path))
     assert interrupted_run('test') == f'the results written so far are in {tmp_path}'
     assert interrupted_run('train') == f'no training state saved yet in {tmp_path}'
     (tmp_path / 'training_states').mkdir()

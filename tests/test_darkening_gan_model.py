@@ -73,29 +73,6 @@ def test_generator_loss_is_the_weighted_sum_of_the_paper_terms(tmp_path):
     assert model.log_dict['l_g_gan'] == pytest.approx(0.02 * adv.item(), rel=1e-4)  # -log D(x_g), weight 0.02
 
 
-def test_stats_term_compares_the_sample_with_the_real_batch_and_is_optional(tmp_path):
-    stats_opt = {'type': 'ChannelStatsLoss', 'loss_weight': 1.0, 'quantiles': [0.1, 0.5, 0.9]}
-    model = build_model(model_options(tmp_path, stats_opt=stats_opt))
-    data = batch()
-    model.feed_data(data)
-    torch.manual_seed(3)
-    with torch.no_grad():
-        x_g = model.net_g(data['gt'])
-    q = torch.tensor(stats_opt['quantiles'])
-
-    def stats(x):
-        flat = x.transpose(0, 1).reshape(3, -1)
-        return torch.cat([flat.mean(1, keepdim=True), torch.quantile(flat, q, dim=1).T], 1)
-    expected = ((stats(x_g) + 1 / 255).log() - (stats(data['real']) + 1 / 255).log()).abs().mean()
-    torch.manual_seed(3)
-    model.optimize_parameters(1)
-    assert model.log_dict['l_g_stats'] == pytest.approx(expected.item(), rel=1e-4)
-    default = build_model(model_options(tmp_path))
-    default.feed_data(data)
-    default.optimize_parameters(1)
-    assert 'l_g_stats' not in default.log_dict
-
-
 def test_discriminator_sees_real_images_as_real(tmp_path):
     model = build_model(model_options(tmp_path))
     data = batch()

@@ -1,41 +1,29 @@
 """``rddg-demo`` from an installed wheel, run in another folder: the demo settings and the presets come from the
 package, ``data.config`` from the option file's folder, the outputs go under the working directory. The wheel is
-installed into a temporary venv that sees this interpreter's torch and BasicSR (no downloads)."""
+installed into a temporary venv (the ``wheel_python`` fixture) that sees this interpreter's torch and BasicSR (no
+downloads)."""
 import os
-import sys
 
 import pytest
 import yaml
 
-from conftest import REPO
-from test_basicsr_scripts import _run, _venv
+from helpers import run_isolated
 
 pytestmark = pytest.mark.slow  # subprocesses or training runs: left out of the fast lane (scripts/test.sh --fast)
 
 
-@pytest.fixture(scope='module')
-def installed(tmp_path_factory):
-    """Python of a venv holding this repository's wheel (``pip wheel --no-deps --no-build-isolation``)."""
-    tmp = tmp_path_factory.mktemp('demo_wheel')
-    _run([sys.executable, '-m', 'pip', 'wheel', '--no-deps', '--no-build-isolation', '-w', tmp / 'dist', REPO], tmp)
-    python = _venv(tmp / 'venv')
-    _run([python, '-m', 'pip', 'install', '--no-deps', '--no-index', next((tmp / 'dist').glob('rddg_basicsr-*.whl'))],
-         tmp)
-    return python
-
-
-def test_the_default_demo_settings_and_their_data_config_come_from_the_package(installed, tmp_path):
+def test_the_default_demo_settings_and_their_data_config_come_from_the_package(wheel_python, tmp_path):
     code = ('from rddg_basicsr.tools.demo.__main__ import DEFAULT_OPT, load_demo; print(DEFAULT_OPT); '
             'print(load_demo(DEFAULT_OPT, quick=True)["data"]["config"])')
-    default, config = _run([installed, '-c', code], tmp_path).stdout.split()
-    package = os.path.join(str(installed.parent.parent), 'lib')
+    default, config = run_isolated([wheel_python, '-c', code], tmp_path).stdout.split()
+    package = os.path.join(str(wheel_python.parent.parent), 'lib')
     assert default.startswith(package) and default.endswith('rddg_basicsr/options/demo.yml')
     assert config.startswith(package) and os.path.isfile(config)
 
 
-def test_a_quick_demo_runs_from_another_folder_with_copied_options(installed, tmp_path):
+def test_a_quick_demo_runs_from_another_folder_with_copied_options(wheel_python, tmp_path):
     """The presets copied out (``rddg-options``), the quick demo shrunk further, run from a folder of its own."""
-    _run([installed.parent / 'rddg-options', 'opts'], tmp_path)
+    run_isolated([wheel_python.parent / 'rddg-options', 'opts'], tmp_path)
     demo = yaml.safe_load(open(tmp_path / 'opts' / 'demo.yml', encoding='utf-8'))
     assert demo['data']['config'] == 'demo_data.yml'  # beside the option file, wherever it is
     demo['quick']['data']['scale'] = 'tiny'
@@ -46,7 +34,7 @@ def test_a_quick_demo_runs_from_another_folder_with_copied_options(installed, tm
         quick['logger'].update(print_freq=2, save_checkpoint_freq=4)
     with open(tmp_path / 'opts' / 'demo.yml', 'w', encoding='utf-8') as f:
         yaml.safe_dump(demo, f, sort_keys=False)
-    proc = _run([installed.parent / 'rddg-demo', '--quick', '-opt', 'opts/demo.yml'], tmp_path)
+    proc = run_isolated([wheel_python.parent / 'rddg-demo', '--quick', '-opt', 'opts/demo.yml'], tmp_path)
     out = tmp_path / 'demo_quick'
     assert (out / 'demo_result.png').is_file() and (out / 'data' / 'manifest.json').is_file()
     table = open(out / 'results.md', encoding='utf-8').read()

@@ -8,9 +8,10 @@ import re
 
 import pytest
 
-from conftest import tiny_stage1_options, write_options
+from helpers import tiny_stage1_options
 from rddg_basicsr.tools.demo import __main__ as demo_main
 from rddg_basicsr.tools.demo.__main__ import DEFAULT_OPT, load_demo, main, prepare_out, progress_line, run
+from rddg_basicsr.tools.recipes import write_options
 
 pytestmark = pytest.mark.slow  # subprocesses or training runs: left out of the fast lane (scripts/test.sh --fast)
 

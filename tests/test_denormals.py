@@ -10,21 +10,21 @@ import pytest
 import torch
 
 import rddg_basicsr  # noqa: F401
-from rddg_basicsr.basicsr_compat import denormals
+from rddg_basicsr.utils import denormals
+from rddg_basicsr.utils.paths import REPO_ROOT
 from basicsr.archs import build_network  # isort: skip
 
-from conftest import REPO
 
 pytestmark = pytest.mark.slow  # subprocesses or training runs: left out of the fast lane (scripts/test.sh --fast)
 
 PROBE = ('from rddg_basicsr.archs.enlightening_arch import EnlighteningNet; '
-         'from rddg_basicsr.basicsr_compat.denormals import unflushed_fraction; print(unflushed_fraction())')
+         'from rddg_basicsr.utils.denormals import unflushed_fraction; print(unflushed_fraction())')
 
 
 def run_python(code, flush=True, threads=2):
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
                RDDG_FLUSH_DENORMAL='1' if flush else '0')  # the thread count is the test's, not the caller's
-    proc = subprocess.run([sys.executable, '-c', code], cwd=REPO, env=env, capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, '-c', code], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return proc
@@ -84,7 +84,7 @@ def _denormals_after_first_layer(tmp_path, flush):
     """Denormal values in the first layer's output of the saved checkpoint, run by ``LowLightEnhancer`` in a fresh
     Python with the switch set; writes out_<flush>.pt."""
     proc = subprocess.run([sys.executable, '-c', RUN, str(tmp_path / 'net.pth'), str(tmp_path / 'x.pt'),
-                           str(tmp_path / f'out_{flush}.pt')], cwd=REPO, capture_output=True, text=True,
+                           str(tmp_path / f'out_{flush}.pt')], cwd=REPO_ROOT, capture_output=True, text=True,
                           timeout=300, env=dict(os.environ, RDDG_FLUSH_DENORMAL=str(int(flush))))
     assert proc.returncode == 0, proc.stderr[-2000:]
     return json.loads(proc.stdout)

@@ -3,7 +3,6 @@ import rddg_basicsr  # noqa: F401, I001  (compat layer first)
 
 import pytest
 import torch
-from basicsr.losses import build_loss
 from torch.nn import functional as F
 
 from rddg_basicsr.losses.domain_weighted_l1_loss import DomainWeightedL1Loss
@@ -140,8 +139,3 @@ def test_helpers():
     assert torch.allclose(resize_weight(wmap, (2, 2)), F.avg_pool2d(wmap, 2))
     err = torch.rand(1, 2, 4, 4)
     assert torch.allclose(weighted_reduce(err, None), err.mean())
-
-
-def test_registered():
-    loss = build_loss({'type': 'DomainWeightedL1Loss', 'reverse': False, 'normalize': 'weights'})
-    assert isinstance(loss, DomainWeightedL1Loss) and loss.reverse is False and loss.normalize == 'weights'

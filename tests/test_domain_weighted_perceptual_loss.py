@@ -3,7 +3,6 @@ import rddg_basicsr  # noqa: F401, I001  (compat layer first)
 
 import pytest
 import torch
-from basicsr.losses import build_loss
 from torch.nn import functional as F
 
 import rddg_basicsr.losses.vgg16_perceptual_loss as vpl
@@ -108,8 +107,3 @@ def test_bad_options_raise(make):
         make(normalize='sum')
     with pytest.raises(ValueError, match='reduction'):
         make(reduction='avg')
-
-
-def test_registered(make):
-    loss = build_loss({'type': 'DomainWeightedPerceptualLoss', 'vgg_weights': 'random', 'reverse': False})
-    assert isinstance(loss, DomainWeightedPerceptualLoss) and loss.reverse is False

@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from rddg_basicsr.utils.paths import REPO_ROOT
 
-PACKAGE = os.path.join(REPO, 'rddg_basicsr')
+PACKAGE = os.path.join(REPO_ROOT, 'rddg_basicsr')
 ENTRY_POINTS = ('train', 'test', 'inference', 'make_pseudo_pairs', 'tools.demo.__main__', 'copy_options',
                 'prepare_data', 'export', 'calibrate', 'app')
 # rank of each module by its dotted name's prefix: a module may import only modules of a lower rank, or of its own
@@ -21,7 +21,7 @@ RANKS = [(entry, 5) for entry in ENTRY_POINTS] + [
     ('basicsr_compat.parse_options', 4),
     ('models.', 3), ('basicsr_compat.option_checks', 3),
     ('stage1', 2), ('generic_model', 2), ('archs.', 2), ('losses.', 2), ('data.', 2), ('metrics.', 2), ('basicsr_compat.patches', 2),
-    ('utils.', 1), ('basicsr_compat.', 1),
+    ('basicsr_compat.', 1), ('utils.', 0),
 ]
 
 
@@ -76,7 +76,7 @@ def test_the_runtime_never_imports_the_tools():
     assert not wrong and any(module.startswith('tools.') for module, _ in package_modules())
 
 
-CONSOLE_SCRIPTS = re.findall(r"'(rddg-[a-z-]+)=([\w.]+):(\w+)'", open(os.path.join(REPO, 'setup.py')).read())
+CONSOLE_SCRIPTS = re.findall(r"'(rddg-[a-z-]+)=([\w.]+):(\w+)'", open(os.path.join(REPO_ROOT, 'setup.py')).read())
 # every form of every command: console scripts (run as their wrapper does), python -m, and the files
 HELP_FORMS = ([[name] for name, _, _ in CONSOLE_SCRIPTS]
               + [['rddg-prepare', command] for command in ('fivek', 'twins', 'split', 'lmdb')]
@@ -95,7 +95,7 @@ def help_command(form):
     if form[0] == '-m':
         return [sys.executable, '-X', 'importtime', *form, '--help']
     if form[0].endswith('.py'):
-        return [sys.executable, '-X', 'importtime', os.path.join(REPO, form[0]), '--help']
+        return [sys.executable, '-X', 'importtime', os.path.join(REPO_ROOT, form[0]), '--help']
     module, func = next((module, func) for name, module, func in CONSOLE_SCRIPTS if name == form[0])
     wrapper = f'import sys; from {module} import {func}; sys.argv[0] = {form[0]!r}; sys.exit({func}())'
     return [sys.executable, '-X', 'importtime', '-c', wrapper, *form[1:], '--help']
@@ -106,7 +106,7 @@ def test_help_answers_without_torch(form, tmp_path):
     """``--help`` of every command, in every form, loads neither torch, BasicSR nor OpenCV (it answers in a
     fraction of a second: ``scripts/bench/startup.py``). Run from elsewhere: ``test.py`` as a file would shadow
     the standard library's ``test`` package without the bootstrap."""
-    env = dict(os.environ, PYTHONPATH=REPO)  # the .pth hook too comes from this checkout
+    env = dict(os.environ, PYTHONPATH=REPO_ROOT)  # the .pth hook too comes from this checkout
     proc = subprocess.run(help_command(form), cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0 and proc.stdout.startswith('usage: rddg-'), proc.stderr[-2000:]  # the console name
     if form[0].startswith('rddg-'):
@@ -127,5 +127,5 @@ def test_console_scripts_name_the_entry_points_main():
                                                               'rddg-prepare', 'rddg-pseudo-pairs', 'rddg-test',
                                                               'rddg-train']
     for _, module, func in CONSOLE_SCRIPTS:
-        path = os.path.join(REPO, *module.split('.')) + '.py'
+        path = os.path.join(REPO_ROOT, *module.split('.')) + '.py'
         assert module[len('rddg_basicsr.'):] in ENTRY_POINTS and f'def {func}(' in open(path).read()

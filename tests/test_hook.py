@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from conftest import REPO, write_options
+from rddg_basicsr.tools.recipes import write_options
+from rddg_basicsr.utils.paths import REPO_ROOT
 
 pytestmark = pytest.mark.slow  # subprocesses or training runs: left out of the fast lane (scripts/test.sh --fast)
 
@@ -35,8 +36,8 @@ atexit.register(report)
 '''
 
 
-def run_python(code, *args, cwd=REPO):
-    env = dict(os.environ, PYTHONPATH=REPO, PYTHONUNBUFFERED='1')  # the .pth hook too comes from this checkout
+def run_python(code, *args, cwd=REPO_ROOT):
+    env = dict(os.environ, PYTHONPATH=REPO_ROOT, PYTHONUNBUFFERED='1')  # the .pth hook too comes from this checkout
     proc = subprocess.run([sys.executable, '-c', REPORT + code, *map(str, args)], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -61,7 +61,7 @@ def train(tmp_path, init):
     """Stage 1 through the real model's optimize_parameters; returns the learned camera values."""
     torch.manual_seed(0)
     model = build_model(options(tmp_path, init))
-    truth = LowLightCamera(3, tone=False, field_cell=16, init=TRUTH)
+    truth = LowLightCamera(3, field_cell=16, init=TRUTH)
     images, gen = photos(), torch.Generator().manual_seed(0)
     for it in range(1, ITERS + 1):
         y = crops(images, gen)

@@ -1,5 +1,5 @@
 """Image files: 8/16-bit, gray, RGB and RGBA read to float RGB and written back unchanged; EXIF orientation, the
-pixel budget checked on headers read without decoding, bounded reads, atomic writes and output-folder locks."""
+pixel budget checked on headers read without decoding, bounded reads; writes go through ``utils.atomic``."""
 import os
 import struct
 import zlib
@@ -10,11 +10,8 @@ import pytest
 from PIL import Image, ImageFile
 from skimage import data
 
-from conftest import folder_locked_elsewhere
-from rddg_basicsr.utils import image_io
-from rddg_basicsr.utils.image_io import (FolderInUseError, ImageTooLargeError, UnreadableImageError, needs_png,
-                                         output_folder_lock, read_header, read_image_any, temporary_name,
-                                         write_bytes_atomic, write_image_like)
+from rddg_basicsr.utils.image_io import (ImageTooLargeError, UnreadableImageError, needs_png, read_header,
+                                         read_image_any, write_image_like)
 
 
 @pytest.fixture(scope='module')
@@ -122,25 +119,6 @@ def test_atomic_write_failure_names_the_file_and_keeps_the_old_one(tmp_path, mon
     assert os.listdir(tmp_path) == ['out.png'] and target.read_bytes() == b'old'
 
 
-def test_ctrl_c_during_a_write_leaves_no_temporary_file_and_the_old_one(tmp_path, monkeypatch):
-    """Issue 25 item 5: the temporary file of an interrupted write was left in the output folder."""
-    target = tmp_path / 'out.png'
-    target.write_bytes(b'old')
-
-    def interrupted(fd):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(os, 'fsync', interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        write_bytes_atomic(str(target), b'new')
-    assert os.listdir(tmp_path) == ['out.png'] and target.read_bytes() == b'old'
-
-
-def test_write_into_a_missing_folder_is_one_line(tmp_path):
-    with pytest.raises(OSError, match=f'^cannot write {tmp_path / "no" / "x.png"}: No such file or directory$'):
-        write_bytes_atomic(str(tmp_path / 'no' / 'x.png'), b'x')
-
-
 def _chunk(kind, body, crc=None):
     crc = zlib.crc32(kind + body) if crc is None else crc
     return struct.pack('>I', len(body)) + kind + body + struct.pack('>I', crc)
@@ -214,39 +192,3 @@ def test_a_huge_file_is_never_read_whole(tmp_path, head):
     with pytest.raises(UnreadableImageError, match=r'huge\.png: ') as err:
         read_image_any(str(path))
     assert ('5368709120 bytes, more than its PNG header (4x4) can need' in str(err.value)) == (head == 'png')
-
-
-def test_names_of_255_bytes_are_written(tmp_path):
-    """Issue 19.9: the temporary name '.<name>.tmp' of a 251-255-byte name went past the 255-byte limit."""
-    for length in (251, 255):
-        target = tmp_path / ('é' * ((length - 4) // 2) + 'x' * ((length - 4) % 2) + '.png')
-        assert len(target.name.encode()) == length
-        write_bytes_atomic(str(target), b'data')
-        assert target.read_bytes() == b'data'
-    assert len(os.listdir(tmp_path)) == 2
-
-
-def test_temporary_names_are_short_unique_and_beside_the_target(tmp_path):
-    """Issue 19.11: two runs shared '.<name>.tmp'; names are now per process and call."""
-    names = {temporary_name(str(tmp_path / 'a.png')) for _ in range(100)}
-    assert len(names) == 100
-    assert all(os.path.dirname(n) == str(tmp_path) and len(os.path.basename(n)) <= 34 for n in names)
-    assert f'.{os.getpid()}.' in names.pop()
-
-
-def test_an_output_folder_is_locked_against_a_second_process(tmp_path):
-    with folder_locked_elsewhere(tmp_path, seconds=30):
-        with pytest.raises(FolderInUseError, match=f'^output folder {tmp_path} is in use by another run'):
-            with output_folder_lock(str(tmp_path)):
-                pass
-    with output_folder_lock(str(tmp_path)):  # released when its holder died
-        pass
-    assert os.listdir(tmp_path) == []
-
-
-def test_large_writes_quantise_as_the_whole_array_would(tmp_path, monkeypatch):
-    rgb = np.random.default_rng(0).random((37, 23, 3), dtype=np.float32) * 1.2 - 0.1
-    monkeypatch.setattr(image_io, '_QUANTIZE_VALUES', 50)  # bands of 2 rows
-    write_image_like(str(tmp_path / 'a.png'), rgb, None, {'bit_depth': 16, 'was_gray': False})
-    expected = np.clip(np.round(rgb[..., ::-1] * 65535), 0, 65535).astype(np.uint16)
-    assert np.array_equal(cv2.imread(str(tmp_path / 'a.png'), cv2.IMREAD_UNCHANGED), expected)

@@ -14,7 +14,7 @@ import yaml
 from basicsr.archs import build_network
 from skimage import data
 
-from conftest import RunsCode, folder_locked_elsewhere
+from helpers import RunsCode, folder_locked_elsewhere, png_declaring
 from rddg_basicsr.inference import main, parse_args
 
 EN_OPT = {'type': 'EnlighteningNet', 'num_feat': 4, 'num_level': 2, 'num_block': 1}
@@ -165,24 +165,11 @@ def test_a_checkpoint_that_would_run_code_is_refused(setup, tmp_path):
     assert not sentinel.exists()
 
 
-def _png_declaring(path, width, height):
-    """A few-hundred-byte PNG whose header declares ``width`` x ``height`` gray pixels (a decompression bomb)."""
-    import struct
-    import zlib
-
-    def chunk(kind, body):
-        return struct.pack('>I', len(body)) + kind + body + struct.pack('>I', zlib.crc32(kind + body))
-
-    rows = zlib.compress(b'\0' * (width + 1) * 4)
-    path.write_bytes(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', width, height, 8, 0, 0, 0, 0))
-                     + chunk(b'IDAT', rows) + chunk(b'IEND', b''))
-
-
 def test_decompression_bomb_is_skipped_before_decoding_and_the_rest_goes_on(setup, tmp_path, capsys):
     root, _ = setup
     folder = tmp_path / 'bomb'
     folder.mkdir()
-    _png_declaring(folder / 'a_bomb.png', 30000, 30000)
+    png_declaring(folder / 'a_bomb.png', 30000, 30000)
     shutil.copy(root / 'in' / 'gray.png', folder / 'b_ok.png')
     assert _run_on(setup, folder, tmp_path / 'out') == 1
     captured = capsys.readouterr()
@@ -316,7 +303,7 @@ def test_a_huge_png_among_the_inputs_is_skipped_from_its_header(setup, tmp_path,
     root, _ = setup
     folder = tmp_path / 'bomb'
     folder.mkdir()
-    _png_declaring(folder / 'a_bomb.png', 50000, 50000)
+    png_declaring(folder / 'a_bomb.png', 50000, 50000)
     shutil.copy(root / 'in' / 'gray.png', folder / 'b_ok.png')
     monkeypatch.setattr(ImageFile.ImageFile, 'load', lambda *a: pytest.fail('pixels decoded by Pillow'))
     assert _run_on(setup, folder, tmp_path / 'out') == 1

@@ -1,6 +1,4 @@
 import os
-import struct
-import zlib
 
 import cv2
 import numpy as np
@@ -8,6 +6,7 @@ import pytest
 import skimage.data
 import torch
 
+from helpers import png_declaring
 from rddg_basicsr.data.image_folder import list_images  # first: the package applies its compat layer
 from rddg_basicsr.data.lowlight_image_dataset import LowLightImageDataset
 from basicsr.data import build_dataset  # isort: skip
@@ -147,20 +146,10 @@ def test_corrupt_body_with_intact_header_and_end_fails_at_construction(folder):
         LowLightImageDataset(make_opt(folder))
 
 
-def _png_declaring(path, width, height):
-    """A PNG whose IHDR declares width x height 1-bit gray (its pixel data is a few zero rows)."""
-    def chunk(kind, body):
-        return struct.pack('>I', len(body)) + kind + body + struct.pack('>I', zlib.crc32(kind + body))
-
-    ihdr = struct.pack('>IIBBBBB', width, height, 1, 0, 0, 0, 0)
-    path.write_bytes(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', ihdr) + chunk(b'IDAT', zlib.compress(bytes(64)))
-                     + chunk(b'IEND', b''))
-
-
 def test_a_decompression_bomb_is_one_line_naming_it(folder):
     """Issue 19.3: Pillow's DecompressionBombError escaped as a traceback naming no file."""
     path = folder / 'z_bomb.png'
-    _png_declaring(path, 50000, 50000)
+    png_declaring(path, 50000, 50000)
     with pytest.raises(OSError, match=rf'^{path} is 50000x50000 \(2500 Mpx\), above the pixel budget of 134217728 '
                                       r'\(training images; crop it into smaller files\)$'):
         LowLightImageDataset(make_opt(folder))

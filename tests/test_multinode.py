@@ -12,8 +12,9 @@ import pytest
 import torch
 from basicsr.archs import build_network
 
-from conftest import REPO, read_log, tiny_stage2_options, write_options
-from test_train_distributed import free_port
+from helpers import free_port, read_log, tiny_stage2_options
+from rddg_basicsr.tools.recipes import write_options
+from rddg_basicsr.utils.paths import REPO_ROOT
 
 pytestmark = pytest.mark.slow  # subprocesses or training runs: left out of the fast lane (scripts/test.sh --fast)
 
@@ -36,7 +37,7 @@ def start_node(opt_path, root, endpoint):
     own process group (so a failure can stop the agent and its worker together)."""
     cmd = [sys.executable, '-m', 'torch.distributed.run', '--nnodes', '2', '--nproc_per_node', '1',
            '--rdzv_backend', 'c10d', '--rdzv_endpoint', endpoint, '--rdzv_id', 'rddg_two_nodes',
-           os.path.join(REPO, 'rddg_basicsr', 'train.py'), '-opt', opt_path, '--launcher', 'pytorch',
+           os.path.join(REPO_ROOT, 'rddg_basicsr', 'train.py'), '-opt', opt_path, '--launcher', 'pytorch',
            '--root_path', str(root)]
     return subprocess.Popen(cmd, env=dict(os.environ, OMP_NUM_THREADS='1'), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)

@@ -128,8 +128,8 @@ def test_pretrain_generic_needs_the_shipped_network_before_any_work():
     with open(OPTIONS / 'stage2_rddg.yml') as f:
         opt['network_g'] = yaml.safe_load(f)['network_g']
     check_options(opt)
-    opt['network_g']['head'] = 'gain'
-    with pytest.raises(ValueError, match="network_g.head is 'gain', not 'residual'"):
+    opt['network_g']['num_block'] = 2
+    with pytest.raises(ValueError, match="network_g.num_block is 2, not 1"):
         check_options(opt)
 
 

@@ -11,12 +11,13 @@ import pytest
 import yaml
 from basicsr.utils.options import ordered_yaml, parse_options
 
-from conftest import REPO, run_entry
+from helpers import run_entry
 from rddg_basicsr.basicsr_compat.option_checks import read_option_file
 from rddg_basicsr.utils.option_files import OptionFileError, load_yaml
+from rddg_basicsr.utils.paths import REPO_ROOT
 
-STAGE1 = open(f'{REPO}/options/stage1_darken.yml', encoding='utf-8').read()
-TEST = open(f'{REPO}/options/test_rddg.yml', encoding='utf-8').read()
+STAGE1 = open(f'{REPO_ROOT}/options/stage1_darken.yml', encoding='utf-8').read()
+TEST = open(f'{REPO_ROOT}/options/test_rddg.yml', encoding='utf-8').read()
 
 
 def _edited(tmp_path, text, old, new, name='opt.yml'):
@@ -69,7 +70,7 @@ def test_float_without_a_dot_is_a_float_and_order_and_float_tag_kept(tmp_path):
     opt = load_yaml(path)
     assert opt['train']['optim_g']['lr'] == 1e-4 and opt['train']['optim_d']['lr'] == 1e-4
     assert list(opt)[:4] == ['name', 'model_type', 'num_gpu', 'manual_seed']
-    assert load_yaml(f'{REPO}/options/stage1_darken.yml')['train']['optim_d']['lr'] == 1e-4
+    assert load_yaml(f'{REPO_ROOT}/options/stage1_darken.yml')['train']['optim_d']['lr'] == 1e-4
 
 
 @pytest.mark.parametrize('old,new,message', [
@@ -93,8 +94,8 @@ def test_a_string_lr_fails_before_basicsr_with_one_line(tmp_path):
 
 def test_shipped_option_files_pass():
     for name in ('stage1_darken.yml', 'stage1_paper.yml', 'stage2_rddg.yml'):
-        read_option_file(f'{REPO}/options/{name}', is_train=True)
-    read_option_file(f'{REPO}/options/test_rddg.yml', is_train=False)
+        read_option_file(f'{REPO_ROOT}/options/{name}', is_train=True)
+    read_option_file(f'{REPO_ROOT}/options/test_rddg.yml', is_train=False)
 
 
 # Issue 25 item 2: files that are not option files, and what each reader says about them
@@ -117,10 +118,9 @@ def _not_options(tmp_path, kind):
 def test_every_reader_of_option_files_gives_one_line_for_a_file_that_is_not_options(tmp_path, kind):
     from rddg_basicsr import inference
     from rddg_basicsr.cli import load_network_opts
-    from rddg_basicsr.tools.recipes import read_options
 
     path, message = _not_options(tmp_path, kind), NOT_OPTIONS[kind][1]
-    for read in (load_yaml, read_options, lambda p: read_option_file(p, is_train=True)):
+    for read in (load_yaml, lambda p: read_option_file(p, is_train=True)):
         with pytest.raises(OptionFileError) as err:
             read(str(path))
         assert str(err.value).startswith(str(path)) and message in str(err.value) and '\n' not in str(err.value)
@@ -134,7 +134,7 @@ def test_every_reader_of_option_files_gives_one_line_for_a_file_that_is_not_opti
 
 
 def _basicsr_train(*args, cwd):
-    env = dict(os.environ, PYTHONPATH=REPO, PYTHONUNBUFFERED='1')  # the plugin through the start-up hook
+    env = dict(os.environ, PYTHONPATH=REPO_ROOT, PYTHONUNBUFFERED='1')  # the plugin through the start-up hook
     return subprocess.run([sys.executable, '-m', 'basicsr.train', *map(str, args)], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=600)
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from rddg_basicsr.utils.paths import REPO_ROOT
 
 pytestmark = pytest.mark.slow  # subprocesses or training runs: left out of the fast lane (scripts/test.sh --fast)
 
@@ -36,25 +36,25 @@ print(failed)
 
 
 def run_python(code, *args, **env):
-    full_env = dict(os.environ, PYTHONPATH=REPO, **env)  # the .pth hook too comes from this checkout
-    proc = subprocess.run([sys.executable, '-c', code, *args], cwd=REPO, env=full_env, capture_output=True, text=True,
-                          timeout=600)
+    full_env = dict(os.environ, PYTHONPATH=REPO_ROOT, **env)  # the .pth hook too comes from this checkout
+    proc = subprocess.run([sys.executable, '-c', code, *args], cwd=REPO_ROOT, env=full_env, capture_output=True,
+                          text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stdout.strip()
 
 
 def plugin_modules():
-    for folder, _, names in os.walk(os.path.join(REPO, 'rddg_basicsr')):
+    for folder, _, names in os.walk(os.path.join(REPO_ROOT, 'rddg_basicsr')):
         for name in sorted(names):
             if name.endswith('.py') and name != '_bootstrap.py':
-                dotted = os.path.relpath(os.path.join(folder, name), REPO)[:-3].replace(os.sep, '.')
+                dotted = os.path.relpath(os.path.join(folder, name), REPO_ROOT)[:-3].replace(os.sep, '.')
                 yield dotted.removesuffix('.__init__')
 
 
 def test_import_loads_no_torch_and_has_a_version():
     code = ('import sys, rddg_basicsr; '
             'print(rddg_basicsr.__version__, [m for m in ("torch", "basicsr") if m in sys.modules])')
-    version = re.search(r"version='([^']+)'", open(os.path.join(REPO, 'setup.py')).read()).group(1)
+    version = re.search(r"version='([^']+)'", open(os.path.join(REPO_ROOT, 'setup.py')).read()).group(1)
     assert run_python(code) == f'{version} []'  # the version setup.py installs
 
 
@@ -75,12 +75,12 @@ def test_any_module_imported_first_then_a_lookup_registers_the_whole_plugin():
 
 
 def test_importing_basicsr_imports_no_registering_plugin_module():
-    """basicsr's import hands over to ``basicsr_compat`` (and the option-file reader its patches install) only: no
-    plugin class module loads inside it, so no import cycle runs through basicsr (``import rddg_basicsr.darkening``
-    and the like may use plain ``from`` imports)."""
+    """basicsr's import hands over to ``basicsr_compat`` (and the option-file reader and folder lock of its parse path)
+    only: no plugin class module loads inside it, so no import cycle runs through basicsr (``import
+    rddg_basicsr.darkening`` and the like may use plain ``from`` imports)."""
     code = ('import sys, basicsr; print(sorted(m for m in sys.modules if m.startswith("rddg_basicsr.") '
             'and not m.startswith("rddg_basicsr.basicsr_compat")))')
-    assert run_python(code) == "['rddg_basicsr.utils', 'rddg_basicsr.utils.option_files']"
+    assert run_python(code) == "['rddg_basicsr.utils', 'rddg_basicsr.utils.locks', 'rddg_basicsr.utils.option_files']"
 
 
 def test_the_whole_plugin_registers_once_and_each_registering_module_once():

@@ -12,17 +12,18 @@ import zlib
 import pytest
 import torch
 
-from conftest import REPO, RunsCode, run_entry, tiny_stage1_options, write_options
+from helpers import RunsCode, run_entry, tiny_stage1_options
 from rddg_basicsr.basicsr_compat.parse_options import apply_force_yml, force_yml_value
-from rddg_basicsr.basicsr_compat.run_lock import lock_path
-from rddg_basicsr.tools.recipes import repo_options
+from rddg_basicsr.tools.recipes import repo_options, write_options
+from rddg_basicsr.utils.locks import lock_path
+from rddg_basicsr.utils.paths import REPO_ROOT
 
 pytestmark = pytest.mark.slow  # subprocesses or training runs: left out of the fast lane (scripts/test.sh --fast)
 
 
 def _basicsr_train(*args, cwd, check=False):
     """``python -m basicsr.train`` (BasicSR's own script, the plugin through the start-up hook) run in ``cwd``."""
-    env = dict(os.environ, PYTHONPATH=REPO, PYTHONUNBUFFERED='1')
+    env = dict(os.environ, PYTHONPATH=REPO_ROOT, PYTHONUNBUFFERED='1')
     proc = subprocess.run([sys.executable, '-m', 'basicsr.train', *map(str, args)], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=600)
     assert not check or proc.returncode == 0, proc.stderr[-3000:]
@@ -113,8 +114,8 @@ def test_force_yml_is_checked_with_the_file():
 def test_rddg_train_and_basicsr_train_with_one_name_do_not_both_run(demo_data, tmp_path):
     """Issue 19 item 5: the second start, through BasicSR's own script, is refused and archives nothing."""
     opt_path = _stage1(tmp_path, demo_data, name='shared', train__total_iter=100000)
-    first = subprocess.Popen([sys.executable, os.path.join(REPO, 'rddg_basicsr', 'train.py'), '-opt', str(opt_path),
-                              '--root_path', str(tmp_path)], env=dict(os.environ, PYTHONPATH=REPO),
+    first = subprocess.Popen([sys.executable, os.path.join(REPO_ROOT, 'rddg_basicsr', 'train.py'), '-opt',
+                              str(opt_path), '--root_path', str(tmp_path)], env=dict(os.environ, PYTHONPATH=REPO_ROOT),
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         lock = lock_path(str(tmp_path / 'experiments' / 'shared'))

@@ -5,7 +5,6 @@ import datetime
 import importlib
 import os
 import random
-import socket
 
 import numpy as np
 import pytest
@@ -17,6 +16,7 @@ import basicsr.test
 import basicsr.train
 import basicsr.utils.dist_util as dist_util
 import basicsr.utils.options
+from helpers import free_port
 from rddg_basicsr.basicsr_compat import patches
 from rddg_basicsr.utils import option_files
 from rddg_basicsr.utils.checkpoint import latest_state_path
@@ -115,15 +115,9 @@ def test_none_when_nothing_to_resume(run_dir, tmp_path):
     assert basicsr.train.load_resume_state(_opt(empty_root, auto_resume=True)) is None
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.skipif(torch.cuda.is_available() or not dist.is_available(), reason='CPU gloo path')
 def test_init_dist_pytorch_on_cpu_uses_gloo_and_make_exp_dirs_waits(monkeypatch, tmp_path):
-    for key, value in {'MASTER_ADDR': '127.0.0.1', 'MASTER_PORT': str(_free_port()), 'RANK': '0',
+    for key, value in {'MASTER_ADDR': '127.0.0.1', 'MASTER_PORT': str(free_port()), 'RANK': '0',
                        'WORLD_SIZE': '1', 'LOCAL_RANK': '0'}.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv('RDDG_DIST_BACKEND', raising=False)

@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import REPO
 from rddg_basicsr.data.lowlight_image_dataset import LowLightImageDataset
 from rddg_basicsr.prepare_data import main
+from rddg_basicsr.utils.paths import REPO_ROOT
 
 
 def _images(folder, sizes, ext='.png'):
@@ -40,7 +40,7 @@ def test_fivek_resizes_by_orientation_and_splits_deterministically(tmp_path):
 def test_twins_darken_with_the_config_and_flags_and_never_write_over_inputs(tmp_path):
     src = _images(tmp_path / 'nl', [(64, 64)] * 3)
     out = tmp_path / 'll'
-    main(['twins', '-i', src, '-o', str(out), '--config', os.path.join(REPO, 'options', 'demo_data.yml'),
+    main(['twins', '-i', src, '-o', str(out), '--config', os.path.join(REPO_ROOT, 'options', 'demo_data.yml'),
           '--set', 'exposure_range=[0.3, 0.4]'])
     for name in os.listdir(src):
         assert cv2.imread(str(out / name)).mean() < 0.5 * cv2.imread(os.path.join(src, name)).mean()
@@ -92,7 +92,7 @@ def test_lmdb_of_class_folders_reads_back_through_the_dataset(tmp_path):
 
 
 def test_help_lists_the_commands():
-    proc = subprocess.run([sys.executable, '-m', 'rddg_basicsr.prepare_data', '--help'], cwd=REPO,
+    proc = subprocess.run([sys.executable, '-m', 'rddg_basicsr.prepare_data', '--help'], cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and all(cmd in proc.stdout for cmd in ('fivek', 'twins', 'split', 'lmdb'))
 

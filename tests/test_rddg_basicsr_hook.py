@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from rddg_basicsr.utils.paths import REPO_ROOT
 
 pytestmark = pytest.mark.slow  # subprocesses or training runs: left out of the fast lane (scripts/test.sh --fast)
 
@@ -17,9 +17,9 @@ IMPORT_BASICSR = 'import basicsr.archs.rrdbnet_arch; print("basicsr loaded")'
 def _broken_copy(tmp_path, relative):
     """A copy of the plugin (package and shim) whose file ``relative`` has a syntax error."""
     copy = tmp_path / 'checkout'
-    shutil.copytree(os.path.join(REPO, 'rddg_basicsr'), copy / 'rddg_basicsr',
+    shutil.copytree(os.path.join(REPO_ROOT, 'rddg_basicsr'), copy / 'rddg_basicsr',
                     ignore=shutil.ignore_patterns('__pycache__'))
-    shutil.copy(os.path.join(REPO, 'rddg_basicsr_hook.py'), copy)
+    shutil.copy(os.path.join(REPO_ROOT, 'rddg_basicsr_hook.py'), copy)
     with open(copy / relative, 'a', encoding='utf-8') as f:
         f.write('\ndef broken(:\n')
     return copy
@@ -45,7 +45,7 @@ def test_a_pth_pointing_at_a_missing_checkout_is_one_warning_line(tmp_path):
     site = tmp_path / 'site'
     site.mkdir()
     (site / 'easy-install.pth').write_text(f'{tmp_path / "moved" / "checkout"}\n')
-    shutil.copy(os.path.join(REPO, 'rddg_basicsr_hook.pth'), site)
+    shutil.copy(os.path.join(REPO_ROOT, 'rddg_basicsr_hook.pth'), site)
     code = f'import site, sys; site.addsitedir({str(site)!r}); print("started", "rddg_basicsr_hook" in sys.modules)'
     env = {key: value for key, value in os.environ.items() if key != 'PYTHONPATH'}
     proc = subprocess.run([sys.executable, '-S', '-c', code], cwd=tmp_path, env=env, capture_output=True, text=True,
@@ -59,8 +59,8 @@ def test_a_pth_pointing_at_a_missing_checkout_is_one_warning_line(tmp_path):
 def test_the_pth_installs_the_hook_when_the_plugin_is_there(tmp_path):
     site = tmp_path / 'site'
     site.mkdir()
-    shutil.copy(os.path.join(REPO, 'rddg_basicsr_hook.pth'), site)
-    code = (f'import site, sys; sys.path.insert(0, {REPO!r}); site.addsitedir({str(site)!r}); '
+    shutil.copy(os.path.join(REPO_ROOT, 'rddg_basicsr_hook.pth'), site)
+    code = (f'import site, sys; sys.path.insert(0, {REPO_ROOT!r}); site.addsitedir({str(site)!r}); '
             'print([type(f).__name__ for f in sys.meta_path][:1])')
     env = {key: value for key, value in os.environ.items() if key != 'PYTHONPATH'}
     proc = subprocess.run([sys.executable, '-S', '-c', code], cwd=tmp_path, env=env, capture_output=True, text=True,

@@ -4,8 +4,9 @@ import rddg_basicsr  # noqa: F401, I001  (compat layer first)
 
 import os
 
-from rddg_basicsr.tools.recipes import (DELETE, merge, point_stage1_at, point_stage2_at, read_options, repo_options,
-                                        run_entry, write_options)
+from rddg_basicsr.tools.recipes import (DELETE, merge, point_stage1_at, point_stage2_at, repo_options, run_entry,
+                                        write_options)
+from rddg_basicsr.utils.option_files import load_yaml
 from rddg_basicsr.utils.paths import REPO_ROOT
 
 
@@ -21,7 +22,7 @@ def test_write_then_read_keeps_values_and_key_order(tmp_path):
     opt = {'name': 'x', 'z': 1, 'a': {'lr': 1e-4, 'milestones': [1, 2]}}
     path = write_options(opt, tmp_path / 'new' / 'o.yml')
     assert path == str(tmp_path / 'new' / 'o.yml')
-    assert list(read_options(path)) == ['name', 'z', 'a'] and read_options(path) == opt
+    assert list(load_yaml(path)) == ['name', 'z', 'a'] and load_yaml(path) == opt
 
 
 def test_point_stage1_and_stage2_at_a_demo_dataset():

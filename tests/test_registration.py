@@ -4,25 +4,58 @@ import rddg_basicsr  # noqa: F401, I001  (compat layer first)
 import sys
 import uuid
 
+import numpy as np
 import pytest
+import torch
+from basicsr.archs import build_network
+from basicsr.losses import build_loss
+from basicsr.metrics import calculate_metric
 from basicsr.utils.registry import ARCH_REGISTRY, DATASET_REGISTRY, LOSS_REGISTRY, METRIC_REGISTRY, MODEL_REGISTRY
 
 from rddg_basicsr.utils.registration import import_suffixed_modules
 
+IMAGE = np.zeros((8, 8, 3), np.uint8)
+METRIC_DATA = {'img': IMAGE, 'img2': IMAGE, 'd_prob': torch.full((1, 1, 8, 8), 0.25)}
+# Every type the plugin registers: (registry, name, options it is built (or, a metric, called on METRIC_DATA) with from
+# a YAML-like dict, the attributes the built object has (or the metric's value)). None: registered only here; the
+# datasets and models need data and full options, which their own tests build them from.
+PLUGIN_TYPES = [
+    (ARCH_REGISTRY, 'DarkeningNet', {'num_feat': 4, 'num_block': 1}, {}),
+    (ARCH_REGISTRY, 'PatchDiscriminator', {'num_feat': 4, 'norm': 'instance'}, {}),
+    (ARCH_REGISTRY, 'EnlighteningNet', {'num_feat': 4, 'num_level': 2}, {'multiple': 2}),
+    (ARCH_REGISTRY, 'VGG16FeatureExtractor', {'layer': 'conv1_2', 'vgg_weights': 'random'}, {'layer': 'conv1_2'}),
+    (LOSS_REGISTRY, 'SSIMLoss', {'loss_weight': 0.5}, {'loss_weight': 0.5}),
+    (LOSS_REGISTRY, 'VGG16PerceptualLoss', {'layer': 'conv1_2', 'vgg_weights': 'random', 'loss_weight': 0.5},
+     {'loss_weight': 0.5}),
+    (LOSS_REGISTRY, 'DomainWeightedL1Loss', {'reverse': False, 'normalize': 'weights'},
+     {'reverse': False, 'normalize': 'weights'}),
+    (LOSS_REGISTRY, 'DomainWeightedPerceptualLoss', {'layer': 'conv1_2', 'vgg_weights': 'random', 'reverse': False},
+     {'reverse': False}),
+    (METRIC_REGISTRY, 'calculate_ciede2000', {'better': 'lower'}, 0.0),
+    (METRIC_REGISTRY, 'calculate_domain_score', {'better': 'higher'}, 0.25),
+    (METRIC_REGISTRY, 'calculate_lpips', None, None),
+    (MODEL_REGISTRY, 'DarkeningGANModel', None, None),
+    (MODEL_REGISTRY, 'RDDGModel', None, None),
+    (DATASET_REGISTRY, 'DarkeningDataset', None, None),
+    (DATASET_REGISTRY, 'LowLightPairedDataset', None, None),
+    (DATASET_REGISTRY, 'LowLightImageDataset', None, None),
+]
+BUILD = {ARCH_REGISTRY: build_network, LOSS_REGISTRY: build_loss}
 
-@pytest.mark.parametrize('registry,names', [
-    (ARCH_REGISTRY, ['DarkeningNet', 'PatchDiscriminator', 'EnlighteningNet', 'VGG16FeatureExtractor']),
-    (LOSS_REGISTRY, ['SSIMLoss', 'VGG16PerceptualLoss', 'DomainWeightedL1Loss', 'DomainWeightedPerceptualLoss',
-                     'ChannelStatsLoss']),
-    (MODEL_REGISTRY, ['DarkeningGANModel', 'RDDGModel']),
-    (METRIC_REGISTRY, ['calculate_lpips', 'calculate_domain_score']),
-    (DATASET_REGISTRY, ['DarkeningDataset', 'LowLightPairedDataset', 'LowLightImageDataset']),
-])
-def test_package_import_registers_everything(registry, names):
-    for name in names:
-        assert name in registry, f'{name} not in {registry._name}'
-        obj = registry.get(name)
-        assert obj.__module__.startswith('rddg_basicsr.'), obj.__module__
+
+@pytest.mark.parametrize('registry,name,options,expected', PLUGIN_TYPES, ids=[row[1] for row in PLUGIN_TYPES])
+def test_every_plugin_type_is_registered_and_buildable_from_options(registry, name, options, expected):
+    assert name in registry, f'{name} not in {registry._name}'
+    obj = registry.get(name)
+    assert obj.__module__.startswith('rddg_basicsr.'), obj.__module__
+    if options is None:
+        return
+    if registry is METRIC_REGISTRY:
+        assert calculate_metric(METRIC_DATA, {'type': name, **options}) == pytest.approx(expected)
+        return
+    built = BUILD[registry]({'type': name, **options})
+    assert type(built) is obj
+    assert {key: getattr(built, key) for key in expected} == expected
 
 
 def test_basicsr_own_entries_still_there():

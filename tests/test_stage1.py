@@ -1,6 +1,6 @@
 """The trained stage-1 object (``rddg_basicsr/stage1.py``): frozen nets from option files and checkpoints, maps
 w = box(sigmoid(D(x_g))) at image size smoothed over D's finest branch, one smoothing vocabulary, the context a crop
-needs, the declared stochastic protocol, heat maps with a colour bar."""
+needs, the declared stochastic protocol."""
 import rddg_basicsr  # noqa: F401, I001  (compat layer first)
 
 import pytest
@@ -12,7 +12,7 @@ from torch.nn import functional as F
 from rddg_basicsr.archs.arch_util import quantize_8bit
 from rddg_basicsr.archs.darkening_arch import DarkeningNet
 from rddg_basicsr.archs.patch_discriminator_arch import PatchDiscriminator
-from rddg_basicsr.stage1 import Stage1, box_smooth, crop_context, heat_map, parse_smooth
+from rddg_basicsr.stage1 import Stage1, box_smooth, crop_context, parse_smooth
 
 NETS = {'network_g': {'type': 'DarkeningNet', 'num_feat': 4, 'num_block': 1},
         'network_d': {'type': 'PatchDiscriminator', 'num_feat': 4}}
@@ -190,12 +190,3 @@ def test_tiles_are_exact_for_local_nets_and_skipped_for_a_stochastic_g():
         assert stochastic._tiled(camera) is camera
         first = stochastic.darken(nl)
         assert not torch.equal(first, stochastic.darken(nl))  # a fresh draw per call
-
-
-def test_heat_map_has_a_colour_bar_on_the_fixed_scale():
-    w = torch.linspace(0, 1, 64).view(1, 1, 1, 64).expand(1, 1, 48, 64)
-    bare, legend = heat_map(w, colour_bar=False), heat_map(w)
-    assert bare.shape == (48, 64, 3) and legend.shape[0] == 48 and legend.shape[1] > 64
-    assert (legend[:, :64] == bare).all()
-    bar = legend[:, 64:80].astype(int)
-    assert (abs(bar[0] - bare[0, -1]) <= 8).all() and (abs(bar[-1] - bare[0, 0]) <= 8).all()  # top 1, bottom 0

@@ -10,8 +10,9 @@ import time
 import pytest
 import torch
 
-from conftest import REPO, RunsCode, read_log, run_entry, tiny_stage1_options, write_options
-from rddg_basicsr.tools.recipes import entry_command, entry_env
+from helpers import RunsCode, read_log, run_entry, tiny_stage1_options
+from rddg_basicsr.utils.paths import REPO_ROOT
+from rddg_basicsr.tools.recipes import entry_command, entry_env, write_options
 
 pytestmark = pytest.mark.slow  # subprocesses or training runs: left out of the fast lane (scripts/test.sh --fast)
 
@@ -108,8 +109,8 @@ def test_ctrl_c_is_one_line_naming_the_last_complete_state(demo_data, tmp_path):
     opt = tiny_stage1_options(demo_data, name='interrupted', total_iter=100000)
     opt['logger'].update(save_checkpoint_freq=2)
     opt_path = write_options(opt, tmp_path / 'o.yml')
-    run = subprocess.Popen(entry_command('train', '-opt', opt_path, '--root_path', tmp_path), cwd=REPO, env=entry_env(),
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    run = subprocess.Popen(entry_command('train', '-opt', opt_path, '--root_path', tmp_path), cwd=REPO_ROOT,
+                           env=entry_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     states = tmp_path / 'experiments' / 'interrupted' / 'training_states'
     deadline = time.monotonic() + 300
     while not (states.is_dir() and os.listdir(states)):

@@ -8,16 +8,11 @@ import sys
 import pytest
 import torch
 
-from conftest import REPO, tiny_stage1_options, write_options
+from helpers import free_port, tiny_stage1_options
+from rddg_basicsr.tools.recipes import write_options
+from rddg_basicsr.utils.paths import REPO_ROOT
 
 pytestmark = pytest.mark.slow  # subprocesses or training runs: left out of the fast lane (scripts/test.sh --fast)
-
-
-def free_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def torchrun_probe(opt, root, nproc):
@@ -26,7 +21,7 @@ def torchrun_probe(opt, root, nproc):
     dump = root / 'dump'
     dump.mkdir()
     cmd = [sys.executable, '-m', 'torch.distributed.run', f'--nproc_per_node={nproc}', f'--master_port={free_port()}',
-           os.path.join(REPO, 'tests', 'probe_train.py'), '-opt', opt_path, '--launcher', 'pytorch',
+           os.path.join(REPO_ROOT, 'tests', 'probe_train.py'), '-opt', opt_path, '--launcher', 'pytorch',
            '--root_path', str(root)]
     proc = subprocess.run(cmd, env=dict(os.environ, PROBE_DUMP_DIR=str(dump)), capture_output=True, text=True,
                           timeout=600)
@@ -62,8 +57,8 @@ def _start_ranks(opt_path, root, port, *extra, env=None):
         rank_env = dict(os.environ, RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE='2', MASTER_ADDR='127.0.0.1',
                         MASTER_PORT=str(port), OMP_NUM_THREADS='1', **(env or {}))
         procs.append(subprocess.Popen(
-            [sys.executable, os.path.join(REPO, 'tests', 'probe_train.py'), '-opt', opt_path, '--launcher', 'pytorch',
-             '--root_path', str(root), *extra], env=rank_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            [sys.executable, os.path.join(REPO_ROOT, 'tests', 'probe_train.py'), '-opt', opt_path, '--launcher',
+             'pytorch', '--root_path', str(root), *extra], env=rank_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True))
     return procs
 

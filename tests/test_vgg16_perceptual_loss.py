@@ -3,7 +3,6 @@ import rddg_basicsr  # noqa: F401, I001  (compat layer first)
 
 import pytest
 import torch
-from basicsr.losses import build_loss
 
 import rddg_basicsr.losses.vgg16_perceptual_loss as vpl
 from rddg_basicsr.archs.vgg16_arch import VGG16FeatureExtractor
@@ -98,8 +97,3 @@ def test_missing_weights_file_names_the_path(tmp_path):
     with pytest.raises(PretrainedWeightsMissing) as err:
         VGG16PerceptualLoss(vgg_weights=str(missing))
     assert str(missing) in str(err.value) and 'vgg_weights' in str(err.value)
-
-
-def test_registered(make_loss):
-    loss = build_loss({'type': 'VGG16PerceptualLoss', 'vgg_weights': 'random', 'loss_weight': 0.5})
-    assert isinstance(loss, VGG16PerceptualLoss) and loss.loss_weight == 0.5

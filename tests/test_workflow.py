@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import read_log, run_entry, tiny_stage1_options, tiny_stage2_options, write_options
-from rddg_basicsr.tools.recipes import repo_options
+from helpers import read_log, run_entry, tiny_stage1_options, tiny_stage2_options
+from rddg_basicsr.tools.recipes import repo_options, write_options
 
 pytestmark = pytest.mark.slow  # subprocesses or training runs: left out of the fast lane (scripts/test.sh --fast)
 

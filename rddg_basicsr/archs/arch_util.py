@@ -11,7 +11,7 @@ class DarkeningGenerator(nn.Module):
     itself for a deterministic generator). ``stochastic`` says whether x_g is a fresh random sample on every call
     (then offline pairs are one draw, the on-the-fly mode draws per batch, and tiles would draw independently).
     ``degradation_parameters()`` yields (name, parameter) for the parameters of the degradation model (a camera's
-    noise, lighting and learned parts): the training model puts them in their own optimizer group
+    noise and lighting): the training model puts them in their own optimizer group
     (``train.optim_g.degradation``). Any other registered network may serve as stage-1 G: it is treated as
     deterministic, with mu = x_g and no degradation parameters.
     """
@@ -55,10 +55,9 @@ def srgb_to_linear(x):
     return torch.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055).clamp_min(1e-12)**2.4)
 
 
-def linear_to_srgb(x, extend=False):
-    """sRGB curve on tensors: linear light in [0, 1] -> display values in [0, 1] (finite slope at 0); ``extend``:
-    linear light above 1 continues the curve (display values above 1) instead of clipping."""
-    x = x.clamp_min(0) if extend else x.clamp(0, 1)
+def linear_to_srgb(x):
+    """sRGB curve on tensors: linear light in [0, 1] -> display values in [0, 1] (finite slope at 0)."""
+    x = x.clamp(0, 1)
     return torch.where(x <= 0.0031308, x * 12.92, 1.055 * x.clamp_min(0.0031308)**(1 / 2.4) - 0.055)
 
 

@@ -1,3 +1,5 @@
+import inspect
+
 from torch import nn
 
 from basicsr.utils.registry import ARCH_REGISTRY
@@ -25,9 +27,8 @@ class DarkeningNet(DarkeningGenerator):
         num_out_ch (int): Output channels. Default: 3.
         num_feat (int): Feature channels. Default: 64.
         num_block (int): Residual blocks. Default: 8 (the paper).
-        camera (dict | None): ``LowLightCamera`` options (``noise``, ``lighting``, ``tone``, ``field_cell``,
-            ``quantize``, ``init``, and the learned parts ``correlated_noise``, ``tone_curve``, ``isp``, ``blocks``);
-            None for the paper's deterministic DN. Default: None.
+        camera (dict | None): ``LowLightCamera`` options (``noise``, ``lighting``, ``field_cell``, ``quantize``,
+            ``init``); None for the paper's deterministic DN. Default: None.
 
     Shapes: (N, num_in_ch, H, W) in [0, 1] -> (N, num_out_ch, H, W) in [0, 1]; ``forward(y, return_clean=True)``
     returns (x_g, mu) (the ``DarkeningGenerator`` protocol; ``stochastic`` is True with a camera).
@@ -40,7 +41,7 @@ class DarkeningNet(DarkeningGenerator):
         self.conv_first = nn.Conv2d(num_in_ch, num_feat, 3, 1, 1)
         self.body = nn.Sequential(*[ResidualBlock(num_feat) for _ in range(num_block)])
         self.conv_last = nn.Sequential(nn.ReLU(inplace=True), zero_init(nn.Conv2d(num_feat, num_out_ch, 3, 1, 1)))
-        self.camera = LowLightCamera(num_out_ch, **camera) if camera else None
+        self.camera = LowLightCamera(num_out_ch, **_camera_options(camera)) if camera else None
 
     @property
     def stochastic(self):
@@ -58,3 +59,11 @@ class DarkeningNet(DarkeningGenerator):
         out = self.camera(mu) if self.camera is not None else mu
         return (out, mu) if return_clean else out
 
+
+def _camera_options(camera):
+    """``camera`` unchanged; a ValueError names a key that ``LowLightCamera`` does not take."""
+    allowed = [name for name in inspect.signature(LowLightCamera).parameters if name != 'num_ch']
+    unknown = sorted(set(camera) - set(allowed))
+    if unknown:
+        raise ValueError(f'network_g.camera: unknown key {unknown[0]!r} (allowed: {", ".join(allowed)})')
+    return camera

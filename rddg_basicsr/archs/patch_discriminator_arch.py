@@ -5,6 +5,7 @@ from torch.nn import functional as F
 from basicsr.utils.registry import ARCH_REGISTRY
 
 _NORMS = {'none': None, 'instance': nn.InstanceNorm2d, 'batch': nn.BatchNorm2d}
+HIGHPASS_KERNEL = 5  # side of the high-pass branch's box blur (DASR's)
 
 
 @ARCH_REGISTRY.register()
@@ -18,7 +19,7 @@ class PatchDiscriminator(nn.Module):
     pixel-wise probability of "real low-light": the domain-distance map w. Scale 1 with stride 1 (the paper)
     sees sensor noise and texture; a coarse branch (e.g. 4) sees lighting and colour over a 4x wider window.
     ``highpass`` (ours, DASR's frequency split) adds a full-resolution branch on the high-pass image
-    x - box_k(x) (k = ``highpass_kernel``, mean over the window's pixels inside the image), where noise, blur,
+    x - box_k(x) (k = ``HIGHPASS_KERNEL``, mean over the window's pixels inside the image), where noise, blur,
     halos and block edges live and the light level does not.
 
     Args:
@@ -30,7 +31,6 @@ class PatchDiscriminator(nn.Module):
         stride (int): Stride of the first two layers of each branch. Default: 1.
         scales (list[int]): Input down-sampling factor of each branch. Default: [1] (the paper).
         highpass (bool): Add the high-pass branch. Default: False.
-        highpass_kernel (int): Odd size of its box blur. Default: 5 (DASR's).
 
     ``receptive_field``: the pixels one logit of the widest branch sees; ``finest_receptive_field``: those of the
     branch that sees full-resolution detail (the narrowest; the high-pass branch's field is widened by the blur),
@@ -40,7 +40,7 @@ class PatchDiscriminator(nn.Module):
     """
 
     def __init__(self, num_in_ch=3, num_feat=64, num_layers=4, kernel_size=5, norm='none', stride=1, scales=(1, ),
-                 highpass=False, highpass_kernel=5):
+                 highpass=False):
         super().__init__()
         if norm not in _NORMS:
             raise ValueError(f'PatchDiscriminator: norm must be one of {sorted(_NORMS)}, got {norm!r}')
@@ -48,22 +48,19 @@ class PatchDiscriminator(nn.Module):
             raise ValueError('PatchDiscriminator: kernel_size must be odd and num_layers >= 2')
         if not scales or any(int(s) != s or s < 1 for s in scales):
             raise ValueError(f'PatchDiscriminator: scales must be integers >= 1, got {scales!r}')
-        if highpass and (int(highpass_kernel) != highpass_kernel or highpass_kernel < 3 or highpass_kernel % 2 != 1):
-            raise ValueError(f'PatchDiscriminator: highpass_kernel must be an odd integer >= 3, '
-                             f'got {highpass_kernel!r}')
         self.scales = [int(s) for s in scales]
         self.exact_tiling = self.scales == [1]  # a pooled branch's grid phase would depend on the tile offset
         # the first branch keeps the single-scale name ``body`` (older checkpoints load); the others follow
         self.body = _branch(num_in_ch, num_feat, num_layers, kernel_size, norm, stride)
         self.extra_branches = nn.ModuleList(
             _branch(num_in_ch, num_feat, num_layers, kernel_size, norm, stride) for _ in self.scales[1:])
-        self.highpass_kernel = int(highpass_kernel) if highpass else 0
+        self.highpass = highpass
         if highpass:  # exists only when switched on: checkpoints without it load strictly
             self.highpass_branch = _branch(num_in_ch, num_feat, num_layers, kernel_size, norm, stride)
         self.stride = stride**min(num_layers - 1, 2)  # logit spacing of a branch, in its input's pixels
         jumps = [1] + [stride**min(i + 1, 2) for i in range(num_layers - 2)]
         branch_rf = 1 + sum((kernel_size - 1) * j for j in jumps)
-        fields = [branch_rf * s for s in self.scales] + ([branch_rf + self.highpass_kernel - 1] if highpass else [])
+        fields = [branch_rf * s for s in self.scales] + ([branch_rf + HIGHPASS_KERNEL - 1] if highpass else [])
         self.receptive_field = max(fields)  # pixels one logit sees (widest branch)
         self.finest_receptive_field = min(fields)  # the full-resolution branch's: what w is smoothed over
 
@@ -73,8 +70,8 @@ class PatchDiscriminator(nn.Module):
         for scale, branch in zip(self.scales, [self.body, *self.extra_branches]):
             inp = F.avg_pool2d(x, scale, ceil_mode=True) if scale > 1 else x
             maps.append(to_input_grid(branch(inp), self.stride, scale, (h, w)))
-        if self.highpass_kernel:
-            maps.append(to_input_grid(self.highpass_branch(highpass(x, self.highpass_kernel)), self.stride, 1, (h, w)))
+        if self.highpass:
+            maps.append(to_input_grid(self.highpass_branch(highpass(x, HIGHPASS_KERNEL)), self.stride, 1, (h, w)))
         return maps[0] if len(maps) == 1 else torch.stack(maps).mean(0)
 
 

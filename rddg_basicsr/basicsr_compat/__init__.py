@@ -4,13 +4,12 @@ Modules:
 - ``hook``: what a process's first ``basicsr`` import runs (the start-up shim ``rddg_basicsr_hook`` calls it). It
   installs three wrappers that stay inert unless the plugin is used, and it registers nothing.
 - ``parse_options``: the one ``parse_options`` path, shared by ``rddg-train`` / ``rddg-test`` and BasicSR's own
-  scripts.
+  scripts; it also locks the run's folder (one live run per experiment or results folder, ``utils.locks``).
 - ``option_checks``: checks of the options before any folder is created.
-- ``run_lock``: one live run per experiment (or results) folder.
 - ``failed_start``: a start that fails before its model is built leaves no folder and archives nothing.
 - ``patches``: the CPU and compatibility fixes that replace attributes of BasicSR's modules.
+- ``model_hooks``: the ``BaseModel`` hooks the plugin's models override (CPU DDP, any ``torch.optim``, atomic saves).
 - ``basicsr_scripts``: BasicSR's ``train.py`` / ``test.py`` run as ``__main__``.
-- ``denormals``: the flush-to-zero mode for CPU speed.
 
 What a process gets:
 
@@ -24,9 +23,9 @@ What a process gets:
 |                                                 |            |          |             | imports      |
 | a registry lookup misses                        | yes        | yes      | yes         | yes          |
 
-``prepare()`` flushes denormals and applies ``patches``. ``register()`` also imports every network, dataset, loss,
-metric and model module into BasicSR's registries. Neither runs inside the import of a plugin module, so no import
-cycle runs through basicsr.
+``prepare()`` flushes denormals (``utils.denormals``: the flush-to-zero mode for CPU speed) and applies ``patches``.
+``register()`` also imports every network, dataset, loss, metric and model module into BasicSR's registries. Neither
+runs inside the import of a plugin module, so no import cycle runs through basicsr.
 """
 
 _done = set()
@@ -37,7 +36,9 @@ def prepare():
     if 'prepare' in _done:
         return
     _done.add('prepare')
-    from . import denormals, patches
+    from rddg_basicsr.utils import denormals
+
+    from . import patches
 
     denormals.flush()
     patches.apply()

@@ -4,8 +4,8 @@ The one parse path (``parse_options.py``) runs them. On the raw option file (``c
 required keys and value types, ``train.total_iter`` >= 1, and ``num_gpu`` against the CUDA devices. After BasicSR
 has parsed it (``check_options``): unknown ``type:`` names (with the registered names that are close), missing
 checkpoint files, network options that the registered network does not take, and missing data folders.
-Like every module of ``basicsr_compat``, it imports basicsr only inside functions: basicsr's import runs ``hook``,
-which imports this module.
+Like every module of ``basicsr_compat`` that ``hook`` imports (all but ``model_hooks``, which the models import), it
+imports basicsr only inside functions: basicsr's import runs ``hook``, which imports this module.
 """
 import difflib
 import fnmatch

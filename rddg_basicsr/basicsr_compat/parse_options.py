@@ -20,8 +20,8 @@ For a plugin run, in this order, and before any folder is created:
 3. The calling script's namespace gets the patched functions (``basicsr_scripts``).
 4. BasicSR parses the file. ``num_gpu: auto`` without CUDA prints one line saying that the run uses the CPU.
 5. Registered type names, checkpoint files and each network's options are checked.
-6. The experiment (or results) folder is locked (``run_lock``: ``experiments/.<name>.lock``), then the data folders
-   are checked (a run with missing data tells first that another run holds the name).
+6. The experiment (or results) folder is locked (``lock_run_folder``: ``experiments/.<name>.lock``), then the data
+   folders are checked (a run with missing data tells first that another run holds the name).
 
 Every failed check raises one error naming the file or the option. ``rddg-train`` prints it as one line, and so
 does the wrapper itself when BasicSR's script runs as ``__main__``. What fails after this point, before the model is
@@ -32,13 +32,16 @@ import ast
 import re
 import sys
 
+import torch.distributed as dist
+
 from . import patches, register
 from .basicsr_scripts import fix_namespace, script_root
 from .option_checks import check_data_folders, check_options, check_raw_options, names_unregistered_type
-from .run_lock import RunLockedError, lock_run_folder
+from rddg_basicsr.utils.locks import FolderInUseError, hold_run_lock
 from rddg_basicsr.utils.option_files import OptionFileError, load_yaml
 
 _KEY = re.compile(r'[A-Za-z0-9_.\-]+')
+_run_folders = []  # the folders lock_run_folder was asked for, on every rank
 
 
 def install():
@@ -68,7 +71,7 @@ def parse(basicsr_parse, root_path, is_train, namespace):
         return _parse(basicsr_parse, root_path, is_train, namespace)
     try:
         return _parse(basicsr_parse, root_path, is_train, namespace)
-    except (ValueError, OSError, RunLockedError) as err:
+    except (ValueError, OSError) as err:
         raise SystemExit(f'error: {str(err).strip().splitlines()[0]}') from None
 
 
@@ -96,6 +99,33 @@ def _parse(basicsr_parse, root_path, is_train, namespace):
     lock_run_folder(opt)
     check_data_folders(opt)
     return opt, args
+
+
+def lock_run_folder(opt):
+    """Lock the experiment folder (training) or results folder (testing) of parsed options ``opt`` for the rest of
+    the process (``utils.locks.hold_run_lock``).
+
+    Rank 0 takes the lock; under a process group every rank raises the same ``FolderInUseError`` when it fails.
+    """
+    folder = opt['path'].get('experiments_root') or opt['path'].get('results_root')
+    _run_folders.append(folder)
+    error = None
+    if opt.get('rank', 0) == 0:
+        try:
+            hold_run_lock(folder)
+        except FolderInUseError as err:
+            error = str(err)
+    if dist.is_available() and dist.is_initialized():
+        shared = [error]
+        dist.broadcast_object_list(shared, src=0)
+        error = shared[0]
+    if error is not None:
+        raise FolderInUseError(error)
+
+
+def run_folder():
+    """The experiment (or results) folder of this process's run (``lock_run_folder``), or None before."""
+    return _run_folders[-1] if _run_folders else None
 
 
 def command_line(argv):

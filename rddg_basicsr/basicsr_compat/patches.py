@@ -27,7 +27,7 @@ process with the plugin installed gets, the ``functional_tensor`` alias (torchvi
 |                             | every epoch replays the same random crops and draws; seeded from torch's   |
 |                             | per-worker, per-epoch seed instead (still derived from ``manual_seed``)    |
 
-The plugin's models fix the rest in their ``BaseModel`` hooks (``models/basicsr_hooks.py``):
+The plugin's models fix the rest in their ``BaseModel`` hooks (``basicsr_compat/model_hooks.py``):
 
 | hook                        | BasicSR 1.4.2 problem                                                      |
 |-----------------------------|----------------------------------------------------------------------------|

@@ -15,7 +15,7 @@ import math
 import torch
 from torch.nn import functional as F
 
-from rddg_basicsr.archs.arch_util import linear_to_srgb, srgb_to_linear
+from rddg_basicsr.archs.arch_util import linear_to_srgb, quantize_8bit, srgb_to_linear
 
 DEFAULT_RANGES = {
     'exposure': (1 / 64, 1 / 3),          # linear-light scale of the scene, log-uniform
@@ -231,7 +231,7 @@ class BlindLowLight:
 
     def _encode(self, out, gen):
         """8-bit quantisation, then JPEG (BasicSR's DiffJPEG) for the samples drawn to have it."""
-        out = torch.round(out.clamp(0, 1) * 255) / 255
+        out = quantize_8bit(out)
         n, dev, r = out.shape[0], out.device, self.r
         use = _bernoulli(n, r['jpeg_prob'], gen, dev)
         if not bool(use.any()):
@@ -241,4 +241,4 @@ class BlindLowLight:
             self._jpeg = DiffJPEG(differentiable=False)
         quality = _uniform(n, *r['jpeg_quality'], gen, dev)
         coded = self._jpeg.to(dev)(out, quality=quality).clamp(0, 1)
-        return torch.where(_per_sample(use), torch.round(coded * 255) / 255, out)
+        return torch.where(_per_sample(use), quantize_8bit(coded), out)

@@ -474,6 +474,7 @@ def calibrate(paths, reference_paths=(), progress=None, seed=0):
     import numpy as np
 
     from rddg_basicsr.data.lowlight_synthesis import srgb_to_linear
+    from rddg_basicsr.utils.color import quantize
     from rddg_basicsr.utils.image_io import UnreadableImageError, read_image_any
 
     progress = progress or (lambda items, what: items)
@@ -490,7 +491,7 @@ def calibrate(paths, reference_paths=(), progress=None, seed=0):
         samples.append(noise_samples(img, rng, per_image, meta['bit_depth']))
         laplacians.append(laplacian_variance(img))
         edges.append(edge_gradients(img))
-        codes = np.clip(np.rint(img * 255), 0, 255).astype(np.int64)
+        codes = quantize(img, 255, np.int64)
         for c in range(3):
             histograms[:, c] += np.bincount(codes[..., c].reshape(-1), minlength=256)
         tables = read_jpeg_tables(path)

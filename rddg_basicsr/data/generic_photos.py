@@ -117,9 +117,11 @@ def degrade_val(bgr, seed):
     import torch
 
     from rddg_basicsr.data.blind_lowlight import BlindLowLight
+    from rddg_basicsr.utils.color import tensor_to_bgr8
+
     rgb = torch.from_numpy(np.ascontiguousarray(bgr[..., ::-1])).permute(2, 0, 1)[None].float() / 255
     ll = BlindLowLight()(rgb, torch.Generator().manual_seed(seed))
-    return (ll[0].permute(1, 2, 0).numpy()[..., ::-1] * 255).round().astype(np.uint8)
+    return tensor_to_bgr8(ll)
 
 
 def build(out, write):

@@ -6,6 +6,7 @@ cheap decode at 1/8 scale of every image in a folder) and map values (finite, in
 is built, so bad data fails before training starts, with the option key or the file named in a one-line message.
 """
 import os
+import warnings
 from os import path as osp
 
 import cv2
@@ -13,7 +14,7 @@ import numpy as np
 from basicsr.utils import FileClient
 from PIL import Image
 
-from rddg_basicsr.utils.image_files import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS
+from rddg_basicsr.utils.image_files import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, list_files
 from rddg_basicsr.utils.image_io import (ImageHeader, UnreadableImageError, check_pixel_budget, read_body, read_header,
                                          split_decoded)
 
@@ -23,8 +24,8 @@ _MAX_NAMED = 5
 
 
 def list_images(folder, opt_key, recursive=False):
-    """Sorted paths of the image files inside ``folder`` (extensions in ``IMAGE_EXTENSIONS``); with ``recursive``,
-    in its sub-folders too (class folders such as ExDark's)."""
+    """Sorted paths of the image files inside ``folder`` (``utils.image_files.list_files``); with ``recursive``, in
+    its sub-folders too (class folders such as ExDark's). Errors name ``opt_key``."""
     return _list_files(folder, opt_key, IMAGE_EXTENSIONS, 'images', recursive)
 
 
@@ -187,14 +188,15 @@ class ImageRoot:
 
 
 def _list_files(folder, opt_key, extensions, what, recursive=False):
+    """``list_files`` of ``folder`` with the option key named: a missing folder, an empty listing and what the listing
+    left out (a warning) each say which option they concern."""
     if not osp.isdir(folder):
         raise FileNotFoundError(f'{opt_key}: folder not found: {folder}')
-    if recursive:
-        paths = sorted(osp.join(root, name) for root, _, names in os.walk(folder, followlinks=True) for name in names
-                       if name.lower().endswith(extensions))
-    else:
-        names = [name for name in os.listdir(folder) if name.lower().endswith(extensions)]
-        paths = sorted(osp.join(folder, name) for name in names if osp.isfile(osp.join(folder, name)))
+    skipped = []
+    paths = list_files(folder, extensions, recursive, skipped)
+    if skipped:
+        warnings.warn(f'{opt_key}: left out {len(skipped)} entries that cannot be followed or read, e.g. '
+                      f'{skipped[0][0]} ({skipped[0][1]})', stacklevel=2)
     if not paths:
         hint = '' if recursive else ' (class folders: set recursive: true)' if _has_subfolders(folder) else ''
         raise ValueError(f'{opt_key}: no {what} in {folder}{hint}')

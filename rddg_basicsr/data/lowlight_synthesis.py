@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from rddg_basicsr.archs import arch_util
+from rddg_basicsr.utils.color import quantize
 from rddg_basicsr.utils.option_files import load_yaml
 
 _RANGE_ERROR = '{name} must be a pair [low, high] of numbers with {lower} <= low <= high{upper}, got {value!r}'
@@ -66,7 +67,7 @@ def naive_lowlight(img,
     exposure = float(rng.uniform(*exposure_range))
     wb_rgb = [float(rng.uniform(*pair)) for pair in wb_gain_range]
     out = img**gamma * exposure * np.asarray(wb_rgb[::-1], dtype=np.float64)
-    out = _to_uint8(out)
+    out = quantize(out)
     if return_params:
         return out, {'gamma': gamma, 'exposure': exposure, 'wb_gains_rgb': wb_rgb}
     return out
@@ -159,7 +160,7 @@ def camera_lowlight(img,
     if params['shot_gain'] > 0:
         signal = rng.poisson(signal / params['shot_gain']) * params['shot_gain']
     signal = signal + rng.normal(0.0, params['read_noise'], size=signal.shape)
-    out = _to_uint8(linear_to_srgb(signal))
+    out = quantize(linear_to_srgb(signal))
 
     params['jpeg_quality'] = None
     if rng.uniform() < jpeg_prob:
@@ -243,11 +244,6 @@ def _as_float(img):
     if np.issubdtype(img.dtype, np.floating):
         return np.clip(img.astype(np.float64), 0.0, 1.0)
     raise ValueError(f'expected a uint8 or float image, got dtype {img.dtype}')
-
-
-def _to_uint8(img):
-    """Float in [0, 1] -> uint8 with rounding (8-bit quantisation)."""
-    return np.clip(np.rint(np.asarray(img) * 255.0), 0, 255).astype(np.uint8)
 
 
 def _check_range(name, value, lower=0.0, upper=None, integer=False):

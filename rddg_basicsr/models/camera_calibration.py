@@ -66,7 +66,8 @@ def _measure(train_opt, out_dir, seed, logger):
     from basicsr.utils.dist_util import get_dist_info
 
     from rddg_basicsr.data.calibration import calibration_figure, calibration_yaml, stage1_values
-    from rddg_basicsr.utils.image_io import write_bytes_atomic, write_encoded
+    from rddg_basicsr.utils.atomic import write_bytes_atomic
+    from rddg_basicsr.utils.image_io import write_encoded
 
     real_dir, ref_dir = train_opt['dataroot_real'], train_opt.get('dataroot_lq')
     result, count = calibrate_folders(real_dir, ref_dir, seed, train_opt.get('recursive', False))

@@ -28,18 +28,15 @@ class DarkeningGANModel(PluginModelMixin, SRGANModel):
                                                           ``gan_opt``; paper weights 1 / 1 / 0.02 / 0.02;
                                                           ``gan_opt.loss_weight: 0`` is Table 1's ablation
                                                           without the adversarial term, D still learns)
-             + w_stats ChannelStats(x_g, x_r)            (``stats_opt``, ours: x_g's channel means and quantiles
-                                                          against the real set's, see ``ChannelStatsLoss``;
-                                                          absent: off)
     D loss = -log D(x_r) - log(1 - D(x_g.detach()))      (vanilla GAN: BCE with logits)
 
     The anchored image a is x_g itself for the paper's deterministic DarkeningNet. With a stochastic one
     (``network_g.camera``) it is the clean dark image mu that the camera layer samples from: the anchor keeps the
-    content of x_s while D alone decides noise, lighting and tone. The degradation model's parameters (the camera's)
+    content of x_s while D alone decides noise and lighting. The degradation model's parameters (the camera's)
     get their own optimizer group through ``train.optim_g.degradation`` (no weight decay: a decay would pull the
     log-space noise levels toward 1 faster than D's weak gradient pushes them; ``setup_optimizers``).
-    Logged: l_g_pix, l_g_ssim, l_g_percep, l_g_gan, l_g_stats (with ``stats_opt``), l_d_real, l_d_fake, out_d_real,
-    out_d_fake (mean logits) and acc_d (D's accuracy on the batch, real and fake together).
+    Logged: l_g_pix, l_g_ssim, l_g_percep, l_g_gan, l_d_real, l_d_fake, out_d_real, out_d_fake (mean logits) and
+    acc_d (D's accuracy on the batch, real and fake together).
     """
 
     def feed_data(self, data):
@@ -70,8 +67,6 @@ class DarkeningGANModel(PluginModelMixin, SRGANModel):
                              'loss_weight: 0 switches it off for G)')
         ssim_opt = self.opt['train'].get('ssim_opt')
         self.cri_ssim = build_loss(ssim_opt).to(self.device) if ssim_opt else None
-        stats_opt = self.opt['train'].get('stats_opt')
-        self.cri_stats = build_loss(stats_opt).to(self.device) if stats_opt else None
         super().init_training_settings()
 
     def setup_optimizers(self):
@@ -105,8 +100,6 @@ class DarkeningGANModel(PluginModelMixin, SRGANModel):
         if self.cri_perceptual:
             terms['l_g_percep'] = self.cri_perceptual(anchored, x_s)
         terms['l_g_gan'] = self.cri_gan(self.net_d(self.output), True, is_disc=False)
-        if self.cri_stats:
-            terms['l_g_stats'] = self.cri_stats(self.output, self.real)
         self.check_finite(terms, current_iter)
         sum(terms.values()).backward()
         self.optimizer_g.step()

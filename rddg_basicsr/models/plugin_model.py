@@ -1,9 +1,9 @@
 """What both plugin models share: BasicSR's hooks fixed, the plugin's validation, and a stop on NaN/inf losses."""
 import torch
 
+from rddg_basicsr.basicsr_compat.model_hooks import BasicSRHooksMixin
 from rddg_basicsr.utils.checkpoint import latest_state_path
 
-from .basicsr_hooks import BasicSRHooksMixin
 from .validation import ValidationMixin
 
 

@@ -16,7 +16,7 @@ import torch
 from basicsr.utils import get_root_logger, imwrite, tensor2img
 
 from rddg_basicsr.metrics.safe_metric import metric_or_skip
-from rddg_basicsr.stage1 import heat_map
+from rddg_basicsr.utils.visualize import heat_map
 
 # metrics that judge the result alone (no ground truth needed)
 NO_REFERENCE_METRICS = ('calculate_niqe', 'calculate_domain_score')

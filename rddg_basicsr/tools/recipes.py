@@ -1,4 +1,4 @@
-"""Option recipes: read BasicSR option files, override them, point them at a dataset, write them, and run an entry
+"""Option recipes: read the presets, override them, point them at a dataset, write them, and run an entry
 point on them in a fresh Python. The demo, the benchmarks (``scripts/bench/common.py``) and the tests use these.
 
 Dataset roots follow the demo dataset's layout (``rddg_basicsr.tools.demo.dataset``): ``<data>/{train,val}/nl``,
@@ -18,18 +18,10 @@ from rddg_basicsr.utils.paths import PACKAGE_DIR, REPO_ROOT, preset
 DELETE = object()  # as an override value: remove the key
 
 
-def read_options(path):
-    """A YAML option file as a dict, read by the one safe reader (``utils.option_files.load_yaml``).
-
-    Raises:
-        OptionFileError: the file is unreadable, not YAML, tagged or not a mapping (one line naming it).
-    """
-    return load_yaml(path)
-
-
 def repo_options(name):
-    """The option preset ``<name>`` (``options/<name>`` of this repository, or of the installed wheel) as a dict."""
-    return read_options(preset(name))
+    """The option preset ``<name>`` (``options/<name>`` of this repository, or of the installed wheel) as a dict, read
+    by the one safe reader (``utils.option_files.load_yaml``)."""
+    return load_yaml(preset(name))
 
 
 def merge(base, overrides):

@@ -5,14 +5,16 @@
   refused with an error naming the file instead of being executed.
 - Network weights: BasicSR checkpoints ``{'params': ..., 'params_ema': ...}`` (or a bare state dict), with a
   ``module.`` prefix left by DDP/DataParallel stripped.
-- Saving: written to ``<file>.tmp``, fsynced and renamed, so a kill never leaves a half-written file under the
-  real name; hence every ``<iter>.state`` on disk is complete. A failed write (a full disk) is one line with the
-  system's reason, and removes the temporary file, as Ctrl-C does.
+- Saving: written to ``<file>.tmp``, fsynced and renamed (``utils.atomic``), so a kill never leaves a half-written
+  file under the real name; hence every ``<iter>.state`` on disk is complete. A failed write (a full disk) is one
+  line with the system's reason, and removes the temporary file, as Ctrl-C does.
 """
 import os
 import pickle
 
 import torch
+
+from rddg_basicsr.utils.atomic import atomic_write
 
 
 class CheckpointError(RuntimeError):
@@ -127,43 +129,15 @@ def _guess_arch(state):
 
 
 def atomic_torch_save(obj, path):
-    """``torch.save`` to ``path + '.tmp'``, fsync, then rename: readers see the old file or the whole new one.
+    """``torch.save`` to ``path + '.tmp'``, fsync, then rename (``utils.atomic.atomic_write``): readers see the old
+    file or the whole new one.
 
     Raises:
         OSError: ``cannot write <path>: <reason>`` (``No space left on device``, a read-only folder...). The
             temporary file is removed whatever stops the write, Ctrl-C included.
         KeyboardInterrupt: Ctrl-C during the write (which torch reports as a RuntimeError).
     """
-    tmp = f'{path}.tmp'
-    try:
-        with open(tmp, 'wb') as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except (OSError, RuntimeError) as err:
-        # torch reports a Ctrl-C inside its writer as a RuntimeError: it stays a Ctrl-C
-        if _in_context(err, lambda e: isinstance(e, KeyboardInterrupt)):
-            raise KeyboardInterrupt from None
-        raise OSError(f'cannot write {path}: {write_error_reason(err)}') from None
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def _in_context(err, match):
-    """The first exception of ``err``'s context chain (``err``, then what was being handled when it was raised...)
-    that ``match`` accepts, or None."""
-    while err is not None and not match(err):
-        err = err.__context__
-    return err
-
-
-def write_error_reason(err):
-    """The system's reason for a failed write: torch reports a full disk mid-file as a RuntimeError ('[enforce fail
-    at inline_container.cc:...] unexpected pos'), raised while the OSError it follows is being handled."""
-    cause = _in_context(err, lambda e: isinstance(e, OSError) and e.strerror)
-    return cause.strerror if cause is not None else str(err).strip().splitlines()[0]
+    atomic_write(path, lambda f: torch.save(obj, f), tmp=f'{path}.tmp')
 
 
 def latest_state_path(state_dir):

@@ -1,5 +1,5 @@
-"""Which files the command lines take as images, and their pixel budget: plain Python, so parsers and ``--help``
-need no image library (``image_io.py`` reads and writes the pixels)."""
+"""Which files the command lines and the datasets take as images, how a folder is listed, and the pixel budget:
+plain Python, so parsers and ``--help`` need no image library (``image_io.py`` reads and writes the pixels)."""
 import errno
 import os
 import stat
@@ -9,12 +9,7 @@ DEFAULT_MAX_PIXELS = 2**27  # 134 Mpx: 4x an 8K photo (7680x4320), 1.6 GB as flo
 
 
 def list_inputs(path, recursive=False, skipped=None):
-    """``[path]`` for a file (any extension), else the sorted image files (by extension) of a folder; with
-    ``recursive``, of its sub-folders too (symlinks followed, except one back to a folder above: a loop).
-
-    What cannot be followed or read is left out: a symlink that loops or whose target is missing (named like an
-    image, or any with ``recursive``), a folder that cannot be listed. ``skipped``, a list, receives
-    ``(path, reason)`` for each.
+    """``[path]`` for a file (any extension), else the image files of a folder (``list_files``).
 
     Raises:
         FileNotFoundError: ``path`` is neither a file nor a folder.
@@ -23,11 +18,22 @@ def list_inputs(path, recursive=False, skipped=None):
         return [path]
     if not os.path.isdir(path):
         raise FileNotFoundError(f'Input not found: {path}')
-    return sorted(_images(path, recursive, [] if skipped is None else skipped, ()))
+    return list_files(path, recursive=recursive, skipped=skipped)
 
 
-def _images(folder, recursive, skipped, above):
-    """The image files in ``folder`` (and below it, with ``recursive``); ``above``: the folders above, by identity."""
+def list_files(folder, extensions=IMAGE_EXTENSIONS, recursive=False, skipped=None):
+    """The sorted regular files of ``folder`` whose names end in one of ``extensions`` (any case); with
+    ``recursive``, of its sub-folders too (symlinks followed, except one back to a folder above: a loop).
+
+    What cannot be followed or read is left out: a symlink that loops or whose target is missing (named like a
+    listed file, or any with ``recursive``), a folder that cannot be listed. ``skipped``, a list, receives
+    ``(path, reason)`` for each.
+    """
+    return sorted(_files(folder, extensions, recursive, [] if skipped is None else skipped, ()))
+
+
+def _files(folder, extensions, recursive, skipped, above):
+    """The listed files in ``folder`` (and below it, with ``recursive``); ``above``: the folders above, by identity."""
     here = _identity(os.stat(folder))
     if here in above:
         skipped.append((folder, 'a symlink loop: it leads back to a folder above'))
@@ -39,16 +45,16 @@ def _images(folder, recursive, skipped, above):
         return []
     found = []
     for entry in entries:
-        is_image = entry.name.lower().endswith(IMAGE_EXTENSIONS)
+        is_listed = entry.name.lower().endswith(extensions)
         try:
             mode = os.stat(entry.path).st_mode
         except OSError as err:
-            if entry.is_symlink() and (is_image or recursive):
+            if entry.is_symlink() and (is_listed or recursive):
                 skipped.append((entry.path, 'a symlink loop' if err.errno == errno.ELOOP else 'its target is missing'))
             continue
         if stat.S_ISDIR(mode) and recursive:
-            found += _images(entry.path, recursive, skipped, above + (here, ))
-        elif stat.S_ISREG(mode) and is_image:
+            found += _files(entry.path, extensions, recursive, skipped, above + (here, ))
+        elif stat.S_ISREG(mode) and is_listed:
             found.append(entry.path)
     return found
 

@@ -6,22 +6,19 @@ Images above a pixel budget are refused before any memory is spent on them (a 30
 so are files whose header cannot be read and files larger than their declared size could need (a 5 GB non-image
 named ``.png`` is never read). Pixels are then decoded with ``cv2.IMREAD_UNCHANGED`` (through ``cv2.imdecode``, so
 non-ASCII paths work) and turned upright; images travel as float32 RGB in [0, 1] and the alpha channel travels
-untouched beside them. Writing goes to a unique temporary name in the target folder (short, so any legal name can
-be written; unique per process, so two runs never share one), then is renamed atomically: a failed write leaves no
-partial file.
+untouched beside them. Writing converts with ``color.quantize`` and goes through ``atomic.write_bytes_atomic``: a
+failed write leaves no partial file.
 """
 import collections
-import contextlib
-import fcntl
-import hashlib
 import os
-import secrets
 import struct
 
 import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from rddg_basicsr.utils.atomic import write_bytes_atomic
+from rddg_basicsr.utils.color import quantize
 from rddg_basicsr.utils.image_files import DEFAULT_MAX_PIXELS
 
 _MAX_VALUE = {8: 255, 16: 65535}
@@ -41,7 +38,6 @@ _MAX_EXIF_BYTES = 1 << 20
 # header declares and is refused unread.
 _BYTES_PER_PIXEL = 8
 _SLACK_BYTES = 16 << 20
-_QUANTIZE_VALUES = 1 << 22  # values converted at a time when writing (bounds the float temporaries)
 
 ImageHeader = collections.namedtuple('ImageHeader', 'format size orientation')
 ImageHeader.__doc__ = "``format`` ('PNG', 'JPEG'... as Pillow names it), ``size`` (H, W), EXIF ``orientation`` (1-8)."
@@ -49,10 +45,6 @@ ImageHeader.__doc__ = "``format`` ('PNG', 'JPEG'... as Pillow names it), ``size`
 
 class UnreadableImageError(ValueError):
     """A file could not be decoded as an 8/16-bit gray, RGB or RGBA image (the message names it)."""
-
-
-class FolderInUseError(OSError):
-    """Another live process writes into the same output folder (the message names it)."""
 
 
 class ImageTooLargeError(UnreadableImageError):
@@ -236,18 +228,6 @@ def write_image_like(path, rgb, alpha, meta):
     write_encoded(path, img)
 
 
-def quantize(pixels, max_value, dtype):
-    """``clip(round(pixels * max_value), 0, max_value)`` as ``dtype``, a band of rows at a time (float temporaries
-    stay small whatever the image size)."""
-    out = np.empty(pixels.shape, dtype)
-    rows = max(1, _QUANTIZE_VALUES // max(1, pixels[0].size))
-    for top in range(0, pixels.shape[0], rows):
-        band = pixels[top:top + rows] * max_value
-        np.round(band, out=band)
-        out[top:top + rows] = np.clip(band, 0, max_value, out=band)
-    return out
-
-
 def write_encoded(path, img):
     """Encode ``img`` (BGR[A] / gray, uint8 or uint16) in the format of ``path``'s extension and write it atomically.
 
@@ -259,63 +239,3 @@ def write_encoded(path, img):
     if not ok:
         raise OSError(f'cannot write {path}: OpenCV could not encode it')
     write_bytes_atomic(path, buf)
-
-
-def write_bytes_atomic(path, data):
-    """Write ``data`` (bytes or a contiguous array) to ``path`` through a temporary file in the same folder, fsync,
-    then rename.
-
-    The temporary name (``temporary_name``) is unique to this process and call and at most 34 bytes long, so two
-    runs writing into one folder never share one and any legal ``path`` can be written.
-
-    Raises:
-        OSError: ``cannot write <path>: <reason>`` (the temporary file is removed, as on Ctrl-C; an old ``path`` is
-            untouched).
-    """
-    tmp = temporary_name(path)
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    except OSError as err:
-        raise OSError(f'cannot write {path}: {err.strerror or err}') from None
-    try:
-        with open(fd, 'wb') as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as err:
-        raise OSError(f'cannot write {path}: {err.strerror or err}') from None
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def temporary_name(path):
-    """``<folder of path>/.<12 hex of the name's hash>.<pid>.<8 random hex>.tmp``: in the target's folder (so the
-    rename is atomic), short whatever the name's length, and unique to this process and call."""
-    folder, name = os.path.split(os.path.abspath(path))
-    digest = hashlib.sha1(name.encode('utf-8', 'surrogateescape')).hexdigest()[:12]
-    return os.path.join(folder, f'.{digest}.{os.getpid()}.{secrets.token_hex(4)}.tmp')
-
-
-@contextlib.contextmanager
-def output_folder_lock(folder):
-    """Hold an exclusive lock on the existing folder ``folder`` (``flock`` on the folder itself: no file is created,
-    and the kernel drops it when the process ends, however it ends).
-
-    Two runs writing into one folder would replace each other's files; the second is refused instead.
-
-    Raises:
-        FolderInUseError: another process holds the lock (one line naming the folder).
-        OSError: ``folder`` cannot be opened.
-    """
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise FolderInUseError(f'output folder {folder} is in use by another run; wait for it to end or choose '
-                                   'another output folder') from None
-        yield
-    finally:
-        os.close(fd)

@@ -35,7 +35,7 @@ import json, sys, time
 import rddg_basicsr, torch
 from basicsr.archs import build_network
 from rddg_basicsr.enhancer import LowLightEnhancer
-from rddg_basicsr.basicsr_compat.denormals import unflushed_fraction
+from rddg_basicsr.utils.denormals import unflushed_fraction
 spec = json.loads(sys.argv[1])
 torch.manual_seed(0)
 if spec['path']:

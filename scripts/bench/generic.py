@@ -1,6 +1,6 @@
 """Does a generic EnlighteningNet, with no adaptation, beat gamma + non-local means on the benchmark's four domains?
 
-    python scripts/bench/generic.py --model residual=CKPT --network-yml residual=YML [--model gain=CKPT ...]
+    python scripts/bench/generic.py --model NAME=CKPT --network-yml NAME=YML [--model OTHER=CKPT ...]
                                     [--split val|test] [--quick] [--work /tmp/genericwork] [--out generic.md]
 
 Rows: each model given (``NAME=PATH`` or ``PATH``; a folder means its latest ``net_g_<iter>.pth``), gamma, CLAHE and

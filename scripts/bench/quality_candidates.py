@@ -1,13 +1,15 @@
 """Choose the stage-1 default among candidate rows on val only (issue 16's protocol), where a GPU trains the runs.
 
-    python scripts/bench/quality_candidates.py --work WORK --out OUT [--candidates ours_stats ours_stats_tc]
+    python scripts/bench/quality_candidates.py --work WORK --out OUT --candidates ROW [ROW ...]
                                                [--seeds 0 1 2] [--jobs 12] [--num-gpu 1] [quality.py options]
 
+A candidate is a row of ``quality/rows.py``, declared there before any run (one line: the stage-1 option overrides).
+
 WORK/data must hold the benchmark's train and val folders (``quality/data.py``); a copy without ``test/`` keeps
-test unread. Trains ``ours`` and every candidate with and without RDDG, each domain and seed, through the
-benchmark's own plan and budgets (``quality/runs.py``), scores the RDDG rows on val, and applies the rule written
-in ``quality/rows.py`` before any run: a candidate replaces ``ours`` only when its mean val PSNR over the domains is
-higher by at least ``MARGIN_DB``. Writes OUT/val.json and OUT/val.md and, for a chosen candidate, OUT/chosen_*.tar
+test unread. Trains ``ours`` and every candidate with and without RDDG (its ``rows.plain_twin``), each domain and
+seed, through the benchmark's own plan and budgets (``quality/runs.py``), scores the RDDG rows on val, and applies the
+rule fixed before any run: a candidate replaces ``ours`` only when its mean val PSNR over the domains is higher by at
+least ``MARGIN_DB``. Writes OUT/val.json and OUT/val.md and, for a chosen candidate, OUT/chosen_*.tar
 with its stage-1 and stage-2 checkpoints (EMA weights only), ready for ``quality.py --reuse``.
 """
 import argparse
@@ -23,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from quality.figures import load_stage1, x_g_bgr  # noqa: E402
 from quality.main import evaluate_row, parse_args  # noqa: E402
-from quality.rows import ROWS  # noqa: E402
+from quality.rows import ROWS, plain_twin  # noqa: E402
 from quality.runs import plan_tasks, run_tasks, stage1_name, stage2_name  # noqa: E402
 from quality.tools import md_table, say  # noqa: E402
 from quality.truth import against_truth, summarise  # noqa: E402
@@ -89,13 +91,15 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--work', required=True)
     p.add_argument('--out', required=True)
-    p.add_argument('--candidates', nargs='+', default=['ours_stats', 'ours_stats_tc'])
+    p.add_argument('--candidates', nargs='+', required=True, choices=sorted(set(ROWS) - {'ours'}),
+                   help='rows of quality/rows.py, each with its stage-1 option overrides')
     p.add_argument('--seeds', nargs='+', default=['0', '1', '2'])
     p.add_argument('--jobs', default='12')
     p.add_argument('--num-gpu', default='1')
     p.add_argument('--no-plain', action='store_true',
                    help="skip the candidates' no-RDDG twins: enough to choose; adopting one needs them (no pack)")
     args, extra = p.parse_known_args()  # the rest goes to the benchmark's options (e.g. --domains, --s1-iters)
+    ROWS.update({f'{c}_plain': plain_twin(ROWS[c]) for c in args.candidates if f'{c}_plain' not in ROWS})
     rows = ['ours'] + [r for c in args.candidates for r in ((c, ) if args.no_plain else (c, f'{c}_plain'))]
     cfg = parse_args(['--rows', *rows, '--seeds', *args.seeds, '--jobs', args.jobs, '--num-gpu', args.num_gpu,
                       '--work', args.work, '--reuse', *extra])

@@ -21,6 +21,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from common import BENCH, DELETE, REPO, machine_line, md_table, merge, read_options, say, write_result  # noqa: E402
+from quality.peers import zero_dce_net  # noqa: E402
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
@@ -28,7 +29,6 @@ import torch  # noqa: E402
 from basicsr.archs import build_network  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
-from rddg_basicsr.utils.checkpoint import safe_torch_load  # noqa: E402
 from rddg_basicsr.utils.tiling import tiled_forward  # noqa: E402
 
 SIZES = {'600x400': (400, 600), '1920x1080': (1080, 1920), '3840x2160 (tiled 512)': (2160, 3840)}
@@ -84,15 +84,10 @@ def measure_peaks(device, quick):
 
 
 def zero_dce():
-    """The Zero-DCE network of the ``neuro-low-light`` package with its weights, or None."""
-    try:
-        import neuro_low_light
-        from neuro_low_light.model import ZeroDCEPP
-    except ImportError:
+    """The Zero-DCE network of the ``neuro-low-light`` package with its weights (``quality/peers.py``), or None."""
+    net = zero_dce_net()[0]
+    if net is None:
         return None
-    ckpt = safe_torch_load(os.path.join(os.path.dirname(neuro_low_light.__file__), 'weights', 'best_model.pth'))
-    net = ZeroDCEPP(8)
-    net.load_state_dict(ckpt['model_state_dict'])
 
     class Wrapped(torch.nn.Module):  # enhanced image only, like EN
         def __init__(self):

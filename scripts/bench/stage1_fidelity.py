@@ -36,10 +36,8 @@ ROWS = {
     'calib': 'calibration alone (camera from calibrate, mu = x_s)',
     'gan': 'GAN alone (trained, calibration: ~)',
     'calib_gan': 'calibration + GAN (trained, calibration: auto)',
-    'calib_gan_hp': 'calibration + GAN, D with a high-pass branch (network_d.highpass: true)',
 }
-TRAINED = {'gan': {'calibration': None}, 'calib_gan': {},  # stage-1 option overrides of the preset (ours)
-           'calib_gan_hp': {'network_d': {'highpass': True}}}
+TRAINED = {'gan': {'calibration': None}, 'calib_gan': {}}  # stage-1 option overrides of the preset (ours)
 
 
 def parse_args(argv=None):

@@ -25,10 +25,10 @@ import sys
 import time
 from os import path as osp
 
-from rddg_basicsr.utils.option_files import OptionFileError
 from rddg_basicsr.cli import one_line_interrupt
-from rddg_basicsr.tools.recipes import (entry_command, entry_env, merge, point_stage1_at, point_stage2_at, read_options,
-                                        repo_options, write_options)
+from rddg_basicsr.tools.recipes import (entry_command, entry_env, merge, point_stage1_at, point_stage2_at, repo_options,
+                                        write_options)
+from rddg_basicsr.utils.option_files import OptionFileError, load_yaml
 from rddg_basicsr.utils.paths import default_root, preset
 
 PROG = 'rddg-demo'
@@ -78,7 +78,7 @@ def load_demo(path, quick):
     if not osp.isfile(path):
         raise SystemExit(f'{PROG}: error: demo option file not found: {path}')
     try:
-        demo = read_options(path)
+        demo = load_yaml(path)
     except OptionFileError as err:
         raise SystemExit(f'{PROG}: error: {err}') from None
     try:
@@ -263,7 +263,7 @@ def run_demo(demo, out, quick):
     models1 = stage1(demo, data, out, vgg)
     pseudo = pseudo_pairs(demo, data, out, models1)
     trained = stage2(demo, data, out, pseudo, models1, vgg)
-    results = test_pipeline(data, out, trained['pseudo_rddg'][0], read_options(trained['pseudo_rddg'][1])['network_g'])
+    results = test_pipeline(data, out, trained['pseudo_rddg'][0], load_yaml(trained['pseudo_rddg'][1])['network_g'])
     table = results_table(trained, data, lp)
     notes = [f'Held-out test set: {len(os.listdir(f"{data}/test/ll"))} camera-simulated low-light images with their NL '
              'ground truth (photos never used in training). PSNR/SSIM on RGB, 8-bit, no GT-mean correction.']

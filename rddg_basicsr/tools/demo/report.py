@@ -8,10 +8,12 @@ import numpy as np
 import torch
 from basicsr.metrics import calculate_psnr, calculate_ssim
 
-from rddg_basicsr.stage1 import Stage1, colour_bar_strip, heat_map, pseudo_ll_bgr
 from rddg_basicsr.enhancer import LowLightEnhancer
 from rddg_basicsr.metrics.lpips_metric import calculate_lpips
-from rddg_basicsr.tools.recipes import read_options
+from rddg_basicsr.stage1 import Stage1
+from rddg_basicsr.utils.color import quantize, tensor_to_bgr8
+from rddg_basicsr.utils.option_files import load_yaml
+from rddg_basicsr.utils.visualize import colour_bar_strip, heat_map
 
 PANELS = ('input (real LL)', 'pseudo-LL x_g', 'domain map w', 'generic model', 'adapted (RDDG)', 'ground truth')
 
@@ -33,12 +35,12 @@ def enhancer_fn(models=None, option_file=None):
     """BGR uint8 -> BGR uint8 with the EnlighteningNet trained in ``models`` (its ``option_file``), or with the shipped
     generic model when ``models`` is None."""
     model_path = None if models is None else f'{models}/net_g_latest.pth'
-    net_opt = None if option_file is None else read_options(option_file)['network_g']
+    net_opt = None if option_file is None else load_yaml(option_file)['network_g']
     enhancer = LowLightEnhancer(model_path, network_opt=net_opt, device='cpu')
 
     def enhance(bgr):
         rgb = enhancer.enhance(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB).astype(np.float32) / 255)
-        return cv2.cvtColor((rgb * 255).round().clip(0, 255).astype(np.uint8), cv2.COLOR_RGB2BGR)
+        return cv2.cvtColor(quantize(rgb), cv2.COLOR_RGB2BGR)
 
     return enhance
 
@@ -70,7 +72,7 @@ def picture(data, trained, out):
         ll, gt = cv2.imread(f'{data}/test/ll/{name}'), cv2.imread(f'{data}/test/nl/{name}')
         nl = torch.from_numpy(cv2.cvtColor(gt, cv2.COLOR_BGR2RGB)).permute(2, 0, 1)[None].float() / 255
         x_g, w = stage1.sample(nl)
-        rows.append(np.hstack([ll, pseudo_ll_bgr(x_g), heat_map(w, colour_bar=False), generic(ll), adapted(ll), gt]))
+        rows.append(np.hstack([ll, tensor_to_bgr8(x_g), heat_map(w, colour_bar=False), generic(ll), adapted(ll), gt]))
     grid = np.vstack(rows)
     width = grid.shape[1] // len(PANELS)
     grid = np.hstack([grid, colour_bar_strip(grid.shape[0])])

@@ -65,8 +65,9 @@ def peer_label(name, chosen=None):
             'zerodce': 'Zero-DCE (neuro-low-light weights)', 'input': 'Input (no enhancement)'}[name]
 
 
-def zero_dce_fn():
-    """Zero-DCE as shipped by ``neuro-low-light`` (its bundled weights), or (None, reason)."""
+def zero_dce_net():
+    """The Zero-DCE++ network of ``neuro-low-light`` with its bundled weights (eval mode; ``net(x)[0]`` is the enhanced
+    (N, 3, H, W) RGB image) and a line naming them, or (None, reason). The benchmarks' one Zero-DCE loader."""
     try:
         import neuro_low_light
         from neuro_low_light.model import ZeroDCEPP
@@ -75,10 +76,18 @@ def zero_dce_fn():
     ckpt = safe_torch_load(os.path.join(os.path.dirname(neuro_low_light.__file__), 'weights', 'best_model.pth'))
     net = ZeroDCEPP(num_iterations=8)
     net.load_state_dict(ckpt['model_state_dict'])
-    net.eval()
+    about = f'neuro-low-light {neuro_low_light.__version__}, bundled best_model.pth (epoch {ckpt.get("epoch")})'
+    return net.eval(), about
+
+
+def zero_dce_fn():
+    """Zero-DCE as an enhance function (RGB float (H, W, 3) in [0, 1] -> the same), or (None, reason)."""
+    net, about = zero_dce_net()
+    if net is None:
+        return None, about
 
     @torch.no_grad()
     def run(rgb):
         x = torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1)))[None]
         return net(x)[0].clamp(0, 1)[0].permute(1, 2, 0).numpy()
-    return run, f'neuro-low-light {neuro_low_light.__version__}, bundled best_model.pth (epoch {ckpt.get("epoch")})'
+    return run, about

@@ -4,7 +4,8 @@ Every trained row fine-tunes the shipped generic EnlighteningNet (``rddg_basicsr
 budget (``runs.stage2_options``); the row ``generic`` is that model alone, untrained here.
 An ablation row for a new stage-1 part is one line, e.g.
 ``Row('ours_lnoise', 'ours + learned noise', 'ours', {'network_g': {'camera': {'learned_noise': True}}}, 'fly', True)``.
-Rows with the same preset and overrides share their stage-1 runs.
+Rows with the same preset and overrides share their stage-1 runs. A candidate for the stage-1 default is such a row,
+written here before any run; ``quality_candidates.py`` adds its no-RDDG twin (``plain_twin``) and applies the rule.
 """
 import hashlib
 import json
@@ -57,29 +58,10 @@ ROWS = {row.name: row for row in [
     Row('ours', 'our stage 1 + RDDG (full method)', 'ours', source='fly', rddg=True),
     Row('oracle', "EN on the domain's true pairs (oracle)", source='oracle'),
     Row('dasr', 'our stage 1 + DASR weighting w', 'ours', source='fly', rddg=True, reverse=False),
-    # ours_tone re-decides `camera.tone: false` (chosen on test before v2) under the candidates' rule, 3 seeds on val
-    Row('ours_tone', 'our stage 1 with a learned tone exponent + RDDG', 'ours',
-        {'network_g': {'camera': {'tone': True}}}, 'fly', True),
-    # one ablation row per learned stage-1 part (issue 16): each chosen on val, never on test
-    # ours_hp is also a candidate under the rule below (3 seeds on val), since x_g over-noises on every domain
-    # (quality.md, "Darkening against the truth") and the high-pass branch is what lets D set the noise levels
-    Row('ours_hp', 'our stage 1, D with a high-pass branch + RDDG', 'ours', {'network_d': {'highpass': True}}, 'fly',
-        True),
-    Row('ours_cnoise', 'our stage 1 + correlated noise (C2N-style), high-pass D + RDDG', 'ours',
-        {'network_g': {'camera': {'correlated_noise': {'num_feat': 8}}}, 'network_d': {'highpass': True}}, 'fly', True),
-    Row('ours_tcurve', 'our stage 1 + learned tone curve, high-pass D + RDDG', 'ours',
-        {'network_g': {'camera': {'tone_curve': {'knots': 16}}}, 'network_d': {'highpass': True}}, 'fly', True),
-    Row('ours_isp', 'our stage 1 + ISP filter, high-pass D + RDDG', 'ours',
-        {'network_g': {'camera': {'isp': {'kernel_size': 5}}}, 'network_d': {'highpass': True}}, 'fly', True),
-    # candidates for the default, written before any run (issue 16: the statistics loss was switched off on test):
-    # chosen on val over 3 seeds only if mean val PSNR over the domains beats `ours` by >= 0.1 dB
-    Row('ours_stats', 'our stage 1 + channel-mean loss + RDDG', 'ours',
-        {'train': {'stats_opt': {'type': 'ChannelStatsLoss', 'loss_weight': 1.0, 'quantiles': []}}}, 'fly', True),
-    Row('ours_stats_tc', 'our stage 1 + learned tone curve + channel-quantile loss + RDDG', 'ours',
-        {'network_g': {'camera': {'tone_curve': {'knots': 16}}},
-         'train': {'stats_opt': {'type': 'ChannelStatsLoss', 'loss_weight': 1.0,
-                                 'quantiles': [0.1, 0.25, 0.5, 0.75, 0.9]}}}, 'fly', True),
 ]}
-ROWS.update({f'{name}_plain': replace(ROWS[name], name=f'{name}_plain', label=ROWS[name].label.replace(' + RDDG', ''),
-                                      rddg=False) for name in ('ours_hp', 'ours_stats', 'ours_stats_tc')})
 DEFAULT_ROWS = ['generic', 'naive', 'stats', 'paper_plain', 'paper', 'ours_plain', 'ours', 'oracle']
+
+
+def plain_twin(row):
+    """``row`` without RDDG, named ``<name>_plain``: the same stage-1 run, the unweighted loss."""
+    return replace(row, name=f'{row.name}_plain', label=row.label.replace(' + RDDG', ''), rddg=False)

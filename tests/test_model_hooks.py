@@ -1,4 +1,4 @@
-"""BaseModel hooks fixed for today's stack (``rddg_basicsr/models/basicsr_hooks.py``): checkpoints that a kill
+"""BaseModel hooks fixed for today's stack (``rddg_basicsr/basicsr_compat/model_hooks.py``): checkpoints that a kill
 cannot half-write, runs that resume after SIGKILL, every torch.optim optimizer, options built twice."""
 import rddg_basicsr  # noqa: F401, I001  (compat layer before any basicsr import)
 
@@ -11,14 +11,17 @@ import time
 import pytest
 import torch
 
-from conftest import REPO, read_log, run_entry, tiny_stage1_options, write_options
-from rddg_basicsr.models.basicsr_hooks import optimizer_class
+from helpers import read_log, run_entry, tiny_stage1_options
+from rddg_basicsr.basicsr_compat.model_hooks import optimizer_class
+from rddg_basicsr.tools.recipes import write_options
+from rddg_basicsr.utils.paths import REPO_ROOT
 
 pytestmark = pytest.mark.slow  # subprocesses or training runs: left out of the fast lane (scripts/test.sh --fast)
 
 
 def probe(opt_path, root, *args, env=None):
-    cmd = [sys.executable, os.path.join(REPO, 'tests', 'probe_train.py'), '-opt', opt_path, '--root_path', root, *args]
+    cmd = [sys.executable, os.path.join(REPO_ROOT, 'tests', 'probe_train.py'), '-opt', opt_path, '--root_path', root,
+           *args]
     return subprocess.run(cmd, env=dict(os.environ, **(env or {})), capture_output=True, text=True, timeout=600)
 
 
@@ -46,7 +49,7 @@ def test_kill_during_a_checkpoint_write_resumes_from_the_last_complete_state(dem
 def test_sigkill_mid_training_resumes_and_reaches_the_same_iteration(demo_data, tmp_path):
     opt_path = write_options(tiny_stage1_options(demo_data, name='kill', total_iter=30), tmp_path / 'k.yml')
     exp = os.path.join(tmp_path, 'experiments', 'kill')
-    proc = subprocess.Popen([sys.executable, os.path.join(REPO, 'rddg_basicsr', 'train.py'), '-opt', opt_path,
+    proc = subprocess.Popen([sys.executable, os.path.join(REPO_ROOT, 'rddg_basicsr', 'train.py'), '-opt', opt_path,
                              '--root_path', tmp_path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     state = os.path.join(exp, 'training_states', '10.state')
     deadline = time.time() + 300

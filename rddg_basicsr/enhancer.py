@@ -4,9 +4,9 @@ Pre-process (numpy RGB -> tensor on the device, fp16 on CUDA when asked), tile-p
 see ``tiling.py``), post-process (clip to [0, 1], back to numpy). Alpha channels never enter the network.
 
 Memory: tiles of ``DEFAULT_TILE`` px by default, with the context that makes tiling exact (the result equals the
-untiled one up to float rounding), so the network's activations stay bounded (about 0.2 GB for the default EN on
-CPU) and a file costs about 24 bytes a pixel on top (its float input and output, 12 bytes a pixel each);
-``scripts/bench/memory.py`` measures it.
+untiled one up to float rounding), so the network's activations stay bounded (one tile's worth, whatever the image
+size) and a file costs about 24 bytes a pixel on top (its float input and output, 12 bytes a pixel each);
+``scripts/bench/memory.py`` measures it (docs/benchmarks.md).
 """
 import os
 import warnings
@@ -52,7 +52,7 @@ class LowLightEnhancer:
         net = build_network(network_opt or {'type': 'EnlighteningNet'})
         load_network_weights(net, model_path, param_key)
         self.tile, self.tile_pad = exact_tiling(net, tile, tile_pad)
-        # channels_last: 1.6x (600x400) to 2x (1080p) faster convolutions on CPU (scripts/bench/speed.py)
+        # channels_last: faster convolutions on CPU (scripts/bench/speed.py; docs/benchmarks.md)
         self.net = net.eval().to(self.device, memory_format=torch.channels_last)
         if self.half:
             self.net.half()

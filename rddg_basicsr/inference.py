@@ -16,9 +16,8 @@ one line naming the file. Inputs are never overwritten: such a plan is refused b
 is locked for the run: a second run into it is refused with one line (its files would replace this run's).
 
 Memory: images run in 512-px tiles by default with the context that makes tiling exact (``--tile_pad auto``: the
-net's receptive radius), so the network's share is bounded: peak RSS is about 0.9 GB + 25 bytes a pixel on CPU
-(``scripts/bench/memory.py``: 2.2 GB for 48 Mpx; under 5 GB for the largest image the default ``--max_pixels``
-allows).
+net's receptive radius), so the network's share is bounded and peak memory grows with the image by its float input
+and output, about 24 bytes a pixel (``scripts/bench/memory.py`` measures it; docs/benchmarks.md).
 """
 import argparse
 import collections

@@ -23,9 +23,10 @@ import torch
 from basicsr.archs import build_network
 from torch.nn import functional as F
 
-from rddg_basicsr.archs.arch_util import DarkeningGenerator, quantize_8bit
+from rddg_basicsr.archs.arch_util import DarkeningGenerator
 from rddg_basicsr.utils.option_files import load_yaml
 from rddg_basicsr.utils.checkpoint import load_network_weights
+from rddg_basicsr.utils.color import quantize_8bit
 from rddg_basicsr.utils.tiling import TiledModule, is_local, receptive_radius
 
 SMOOTH_DEFAULT = 'rf'

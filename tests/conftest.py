@@ -1,5 +1,6 @@
-"""Shared fixtures: a tiny demo dataset built from scikit-image's photos, this repository's wheel installed in a venv;
-the plugin registered for every test. The functions and constants the test modules import are in ``helpers.py``."""
+"""Shared fixtures: a tiny demo dataset built from scikit-image's photos, this repository's wheel installed in a venv,
+a random VGG-16; the plugin registered for every test; scripts/bench/ on sys.path. The functions and constants the
+test modules import are in ``helpers.py``."""
 import rddg_basicsr  # noqa: I001  (before any basicsr import)
 
 import os
@@ -12,10 +13,24 @@ from rddg_basicsr.tools.demo.dataset import build_demo_dataset, load_demo_config
 from rddg_basicsr.utils.paths import REPO_ROOT
 
 rddg_basicsr.register()  # the tests use the registries directly (a process registers at its first lookup miss)
+# the benchmark scripts' folder, as ``python scripts/bench/X.py`` has it: its modules (common, generic, the package
+# quality) import by their own names
+sys.path.append(os.path.join(REPO_ROOT, 'scripts', 'bench'))
 
 
 def pytest_configure(config):
     config.addinivalue_line('markers', 'slow: runs subprocesses or trainings; left out by scripts/test.sh --fast')
+
+
+@pytest.fixture(scope='module')
+def shared_vgg():
+    """One VGG-16 feature extractor with random weights (seed 0) per test module: building one takes seconds."""
+    import torch
+
+    from rddg_basicsr.archs.vgg16_arch import VGG16FeatureExtractor
+
+    torch.manual_seed(0)
+    return VGG16FeatureExtractor(vgg_weights='random')
 
 
 @pytest.fixture(scope='session')

@@ -1,7 +1,7 @@
-"""What the test modules import: tiny option files for CPU runs, a checked runner for the real entry points
-(``python rddg_basicsr/train.py ...``) in a subprocess, BasicSR's logs, a booby-trapped pickle, a folder locked by
-another process, a PNG bomb, a free port, and venvs that see this interpreter's packages. The fixtures are in
-``conftest.py``."""
+"""What the test modules import: tiny option files for CPU runs and for models built in-process, a checked runner for
+the real entry points (``python rddg_basicsr/train.py ...``) in a subprocess, BasicSR's logs, a booby-trapped pickle,
+a folder locked by another process, a PNG bomb, a free port, and venvs that see this interpreter's packages. The
+fixtures are in ``conftest.py``."""
 import contextlib
 import os
 import site
@@ -38,6 +38,34 @@ def tiny_stage2_options(data_root, pseudo_root, name='tiny_stage2', total_iter=2
                                   dataroot_gt=f'{data_root}/test/nl')
     opt['network_g'].update(num_feat=8, num_level=3)
     return shrink_schedule(opt, total_iter, ('optim_g', ))
+
+
+def unit_model_options(tmp_path, preset, **train):
+    """The preset ``preset`` for a model built in this process (one CPU rank, batches fed directly): its files under
+    ``tmp_path``, random VGG weights, ``train`` over its ``train`` section."""
+    opt = repo_options(preset)
+    opt.update(name='unit', num_gpu=0, is_train=True, dist=False, rank=0, world_size=1)
+    opt['path'].update(experiments_root=str(tmp_path), models=str(tmp_path), training_states=str(tmp_path))
+    opt['train']['perceptual_opt']['vgg_weights'] = 'random'
+    opt['train'].update(train)
+    return opt
+
+
+def stage1_model_options(tmp_path, preset='stage1_darken.yml', **train):
+    """``unit_model_options`` of a stage-1 preset with 4-feature nets and no calibration (no real folder)."""
+    opt = unit_model_options(tmp_path, preset, **train)
+    opt['calibration'] = None
+    opt['network_g'].update(num_feat=4, num_block=1)
+    opt['network_d'].update(num_feat=4)
+    return opt
+
+
+def stage2_model_options(tmp_path, preset='stage2_paper.yml', **train):
+    """``unit_model_options`` of a stage-2 preset with a 4-feature, 2-level net (``stage2_paper.yml``: saved pairs;
+    the on-the-fly tests add their own darkening)."""
+    opt = unit_model_options(tmp_path, preset, **train)
+    opt['network_g'].update(num_feat=4, num_level=2)
+    return opt
 
 
 def shrink_schedule(opt, total_iter, optimizers):

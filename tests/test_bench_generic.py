@@ -1,17 +1,14 @@
 """scripts/bench/generic.py: a generic EnlighteningNet against the peers (a --quick run on a tiny random-weight
 checkpoint), and the parts of quality/generic_eval.py it rests on (metrics, widening grids, model arguments)."""
 import os
-import sys
 
 import numpy as np
 import pytest
 import torch
 import yaml
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'scripts', 'bench'))
-
-import generic  # noqa: E402
-from quality import generic_eval  # noqa: E402
+import generic
+from quality import generic_eval
 
 TINY = {'type': 'EnlighteningNet', 'num_feat': 4, 'num_level': 2, 'num_block': 1}
 

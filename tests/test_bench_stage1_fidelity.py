@@ -1,15 +1,12 @@
 """The stage-1 fidelity bench's measures (scripts/bench/quality/truth.py, scripts/bench/stage1_fidelity.py): the
 per-quartile noise ratio and the calibration-alone darkening, on synthetic arrays (no benchmark scenes, no sklearn)."""
 import os
-import sys
 
 import cv2
 import numpy as np
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'scripts', 'bench'))
-
-from quality import truth  # noqa: E402
+from quality import truth
 
 CAMERA = {'noise': True, 'lighting': True, 'field_cell': 32, 'quantize': True,
           'init': {'spread': 1e-3}}  # the preset's camera with (almost) no lighting spread: levels are deterministic

@@ -7,7 +7,7 @@ import torch
 
 from rddg_basicsr.data.blind_lowlight import (BlindLowLight, colour_augment, hue_rotation, kelvin_to_linear_rgb,
                                               mosaic_demosaic)
-from rddg_basicsr.archs.arch_util import srgb_to_linear
+from rddg_basicsr.utils.color import srgb_to_linear
 
 # every random part off: identity colour, no cast, no light field, no camera processing
 CLEAN = dict(exposure=(0.25, 0.25), kelvin=(6500., 6500.), awb_residual=(0., 0.), mixed_light_prob=0.,

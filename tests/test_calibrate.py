@@ -13,7 +13,8 @@ from rddg_basicsr import calibrate
 from rddg_basicsr.data import calibration as cal
 from rddg_basicsr.archs.camera_arch import LowLightCamera
 from rddg_basicsr.utils.option_files import load_yaml
-from rddg_basicsr.data.lowlight_synthesis import linear_to_srgb, load_synthesis_config, srgb_to_linear
+from rddg_basicsr.data.lowlight_synthesis import load_synthesis_config
+from rddg_basicsr.utils.color import linear_to_srgb, srgb_to_linear
 
 SHOT = np.array([3e-3, 2e-3, 4e-3])  # a per channel, R G B (distinct, so a channel swap shows)
 READ = np.array([4e-6, 2e-6, 8e-6])  # b per channel

@@ -7,7 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from rddg_basicsr.archs.arch_util import DarkeningGenerator, ResidualBlock, linear_to_srgb, srgb_to_linear
+from rddg_basicsr.archs.arch_util import DarkeningGenerator, ResidualBlock
+from rddg_basicsr.utils.color import linear_to_srgb, srgb_to_linear
 from rddg_basicsr.archs.darkening_arch import DarkeningNet
 
 EPS = 1e-3  # the logit clamp of the identity skip

@@ -8,19 +8,8 @@ import torch
 
 from basicsr.models import build_model
 
+from helpers import stage1_model_options
 from rddg_basicsr.stage1 import Stage1
-from rddg_basicsr.tools.recipes import repo_options
-
-
-def model_options(tmp_path, preset='stage1_darken.yml', **train):
-    opt = repo_options(preset)
-    opt.update(name='unit', num_gpu=0, is_train=True, dist=False, rank=0, world_size=1, calibration=None)  # batches
-    opt['network_g'].update(num_feat=4, num_block=1)  # are fed directly: no real folder to calibrate on
-    opt['network_d'].update(num_feat=4)
-    opt['path'].update(experiments_root=str(tmp_path), models=str(tmp_path), training_states=str(tmp_path))
-    opt['train']['perceptual_opt']['vgg_weights'] = 'random'
-    opt['train'].update(train)
-    return opt
 
 
 def batch(size=24):
@@ -38,7 +27,7 @@ def changed(net, before):
 
 
 def test_one_step_updates_g_and_d_and_logs_every_term(tmp_path):
-    model = build_model(model_options(tmp_path))
+    model = build_model(stage1_model_options(tmp_path))
     g0, d0 = snapshot(model.net_g), snapshot(model.net_d)
     model.feed_data(batch())
     model.optimize_parameters(1)
@@ -49,7 +38,7 @@ def test_one_step_updates_g_and_d_and_logs_every_term(tmp_path):
 
 
 def test_g_waits_for_net_d_init_iters_and_steps_every_net_d_iters(tmp_path):
-    model = build_model(model_options(tmp_path, net_d_init_iters=2, net_d_iters=2))
+    model = build_model(stage1_model_options(tmp_path, net_d_init_iters=2, net_d_iters=2))
     model.feed_data(batch())
     for it, g_steps in ((1, False), (2, False), (3, False), (4, True)):
         g0, d0 = snapshot(model.net_g), snapshot(model.net_d)
@@ -60,7 +49,7 @@ def test_g_waits_for_net_d_init_iters_and_steps_every_net_d_iters(tmp_path):
 
 
 def test_generator_loss_is_the_weighted_sum_of_the_paper_terms(tmp_path):
-    model = build_model(model_options(tmp_path, 'stage1_paper.yml'))
+    model = build_model(stage1_model_options(tmp_path, 'stage1_paper.yml'))
     data = batch()
     model.feed_data(data)
     with torch.no_grad():
@@ -74,7 +63,7 @@ def test_generator_loss_is_the_weighted_sum_of_the_paper_terms(tmp_path):
 
 
 def test_discriminator_sees_real_images_as_real(tmp_path):
-    model = build_model(model_options(tmp_path))
+    model = build_model(stage1_model_options(tmp_path))
     data = batch()
     model.feed_data(data)
     with torch.no_grad():
@@ -84,18 +73,19 @@ def test_discriminator_sees_real_images_as_real(tmp_path):
 
 
 def test_gan_opt_is_required(tmp_path):
-    opt = model_options(tmp_path)
+    opt = stage1_model_options(tmp_path)
     opt['train'].pop('gan_opt')
     with pytest.raises(ValueError, match='gan_opt'):
         build_model(opt)
 
 
 def test_test_mode_loads_d_for_the_domain_score(tmp_path):
-    trained = build_model(model_options(tmp_path))
+    trained = build_model(stage1_model_options(tmp_path))
     trained.save(0, 5)
-    opt = model_options(tmp_path)
+    opt = stage1_model_options(tmp_path)
     opt.update(is_train=False)
-    opt['path'].update(pretrain_network_g=str(tmp_path / 'net_g_5.pth'), pretrain_network_d=str(tmp_path / 'net_d_5.pth'))
+    opt['path'].update(pretrain_network_g=str(tmp_path / 'net_g_5.pth'),
+                       pretrain_network_d=str(tmp_path / 'net_d_5.pth'))
     model = build_model(opt)
     model.feed_data(batch())
     model.test()
@@ -108,7 +98,7 @@ def test_test_mode_loads_d_for_the_domain_score(tmp_path):
 def test_validation_maps_are_the_maps_stage2_uses(tmp_path, smooth):
     """The heat maps and domain scores of validation come from the same ``Stage1`` maps (``maps.smooth``) that
     pseudo pairs and stage 2 get from this D; a bad ``maps.smooth`` stops the build with the option named."""
-    opt = model_options(tmp_path)
+    opt = stage1_model_options(tmp_path)
     opt['maps'] = {'smooth': smooth}
     model = build_model(opt)
     model.feed_data(batch(size=40))
@@ -125,7 +115,7 @@ def test_validation_maps_are_the_maps_stage2_uses(tmp_path, smooth):
 def test_discriminator_learns_to_tell_real_from_generated(tmp_path):
     """With G held back (net_d_init_iters), D separates x_r from x_g = y: its accuracy climbs to ~1."""
     torch.manual_seed(0)
-    model = build_model(model_options(tmp_path, net_d_init_iters=1000, optim_d={'type': 'Adam', 'lr': 1e-3}))
+    model = build_model(stage1_model_options(tmp_path, net_d_init_iters=1000, optim_d={'type': 'Adam', 'lr': 1e-3}))
     model.feed_data(batch())
     accuracy = []
     for it in range(1, 51):
@@ -137,7 +127,7 @@ def test_discriminator_learns_to_tell_real_from_generated(tmp_path):
 
 def _stochastic_step(tmp_path):
     """One step of the default (stochastic) stage 1; returns the log and the L1 of the clean image and of a sample."""
-    model = build_model(model_options(tmp_path))
+    model = build_model(stage1_model_options(tmp_path))
     data = batch()
     model.feed_data(data)
     torch.manual_seed(7)
@@ -156,7 +146,7 @@ def test_the_anchor_holds_the_clean_image_not_the_sample(tmp_path):
 
 def test_adversarial_weight_zero_is_the_table1_ablation(tmp_path):
     """gan_opt.loss_weight 0: G learns from the anchor alone, D still learns (its maps stay available)."""
-    opt = model_options(tmp_path, 'stage1_paper.yml')
+    opt = stage1_model_options(tmp_path, 'stage1_paper.yml')
     opt['train']['gan_opt']['loss_weight'] = 0
     model = build_model(opt)
     d0 = snapshot(model.net_d)
@@ -167,7 +157,7 @@ def test_adversarial_weight_zero_is_the_table1_ablation(tmp_path):
 
 
 def test_validation_runs_d_in_eval_mode_and_restores_training(tmp_path):
-    opt = model_options(tmp_path)
+    opt = stage1_model_options(tmp_path)
     opt['network_d']['norm'] = 'batch'
     model = build_model(opt)
     model.feed_data(batch())
@@ -185,7 +175,7 @@ def _groups(model):
 
 
 def test_default_preset_puts_the_camera_in_its_own_group_without_weight_decay(tmp_path):
-    opt = model_options(tmp_path)
+    opt = stage1_model_options(tmp_path)
     model = build_model(opt)
     ((rest, base), (cam, group)), camera = _groups(model)
     assert cam == camera and not rest & camera
@@ -196,10 +186,10 @@ def test_default_preset_puts_the_camera_in_its_own_group_without_weight_decay(tm
 
 
 def test_without_the_option_or_a_camera_g_has_one_group(tmp_path):
-    opt = model_options(tmp_path)
+    opt = stage1_model_options(tmp_path)
     opt['train']['optim_g'].pop('degradation')
     assert len(build_model(opt).optimizer_g.param_groups) == 1
-    assert len(build_model(model_options(tmp_path, 'stage1_paper.yml')).optimizer_g.param_groups) == 1
+    assert len(build_model(stage1_model_options(tmp_path, 'stage1_paper.yml')).optimizer_g.param_groups) == 1
 
 
 def test_each_group_steps_at_its_own_learning_rate(tmp_path):
@@ -207,7 +197,7 @@ def test_each_group_steps_at_its_own_learning_rate(tmp_path):
     degradation.lr (no weight decay in the camera's group: its step is the adversarial gradient's sign alone)."""
     optim_g = {'type': 'Adam', 'lr': 1e-4, 'weight_decay': 1e-3, 'eps': 1e-20,  # eps: the step is lr * sign(grad)
                'degradation': {'lr': 5e-2, 'weight_decay': 0}}
-    model = build_model(model_options(tmp_path, optim_g=optim_g))
+    model = build_model(stage1_model_options(tmp_path, optim_g=optim_g))
     before = snapshot(model.net_g)
     model.feed_data(batch())
     model.optimize_parameters(1)
@@ -221,7 +211,7 @@ def test_each_group_steps_at_its_own_learning_rate(tmp_path):
 @pytest.mark.parametrize('value,match', [({'momentum': 0.9}, "'momentum' is not a setting of Adam"),
                                          (1e-3, 'expected a mapping')])
 def test_bad_degradation_group_is_refused(tmp_path, value, match):
-    opt = model_options(tmp_path)
+    opt = stage1_model_options(tmp_path)
     opt['train']['optim_g']['degradation'] = value
     with pytest.raises(ValueError, match=f'train.optim_g.degradation: {match}'):
         build_model(opt)
@@ -230,7 +220,7 @@ def test_bad_degradation_group_is_refused(tmp_path, value, match):
 def test_resume_restores_both_groups(tmp_path):
     """A training state saved with the camera's group resumes into a fresh model: same groups, same Adam moments,
     the same next step."""
-    model = build_model(model_options(tmp_path))
+    model = build_model(stage1_model_options(tmp_path))
     model.feed_data(batch())
     for it in (1, 2):
         model.optimize_parameters(it)
@@ -238,7 +228,7 @@ def test_resume_restores_both_groups(tmp_path):
     model.save_training_state(0, 2)
     model.save_network(model.net_g, 'net_g', 2)
     model.save_network(model.net_d, 'net_d', 2)
-    opt = model_options(tmp_path)
+    opt = stage1_model_options(tmp_path)
     opt['path'].update(pretrain_network_g=str(tmp_path / 'net_g_2.pth'),
                        pretrain_network_d=str(tmp_path / 'net_d_2.pth'))
     resumed = build_model(opt)

@@ -6,15 +6,8 @@ import torch
 from torch.nn import functional as F
 
 import rddg_basicsr.losses.vgg16_perceptual_loss as vpl
-from rddg_basicsr.archs.vgg16_arch import VGG16FeatureExtractor
 from rddg_basicsr.losses.domain_weighted_perceptual_loss import DomainWeightedPerceptualLoss
 from rddg_basicsr.losses.vgg16_perceptual_loss import VGG16PerceptualLoss
-
-
-@pytest.fixture(scope='module')
-def shared_vgg():
-    torch.manual_seed(0)
-    return VGG16FeatureExtractor(vgg_weights='random')
 
 
 @pytest.fixture

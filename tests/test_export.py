@@ -20,7 +20,7 @@ from basicsr.archs import build_network
 from rddg_basicsr import exporter
 from rddg_basicsr.enhancer import LowLightEnhancer
 from rddg_basicsr.export import main
-from rddg_basicsr.utils.paths import REPO_ROOT as REPO
+from rddg_basicsr.utils.paths import REPO_ROOT
 
 pytestmark = pytest.mark.slow  # subprocesses or training runs: left out of the fast lane (scripts/test.sh --fast)
 
@@ -96,7 +96,7 @@ def test_the_command_says_what_it_wrote_and_checked(exported):
 
 def test_readme_snippet_runs_with_onnxruntime_and_opencv_only(exported, tmp_path, monkeypatch):
     """README's "Export to ONNX" snippet, as written, gives rddg-enhance's image within one 8-bit level."""
-    readme = open(os.path.join(REPO, 'README.md'), encoding='utf-8').read()
+    readme = open(os.path.join(REPO_ROOT, 'README.md'), encoding='utf-8').read()
     snippet = re.search(r'### Export to ONNX.*?```python\n(.*?)```', readme, re.DOTALL).group(1)
     assert 'torch' not in snippet
     path = exported['generic', False][0]

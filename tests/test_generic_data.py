@@ -1,8 +1,5 @@
 """The generic model's photos: no benchmark val/test scene and no reserved photo in train, and ``build`` writes train
 photos, fixed val pairs and the manifest rows."""
-import os
-import sys
-
 import cv2
 import numpy as np
 import pytest
@@ -11,8 +8,7 @@ from rddg_basicsr.prepare_data import main as prepare_main
 from rddg_basicsr.prepare_data import write
 from rddg_basicsr.data import generic_photos as generic_data
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'scripts', 'bench'))
-from quality import scenes  # noqa: E402
+from quality import scenes
 
 
 def test_no_benchmark_val_or_test_scene_and_no_reserved_photo_is_trained_on():

@@ -6,36 +6,13 @@ import math
 
 import pytest
 import torch
-from basicsr.models import build_model
-from skimage import data as skdata
-from torch.nn import functional as F
-
-from rddg_basicsr.archs.camera_arch import LowLightCamera
+from identifiability import STARTS, TRUTH, recover  # scripts/bench/identifiability.py (on the path: conftest)
 from rddg_basicsr.tools.recipes import repo_options
 
 pytestmark = pytest.mark.slow  # subprocesses or training runs: left out of the fast lane (scripts/test.sh --fast)
 
 
-TRUTH = {'shot': [4e-3] * 3, 'read': [2e-5] * 3, 'gain': [0.16, 0.13, 0.10], 'spread': [0.1, 0.05, 0.1]}
-LOW = {'shot': [1e-3] * 3, 'read': [5e-6] * 3, 'gain': [0.1, 0.08, 0.06], 'spread': TRUTH['spread']}
-HIGH = {'shot': [1.6e-2] * 3, 'read': [8e-5] * 3, 'gain': [0.26, 0.21, 0.16], 'spread': TRUTH['spread']}
 ITERS, BATCH, CROP = 300, 8, 32
-
-
-def photos():
-    """scikit-image's colour photos at 1/4 size (about 128 px): the clean content of both domains."""
-    names = ('astronaut', 'coffee', 'chelsea', 'rocket')
-    return [F.avg_pool2d(torch.from_numpy(getattr(skdata, n)()).float().div(255).permute(2, 0, 1)[None], 4)[0]
-            for n in names]
-
-
-def crops(images, gen):
-    out = []
-    for _ in range(BATCH):
-        img = images[int(torch.randint(len(images), (1, ), generator=gen))]
-        top, left = (int(torch.randint(s - CROP + 1, (1, ), generator=gen)) for s in img.shape[-2:])
-        out.append(img[:, top:top + CROP, left:left + CROP])
-    return torch.stack(out)
 
 
 def options(tmp_path, init):
@@ -54,28 +31,16 @@ def options(tmp_path, init):
     train['optim_g'].update(lr=0.0, betas=[0.5, 0.999], degradation={'lr': 1e-2, 'weight_decay': 0})
     train['optim_d'].update(lr=2e-3, betas=[0.5, 0.999], weight_decay=0)
     train['scheduler'].update(milestones=[int(ITERS * 0.6), int(ITERS * 0.8)], gamma=0.3)
+    train['total_iter'] = ITERS
     return opt
 
 
 def train(tmp_path, init):
     """Stage 1 through the real model's optimize_parameters; returns the learned camera values."""
-    torch.manual_seed(0)
-    model = build_model(options(tmp_path, init))
-    truth = LowLightCamera(3, field_cell=16, init=TRUTH)
-    images, gen = photos(), torch.Generator().manual_seed(0)
-    for it in range(1, ITERS + 1):
-        y = crops(images, gen)
-        with torch.no_grad():
-            real = truth(crops(images, gen))  # unpaired: other crops
-        model.feed_data({'gt': y, 'lq': y * 0.2, 'real': real})
-        model.optimize_parameters(it)
-        model.update_learning_rate(it)
-    cam = model.net_g.camera
-    return {'shot': cam.log_shot.exp(), 'read': cam.log_read.exp(), 'gain': cam.log_gain.exp(),
-            'spread': cam.log_sd.exp()}
+    return recover(options(tmp_path, init), BATCH, CROP, scale=4)
 
 
-@pytest.mark.parametrize('init', [LOW, HIGH], ids=['from_below', 'from_above'])
+@pytest.mark.parametrize('init', STARTS.values(), ids=STARTS.keys())
 def test_camera_parameters_are_recovered_from_both_sides(tmp_path, init):
     """Each run starts every noise level a factor 4 and every gain a factor 1.6 away from the truth (on opposite
     sides in the two runs) and must end within a factor 2 (noise a, b) and 1.45 (gains) of it, per channel.

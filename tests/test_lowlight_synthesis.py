@@ -5,8 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from rddg_basicsr.data.lowlight_synthesis import (camera_lowlight, linear_to_srgb, load_synthesis_config,
-                                                   naive_lowlight, srgb_to_linear, synthesis_keys)
+from rddg_basicsr.data.lowlight_synthesis import camera_lowlight, load_synthesis_config, naive_lowlight, synthesis_keys
 
 OPTIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'options', 'demo_data.yml')
 NO_NOISE = {'shot_gain_range': (0, 0), 'read_noise_range': (0, 0), 'jpeg_prob': 0.0}
@@ -24,12 +23,6 @@ def textured(seed=0, size=(64, 96)):
 def highpass_std(img):
     img = img.astype(np.float64)
     return float((img - cv2.GaussianBlur(img, (0, 0), 3)).std())
-
-
-def test_srgb_curves_invert_each_other():
-    values = np.linspace(0, 1, 101)
-    np.testing.assert_allclose(linear_to_srgb(srgb_to_linear(values)), values, atol=1e-9)
-    assert srgb_to_linear(np.array(0.5)) == pytest.approx(0.214, abs=1e-3)
 
 
 def test_naive_darkens_every_pixel():

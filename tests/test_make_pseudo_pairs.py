@@ -12,7 +12,7 @@ from basicsr.archs import build_network
 from skimage import data
 
 from helpers import folder_locked_elsewhere
-from rddg_basicsr.archs.arch_util import quantize_8bit
+from rddg_basicsr.utils.color import quantize_8bit
 from rddg_basicsr.stage1 import Stage1
 from rddg_basicsr.make_pseudo_pairs import main, make_pseudo_pairs, parse_args
 from rddg_basicsr.utils.image_io import read_image_any

@@ -11,7 +11,7 @@ import time
 import pytest
 import torch
 
-from helpers import read_log, run_entry, tiny_stage1_options
+from helpers import read_log, run_entry, stage1_model_options, tiny_stage1_options
 from rddg_basicsr.basicsr_compat.model_hooks import optimizer_class
 from rddg_basicsr.tools.recipes import write_options
 from rddg_basicsr.utils.paths import REPO_ROOT
@@ -83,10 +83,9 @@ def test_non_optimizers_are_refused(name):
 
 def test_models_build_twice_from_one_options_dict_with_any_optimizer(tmp_path):
     from basicsr.models import build_model
-    from test_darkening_gan_model import model_options
 
-    opt = model_options(tmp_path, optim_g={'type': 'Adamax', 'lr': 1e-4},
-                        optim_d={'type': 'SGD', 'lr': 1e-4, 'momentum': 0.9})
+    opt = stage1_model_options(tmp_path, optim_g={'type': 'Adamax', 'lr': 1e-4},
+                               optim_d={'type': 'SGD', 'lr': 1e-4, 'momentum': 0.9})
     for _ in range(2):
         model = build_model(opt)
     assert [type(o).__name__ for o in model.optimizers] == ['Adamax', 'SGD']

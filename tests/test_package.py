@@ -58,6 +58,13 @@ def test_import_loads_no_torch_and_has_a_version():
     assert run_python(code) == f'{version} []'  # the version setup.py installs
 
 
+def test_the_colour_helpers_load_no_torch_until_given_a_tensor():
+    code = ('import sys; from rddg_basicsr.utils.color import quantize, srgb_to_linear; import numpy as np; '
+            'quantize(np.zeros((2, 2))); print("torch" in sys.modules, end=" "); srgb_to_linear([0.5]); '
+            'print("torch" in sys.modules)')
+    assert run_python(code) == 'False True'  # the array path of the sRGB curve runs the tensor code
+
+
 def test_a_registry_lookup_registers_the_plugin_even_with_the_hook_off():
     assert run_python('import rddg_basicsr; ' + REGISTERED, RDDG_BASICSR_HOOK='0') == 'True'
 

@@ -12,21 +12,11 @@ from torch.nn import functional as F
 from basicsr.archs import build_network
 from basicsr.models import build_model
 
+from helpers import stage2_model_options
 from rddg_basicsr.stage1 import Stage1
-from rddg_basicsr.tools.recipes import repo_options
 
 STAGE1_NETS = {'network_g': {'type': 'DarkeningNet', 'num_feat': 4, 'num_block': 1},
                'network_d': {'type': 'PatchDiscriminator', 'num_feat': 4}}
-
-
-def model_options(tmp_path, **train):
-    opt = repo_options('stage2_paper.yml')  # saved pairs: the on-the-fly tests add their own darkening
-    opt.update(name='unit', num_gpu=0, is_train=True, dist=False, rank=0, world_size=1)
-    opt['network_g'].update(num_feat=4, num_level=2)
-    opt['path'].update(experiments_root=str(tmp_path), models=str(tmp_path), training_states=str(tmp_path))
-    opt['train']['perceptual_opt']['vgg_weights'] = 'random'
-    opt['train'].update(train)
-    return opt
 
 
 def batch(n=2, size=32, w=None):
@@ -46,7 +36,7 @@ def half_map(n=2, size=32):
 
 @pytest.mark.parametrize('rddg', [True, False])
 def test_rddg_switch_weights_the_losses_by_one_minus_w(tmp_path, rddg):
-    opt = model_options(tmp_path, rddg=rddg)
+    opt = stage2_model_options(tmp_path, rddg=rddg)
     opt['train'].pop('perceptual_opt')
     model = build_model(opt)
     w = half_map()
@@ -61,14 +51,14 @@ def test_rddg_switch_weights_the_losses_by_one_minus_w(tmp_path, rddg):
 
 
 def test_rddg_needs_maps_or_on_the_fly_networks(tmp_path):
-    opt = model_options(tmp_path, rddg=True)
+    opt = stage2_model_options(tmp_path, rddg=True)
     opt['datasets']['train'].pop('dataroot_w')
     with pytest.raises(ValueError, match='dataroot_w'):
         build_model(opt)
 
 
 def test_nan_loss_stops_before_the_update(tmp_path):
-    opt = model_options(tmp_path, rddg=False)
+    opt = stage2_model_options(tmp_path, rddg=False)
     model = build_model(opt)
     before = copy.deepcopy(model.net_g.state_dict())
     data = batch()
@@ -93,7 +83,7 @@ def save_stage1(tmp_path):
 
 def test_on_the_fly_mode_gives_the_offline_tools_maps(tmp_path):
     paths = save_stage1(tmp_path)
-    opt = model_options(tmp_path, rddg=True)
+    opt = stage2_model_options(tmp_path, rddg=True)
     opt['datasets']['train'].pop('dataroot_w')
     opt['darkening'] = dict(STAGE1_NETS, pretrain_network_g=paths['network_g'], pretrain_network_d=paths['network_d'],
                             smooth='rf')
@@ -114,7 +104,7 @@ def test_on_the_fly_mode_gives_the_offline_tools_maps(tmp_path):
 
 
 def test_any_basicsr_arch_works_as_network_g(tmp_path):
-    opt = model_options(tmp_path, rddg=True)
+    opt = stage2_model_options(tmp_path, rddg=True)
     opt['network_g'] = {'type': 'EDSR', 'num_in_ch': 3, 'num_out_ch': 3, 'num_feat': 8, 'num_block': 1, 'upscale': 1}
     model = build_model(opt)
     model.feed_data(batch(w=half_map()))
@@ -126,7 +116,7 @@ def test_any_basicsr_arch_works_as_network_g(tmp_path):
 
 
 def test_perceptual_term_is_weighted_too(tmp_path):
-    opt = model_options(tmp_path, rddg=True)
+    opt = stage2_model_options(tmp_path, rddg=True)
     opt['train'].pop('pixel_opt')
     model = build_model(opt)
     w = half_map()
@@ -143,7 +133,7 @@ def test_perceptual_term_is_weighted_too(tmp_path):
 def on_the_fly_options(tmp_path, context=None):
     """Stage-2 options whose train set yields only NL crops, darkened by the frozen stage-1 nets (default smoothing)."""
     paths = save_stage1(tmp_path)
-    opt = model_options(tmp_path, rddg=True)
+    opt = stage2_model_options(tmp_path, rddg=True)
     train_set = opt['datasets']['train']
     for key in ('dataroot_lq', 'dataroot_w'):
         train_set.pop(key)
@@ -181,7 +171,7 @@ def test_on_the_fly_mode_refuses_crops_without_enough_context(tmp_path):
 
 
 def test_rddg_refuses_a_loss_that_cannot_take_the_map(tmp_path):
-    opt = model_options(tmp_path, rddg=True)
+    opt = stage2_model_options(tmp_path, rddg=True)
     opt['train']['pixel_opt'] = {'type': 'L1Loss', 'loss_weight': 1.0}
     with pytest.raises(ValueError, match=r'train.pixel_opt \(L1Loss\) cannot take the map w'):
         build_model(opt)
@@ -202,7 +192,7 @@ def test_stochastic_stage1_darkens_afresh_every_batch_without_context(tmp_path):
     for key, net_opt in nets.items():
         paths[key] = str(tmp_path / f'{key}.pth')
         torch.save({'params': build_network(net_opt).state_dict()}, paths[key])
-    opt = model_options(tmp_path, rddg=True)
+    opt = stage2_model_options(tmp_path, rddg=True)
     for key in ('dataroot_lq', 'dataroot_w'):
         opt['datasets']['train'].pop(key)
     opt['darkening'] = dict(nets, pretrain_network_g=paths['network_g'], pretrain_network_d=paths['network_d'])
@@ -223,7 +213,7 @@ def test_stage2_darkening_points_at_the_stage1_option_file(tmp_path):
     with only NL images darkens whole images and shows the map it trained with."""
     paths = save_stage1(tmp_path)
     (tmp_path / 's1.yml').write_text(yaml.safe_dump(dict(STAGE1_NETS, maps={'smooth': 'none'})))
-    opt = model_options(tmp_path, rddg=True)
+    opt = stage2_model_options(tmp_path, rddg=True)
     for key in ('dataroot_lq', 'dataroot_w'):
         opt['datasets']['train'].pop(key)
     opt['datasets']['train']['context'] = 100
@@ -238,7 +228,7 @@ def test_stage2_darkening_points_at_the_stage1_option_file(tmp_path):
 
 
 def blind_options(tmp_path, **blind):
-    opt = model_options(tmp_path, rddg=False)
+    opt = stage2_model_options(tmp_path, rddg=False)
     opt['train'].pop('perceptual_opt')
     for key in ('dataroot_lq', 'dataroot_w'):
         opt['datasets']['train'].pop(key, None)
@@ -275,7 +265,7 @@ def test_blind_mode_refuses_bad_options_by_name(tmp_path, change, match):
 def test_pretrain_generic_fine_tunes_the_shipped_model_and_checks_its_network(tmp_path, monkeypatch):
     from rddg_basicsr import generic_model
 
-    opt = model_options(tmp_path, rddg=False)
+    opt = stage2_model_options(tmp_path, rddg=False)
     opt['train'].pop('perceptual_opt')
     shipped = build_network(opt['network_g'])
     torch.save({'params_ema': shipped.state_dict()}, tmp_path / 'ckpt.pth')

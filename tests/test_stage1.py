@@ -9,7 +9,6 @@ import yaml
 from torch import nn
 from torch.nn import functional as F
 
-from rddg_basicsr.archs.arch_util import quantize_8bit
 from rddg_basicsr.archs.darkening_arch import DarkeningNet
 from rddg_basicsr.archs.patch_discriminator_arch import PatchDiscriminator
 from rddg_basicsr.stage1 import Stage1, box_smooth, crop_context, parse_smooth
@@ -109,16 +108,6 @@ def test_rf_is_the_finest_branch_not_the_coarsest():
     assert torch.allclose(rf.domain_map(x), box_smooth(raw, 7))
     assert torch.allclose(_maps(net, 5).domain_map(x), box_smooth(raw, 5))
     assert _maps(nn.Conv2d(3, 1, 1), 'rf').smooth_kernel == 1  # a net that declares no field: no smoothing
-
-
-def test_quantize_8bit_on_grid_and_idempotent():
-    torch.manual_seed(0)
-    img = torch.rand(2, 3, 11, 13) * 1.4 - 0.2
-    q = quantize_8bit(img)
-    assert q.min() >= 0 and q.max() <= 1
-    codes = q * 255
-    assert torch.allclose(codes, codes.round(), atol=1e-4)
-    assert torch.equal(quantize_8bit(q), q)
 
 
 def test_from_options_loads_frozen_nets_and_raises_instead_of_exiting(tmp_path):

@@ -5,15 +5,8 @@ import pytest
 import torch
 
 import rddg_basicsr.losses.vgg16_perceptual_loss as vpl
-from rddg_basicsr.archs.vgg16_arch import VGG16FeatureExtractor
 from rddg_basicsr.losses.vgg16_perceptual_loss import VGG16PerceptualLoss
 from rddg_basicsr.utils.pretrained import PretrainedWeightsMissing
-
-
-@pytest.fixture(scope='module')
-def shared_vgg():
-    torch.manual_seed(0)
-    return VGG16FeatureExtractor(vgg_weights='random')
 
 
 @pytest.fixture

@@ -48,24 +48,3 @@ def logit_residual(x, residual, eps=1e-3):
     lies in (0, 1). x (N, C, H, W) in [0, 1] is clamped to [eps, 1 - eps] before the logit."""
     return torch.sigmoid(torch.logit(x.clamp(eps, 1 - eps)) + residual)
 
-
-def srgb_to_linear(x):
-    """Inverse sRGB curve (IEC 61966-2-1) on tensors: display values in [0, 1] -> linear light in [0, 1]."""
-    x = x.clamp(0, 1)
-    return torch.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055).clamp_min(1e-12)**2.4)
-
-
-def linear_to_srgb(x):
-    """sRGB curve on tensors: linear light in [0, 1] -> display values in [0, 1] (finite slope at 0)."""
-    x = x.clamp(0, 1)
-    return torch.where(x <= 0.0031308, x * 12.92, 1.055 * x.clamp_min(0.0031308)**(1 / 2.4) - 0.055)
-
-
-def quantize_8bit(img):
-    """Round an image in [0, 1] to the 8-bit grid, as when it is saved to PNG and read back."""
-    return img.clamp(0, 1).mul(255).round().div(255)
-
-
-def quantize_ste(x):
-    """``quantize_8bit`` in the forward pass, identity gradient (straight-through)."""
-    return x + (quantize_8bit(x) - x).detach()

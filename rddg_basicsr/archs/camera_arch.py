@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .arch_util import linear_to_srgb, quantize_ste, srgb_to_linear
+from rddg_basicsr.utils.color import linear_to_srgb, quantize_ste, srgb_to_linear
 
 _INIT = {'shot': 1e-3, 'read': 1e-6, 'gain': 1.0, 'spread': 0.1}
 

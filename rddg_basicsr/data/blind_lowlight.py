@@ -15,7 +15,7 @@ import math
 import torch
 from torch.nn import functional as F
 
-from rddg_basicsr.archs.arch_util import linear_to_srgb, quantize_8bit, srgb_to_linear
+from rddg_basicsr.utils.color import linear_to_srgb, quantize_8bit, srgb_to_linear
 
 DEFAULT_RANGES = {
     'exposure': (1 / 64, 1 / 3),          # linear-light scale of the scene, log-uniform

@@ -53,7 +53,7 @@ def channel_levels(img, quantiles=QUANTILES):
     """
     import numpy as np
 
-    from rddg_basicsr.data.lowlight_synthesis import srgb_to_linear
+    from rddg_basicsr.utils.color import srgb_to_linear
 
     pixels = np.asarray(img, np.float64).reshape(-1, 3)
     return {'mean': pixels.mean(0), 'quantiles': np.quantile(pixels, quantiles, axis=0),
@@ -158,7 +158,7 @@ def noise_samples(img, rng=None, max_samples=None, bit_depth=8):
     import cv2
     import numpy as np
 
-    from rddg_basicsr.data.lowlight_synthesis import srgb_to_linear
+    from rddg_basicsr.utils.color import srgb_to_linear
 
     img = np.asarray(img, np.float64)
     lin = srgb_to_linear(img)
@@ -388,7 +388,7 @@ def edge_gradients(img, sigmas=BLUR_SIGMAS, edge_fraction=EDGE_FRACTION):
     import cv2
     import numpy as np
 
-    from rddg_basicsr.data.lowlight_synthesis import srgb_to_linear
+    from rddg_basicsr.utils.color import srgb_to_linear
 
     lin = srgb_to_linear(np.asarray(img, np.float64))
     luma = lin @ np.array(_LUMA)
@@ -473,7 +473,7 @@ def calibrate(paths, reference_paths=(), progress=None, seed=0):
     """
     import numpy as np
 
-    from rddg_basicsr.data.lowlight_synthesis import srgb_to_linear
+    from rddg_basicsr.utils.color import srgb_to_linear
     from rddg_basicsr.utils.color import quantize
     from rddg_basicsr.utils.image_io import UnreadableImageError, read_image_any
 

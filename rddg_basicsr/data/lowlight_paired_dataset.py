@@ -1,6 +1,4 @@
 """Stage-2 data: low-light / normal-light pairs, optionally with per-pixel domain-distance maps w."""
-import random
-
 from basicsr.utils import img2tensor
 from basicsr.utils.registry import DATASET_REGISTRY
 from torch.utils import data
@@ -18,10 +16,6 @@ class LowLightPairedDataset(data.Dataset):
         dataroot_lq (str, optional): Low-light images (pseudo-LL for training, or a paired LL test set), paired
             with dataroot_gt by file stem, same sizes. Without it only ``gt`` is returned and the model makes the
             low-light input itself (frozen darkening network); ``lq_path`` then equals ``gt_path``.
-        lq_versions (list[str], optional, needs dataroot_lq): More folders holding other versions of the
-            low-light images (e.g. K draws of a simulator; the same stems and sizes): training reads dataroot_lq or
-            one of these at random per sample (a fresh draw per batch, as on-the-fly darkening); other phases read
-            dataroot_lq.
         context (int, optional, without dataroot_lq): Pixels of context around each training crop (default 0):
             ``gt`` is then ``gt_size + 2 * context`` square and the model removes the context after darkening, so
             its x_g and w equal the offline ones (``rddg_basicsr.stage1.Stage1.context_margin`` says how much).
@@ -52,29 +46,10 @@ class LowLightPairedDataset(data.Dataset):
             self.lq_root = None
             self.pairs = [(path, path) for path in self.gt_root.paths]
         else:
-            self.lq_roots, self.versions = self._versions(opt, min_size)
-            self.lq_root = self.lq_roots[0]
-            self.pairs = [(paths[0], gt_path) for paths, gt_path in self.versions]
+            self.lq_root = ImageRoot(opt, 'dataroot_lq', min_size)
+            self.pairs = pair_by_stem(self.lq_root.paths, self.gt_root.paths, 'dataroot_lq', 'dataroot_gt')
+            check_aligned(self.pairs, self.lq_root.sizes, self.gt_root.sizes)
         self.w_paths = None if opt.get('dataroot_w') is None else self._match_maps(opt['dataroot_w'])
-
-    def _versions(self, opt, min_size):
-        """The low-light roots (one per folder of ``dataroot_lq``) and, per pair, (its K low-light paths, gt path)."""
-        more = opt.get('lq_versions') or []
-        if not isinstance(more, (list, tuple)) or not all(isinstance(f, str) for f in more):
-            raise ValueError(f'lq_versions: must be a list of folders, got {more!r}')
-        if more and opt.get('dataroot_w') is not None:
-            raise ValueError('lq_versions: maps (dataroot_w) belong to dataroot_lq alone; drop one of them')
-        folders = [opt['dataroot_lq'], *more]
-        roots, per_root = [], []
-        for folder in folders:
-            key = 'dataroot_lq' if folder is folders[0] else 'lq_versions'
-            root = ImageRoot(dict(opt, **{key: folder}), key, min_size)
-            pairs = pair_by_stem(root.paths, self.gt_root.paths, key, 'dataroot_gt')
-            check_aligned(pairs, root.sizes, self.gt_root.sizes)
-            roots.append(root)
-            per_root.append(pairs)
-        versions = [([pairs[i][0] for pairs in per_root], per_root[0][i][1]) for i in range(len(per_root[0]))]
-        return roots, versions
 
     @staticmethod
     def _context(opt):
@@ -98,10 +73,8 @@ class LowLightPairedDataset(data.Dataset):
         lq_path, gt_path = self.pairs[index]
         sample = {'gt_path': gt_path, 'lq_path': lq_path}
         arrays = {'gt': self.gt_root.read(gt_path)}
-        if self.lq_root is not None:  # one of the K versions when lq_versions is given
-            version = random.randrange(len(self.lq_roots)) if self.opt.get('phase') == 'train' else 0
-            lq_path = sample['lq_path'] = self.versions[index][0][version]
-            arrays['lq'] = self.lq_roots[version].read(lq_path)
+        if self.lq_root is not None:
+            arrays['lq'] = self.lq_root.read(lq_path)
         if self.w_paths is not None:
             sample['w_path'] = self.w_paths[index]
             arrays['w'] = read_map(sample['w_path'])[..., None]  # H x W x 1: cropped, augmented and converted alike

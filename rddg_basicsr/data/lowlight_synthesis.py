@@ -18,24 +18,11 @@ import inspect
 
 import cv2
 import numpy as np
-import torch
 
-from rddg_basicsr.archs import arch_util
-from rddg_basicsr.utils.color import quantize
+from rddg_basicsr.utils.color import linear_to_srgb, quantize, srgb_to_linear
 from rddg_basicsr.utils.option_files import load_yaml
 
 _RANGE_ERROR = '{name} must be a pair [low, high] of numbers with {lower} <= low <= high{upper}, got {value!r}'
-
-
-def srgb_to_linear(img):
-    """Inverse sRGB transfer curve (IEC 61966-2-1) on arrays: display values in [0, 1] -> linear light in [0, 1]
-    (the networks' curve, ``archs.arch_util.srgb_to_linear``, so data and camera layer agree exactly)."""
-    return arch_util.srgb_to_linear(torch.from_numpy(np.asarray(img, np.float64))).numpy()
-
-
-def linear_to_srgb(img):
-    """sRGB transfer curve on arrays, the tone curve a camera applies before saving: linear -> display [0, 1]."""
-    return arch_util.linear_to_srgb(torch.from_numpy(np.asarray(img, np.float64))).numpy()
 
 
 def naive_lowlight(img,

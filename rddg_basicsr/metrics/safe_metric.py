@@ -1,5 +1,5 @@
-"""One metric on one image, or the reason it has no value there (issue 18: a metric that fails on one image is
-reported as skipped for that image and the validation goes on).
+"""One metric on one image, or the reason it has no value there: a metric that fails on one image is reported as
+skipped for that image and the validation goes on.
 
 Only the failures a metric meets on particular pixels are turned into a skip: ``ValueError`` (NumPy's
 ``LinAlgError`` included, e.g. NIQE's ``SVD did not converge`` on a flat image), ``ArithmeticError``, and a

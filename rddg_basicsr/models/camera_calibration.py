@@ -1,4 +1,4 @@
-"""Stage 1 starts its LowLightCamera from a calibration of the unpaired real set (issue 24, ``rddg_basicsr.calibrate``).
+"""Stage 1 starts its LowLightCamera from a calibration of the unpaired real set (``rddg_basicsr.calibrate``).
 
 The stage-1 option ``calibration:`` says where the camera's starting noise and gain come from:
 

@@ -1,9 +1,9 @@
 """Flush denormal floats to zero (FTZ/DAZ) on the CPU, in every process that imports the plugin.
 
 Training drives small activations, gradients and weights (weight decay) into the denormal range, which x86
-CPUs handle in slow microcode: a trained network can run 2-3x slower than a randomly initialised one, and a
-training run slows several-fold as it goes. Flushing changes results by less than the smallest normal
-float32 (1.2e-38) per operation.
+CPUs handle in slow microcode: a trained network can run several times slower than a randomly initialised one,
+and a training run slows as it goes (``scripts/bench/denormals.py`` measures it; docs/benchmarks.md). Flushing
+changes results by less than the smallest normal float32 (1.2e-38) per operation.
 
 ``torch.set_flush_denormal`` sets the floating-point mode of the calling thread only; the threads of torch's
 intra-op (OpenMP) pool copy it from the main thread when they are created. So ``flush()`` runs as soon as a process

@@ -2,20 +2,15 @@
 import os
 import platform
 import shutil
-import sys
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BENCH = os.path.join(REPO, 'scripts', 'bench')
+import rddg_basicsr  # noqa: F401, I001  (compat layer before any basicsr import)
+
+from rddg_basicsr.tools.recipes import DELETE, merge, repo_options, write_options  # noqa: F401
+from rddg_basicsr.utils.paths import REPO_ROOT  # noqa: F401  (the scripts import these from here)
+
+BENCH = os.path.dirname(os.path.abspath(__file__))  # scripts/bench: its work/ and results/
 RESULTS = os.path.join(BENCH, 'results')
-if REPO not in sys.path:
-    sys.path.insert(0, REPO)
-
-import rddg_basicsr  # noqa: E402, F401, I001  (compat layer before any basicsr import)
-
-from rddg_basicsr.tools.recipes import DELETE, merge, start_entry  # noqa: E402, F401  (the scripts import them from here)
-from rddg_basicsr.tools.recipes import repo_options as read_options  # noqa: E402, F401
-from rddg_basicsr.tools.recipes import write_options as write_yaml  # noqa: E402, F401
 
 
 def say(message, tag='bench'):

@@ -21,13 +21,12 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import BENCH, REPO_ROOT, machine_line, md_table, say, write_result
 
-from common import BENCH, REPO, machine_line, md_table, say, write_result  # noqa: E402
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from rddg_basicsr.tools.recipes import merge, point_stage2_at, repo_options, write_options  # noqa: E402
+from rddg_basicsr.tools.recipes import merge, point_stage2_at, repo_options, write_options
+from rddg_basicsr.utils.paths import preset
 
 H, W = 400, 600
 INFER = r'''
@@ -62,7 +61,7 @@ print('RESULT ' + json.dumps({'seconds': min(times), 'tiny': sum(tiny) / len(tin
 def infer(path, network_g, flush):
     env = dict(os.environ, RDDG_FLUSH_DENORMAL=str(int(flush)))
     spec = json.dumps({'path': path, 'network_g': network_g})
-    proc = subprocess.run([sys.executable, '-c', INFER, spec], capture_output=True, text=True, env=env, cwd=REPO,
+    proc = subprocess.run([sys.executable, '-c', INFER, spec], capture_output=True, text=True, env=env, cwd=REPO_ROOT,
                           timeout=600)
     for line in proc.stdout.splitlines():
         if line.startswith('RESULT '):
@@ -112,7 +111,7 @@ def training_rows(work_dir, iters):
     data = os.path.join(work_dir, 'data')
     if not os.path.isdir(f'{data}/train/nl'):
         from rddg_basicsr.tools.demo.dataset import build_demo_dataset, load_demo_config
-        build_demo_dataset(data, load_demo_config(os.path.join(REPO, 'options', 'demo_data.yml')), seed=0,
+        build_demo_dataset(data, load_demo_config(preset('demo_data.yml')), seed=0,
                            scale='small', overwrite=True)
     rows = []
     for flush in (True, False):
@@ -132,8 +131,9 @@ def training_rows(work_dir, iters):
         env = dict(os.environ, RDDG_FLUSH_DENORMAL=str(int(flush)), PYTHONUNBUFFERED='1')
         say(f'training {iters} iterations, flush {"on" if flush else "off"}')
         with open(log, 'w') as f:
-            subprocess.run([sys.executable, os.path.join(REPO, 'rddg_basicsr', 'train.py'), '-opt', yml, '--root_path',
-                            work_dir], stdout=f, stderr=subprocess.STDOUT, env=env, cwd=REPO, check=True)
+            subprocess.run([sys.executable, os.path.join(REPO_ROOT, 'rddg_basicsr', 'train.py'), '-opt', yml,
+                            '--root_path', work_dir], stdout=f, stderr=subprocess.STDOUT, env=env, cwd=REPO_ROOT,
+                           check=True)
         times = [t for _, t in train_times(glob.glob(f'{work_dir}/experiments/{name}/train_*.log')[-1])]
         start, end = np.mean(times[1:4]), np.mean(times[-3:])
         rows.append([f'flush {"on" if flush else "off"}', f'{start:.3f}', f'{end:.3f}', f'{end / start:.2f}'])
@@ -221,7 +221,7 @@ the load as much as the flush; `--train-iters N` adds two runs of this script's 
 """
     path = write_result(args.out, text)
     print(text)
-    say(f'wrote {os.path.relpath(path, REPO)}')
+    say(f'wrote {os.path.relpath(path, REPO_ROOT)}')
 
 
 if __name__ == '__main__':

@@ -13,19 +13,16 @@ scripts/bench/results/<out> and prints it.
 import argparse
 import os
 import statistics
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import machine_line, md_table, say, write_result
 
-from common import machine_line, md_table, say, write_result  # noqa: E402
+import numpy as np
+import onnxruntime
+import torch
 
-import numpy as np  # noqa: E402
-import onnxruntime  # noqa: E402
-import torch  # noqa: E402
-
-from rddg_basicsr import exporter  # noqa: E402
-from rddg_basicsr.enhancer import LowLightEnhancer  # noqa: E402
+from rddg_basicsr import exporter
+from rddg_basicsr.enhancer import LowLightEnhancer
 
 
 def parse_size(text):

@@ -18,18 +18,16 @@ import re
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cv2
+import numpy as np
+import yaml
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-import yaml  # noqa: E402
-
-from quality.domains import DOMAINS  # noqa: E402
-from quality.generic_eval import (HIGHER_IS_BETTER, KEYS, LABELS, PEER_FNS, build_eval_split,  # noqa: E402
+from quality.domains import DOMAINS
+from quality.generic_eval import (HIGHER_IS_BETTER, KEYS, LABELS, PEER_FNS, build_eval_split,
                                   choose_peers, describe_grid, describe_setting, evaluate, load_pairs)
-from quality.scenes import QUICK_SPLITS, SPLITS  # noqa: E402
-from quality.stats import LEVEL, paired_bootstrap, per_scene  # noqa: E402
-from quality.tools import RESULTS, machine_line, md_table, say  # noqa: E402
+from quality.scenes import QUICK_SPLITS, SPLITS
+from quality.stats import LEVEL, paired_bootstrap, per_scene
+from quality.tools import RESULTS, machine_line, md_table, say
 
 PEERS = ('gamma', 'clahe', 'gamma_nlm')
 BASELINE = 'gamma_nlm'

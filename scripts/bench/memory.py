@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 from skimage import data
 
-from common import REPO, machine_line, md_table, say, write_result
+from common import REPO_ROOT, machine_line, md_table, say, write_result
 
 WRAPPER = ('import resource, subprocess, sys\n'
            'rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n'
@@ -59,7 +59,7 @@ def dark_photo(path, width, height):
 
 def peak_rss(folder, out, model, device):
     """(exit status, peak RSS in GB, seconds) of rddg-enhance on ``folder`` with default options."""
-    cmd = [sys.executable, os.path.join(REPO, 'rddg_basicsr', 'inference.py'), '-i', folder, '-o', out,
+    cmd = [sys.executable, os.path.join(REPO_ROOT, 'rddg_basicsr', 'inference.py'), '-i', folder, '-o', out,
            '--model_path', model, '--device', device]
     start = time.perf_counter()
     rc, kib = subprocess.run([sys.executable, '-c', WRAPPER, *cmd], capture_output=True, text=True,

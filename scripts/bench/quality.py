@@ -7,12 +7,8 @@ pairs, statistics matching, the paper's stage 1, ours, an oracle), against the p
 The code lives in the package scripts/bench/quality/ (scenes, domains, data, draw_dataset, rows, runs, peers, metrics,
 stats, figures, report); this file only runs it.
 """
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from quality.main import main  # noqa: E402  (the package beside this file)
+from quality.main import main  # the package beside this file
 
 if __name__ == '__main__':
     main()

@@ -15,20 +15,17 @@ with its stage-1 and stage-2 checkpoints (EMA weights only), ready for ``quality
 import argparse
 import json
 import os
-import sys
 import tarfile
 
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from quality.figures import load_stage1, x_g_bgr  # noqa: E402
-from quality.main import evaluate_row, parse_args  # noqa: E402
-from quality.rows import ROWS, plain_twin  # noqa: E402
-from quality.runs import plan_tasks, run_tasks, stage1_name, stage2_name  # noqa: E402
-from quality.tools import md_table, say  # noqa: E402
-from quality.truth import against_truth, summarise  # noqa: E402
+from quality.figures import load_stage1, x_g_bgr
+from quality.main import evaluate_row, parse_args
+from quality.rows import ROWS, plain_twin
+from quality.runs import plan_tasks, run_tasks, stage1_name, stage2_name
+from quality.tools import md_table, say
+from quality.truth import against_truth, summarise
 
 MARGIN_DB = 0.1
 

@@ -18,18 +18,17 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import BENCH, DELETE, REPO_ROOT, machine_line, md_table, merge, repo_options, say, write_result
+from quality.peers import zero_dce_net
 
-from common import BENCH, DELETE, REPO, machine_line, md_table, merge, read_options, say, write_result  # noqa: E402
-from quality.peers import zero_dce_net  # noqa: E402
+import cv2
+import numpy as np
+import torch
+from basicsr.archs import build_network
+from torch.utils.flop_counter import FlopCounterMode
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from basicsr.archs import build_network  # noqa: E402
-from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
-
-from rddg_basicsr.utils.tiling import tiled_forward  # noqa: E402
+from rddg_basicsr.utils.paths import preset
+from rddg_basicsr.utils.tiling import tiled_forward
 
 SIZES = {'600x400': (400, 600), '1920x1080': (1080, 1920), '3840x2160 (tiled 512)': (2160, 3840)}
 TILE, TILE_PAD = 512, 32
@@ -149,7 +148,7 @@ def inference_worker(spec):
 
 def run_inference(spec, timeout=600):
     proc = subprocess.run([sys.executable, __file__, '--worker', json.dumps(spec)], capture_output=True, text=True,
-                          timeout=timeout, cwd=REPO)
+                          timeout=timeout, cwd=REPO_ROOT)
     for line in proc.stdout.splitlines():
         if line.startswith('RESULT '):
             return json.loads(line[7:])
@@ -162,7 +161,7 @@ def make_train_data(root, n=48):
     from rddg_basicsr.tools.demo.dataset import load_demo_config
     from rddg_basicsr.data.lowlight_synthesis import camera_lowlight, naive_lowlight
     import skimage
-    cfg = load_demo_config(os.path.join(REPO, 'options', 'demo_data.yml'))
+    cfg = load_demo_config(preset('demo_data.yml'))
     photos = [cv2.imread(p) for p in sorted(glob.glob(os.path.join(os.path.dirname(skimage.__file__), 'data', '*.png')))]
     photos = [p for p in photos if p is not None and p.ndim == 3 and min(p.shape[:2]) >= 256][:6]
     rng = np.random.default_rng(0)
@@ -184,10 +183,10 @@ def train_opt(stage, root, crop, batch, nets=None, vgg=False, num_gpu=0):
     be downloaded here). ``num_gpu``: 1 puts the model on CUDA.
     """
     if stage == 1:
-        opt = read_options('stage1_darken.yml')
+        opt = repo_options('stage1_darken.yml')
         data = {'dataroot_gt': f'{root}/nl', 'dataroot_lq': f'{root}/ll_syn', 'dataroot_real': f'{root}/ll_real'}
     else:
-        opt = read_options('stage2_rddg.yml')
+        opt = repo_options('stage2_rddg.yml')
         data = {'dataroot_lq': f'{root}/ll_syn', 'dataroot_gt': f'{root}/nl', 'dataroot_w': f'{root}/w'}
     opt = merge(opt, {'num_gpu': num_gpu, 'is_train': True, 'dist': False, 'rank': 0, 'world_size': 1,
                       'auto_resume': False, 'scale': 1, 'darkening': DELETE,
@@ -496,7 +495,7 @@ def main(argv=None):
               '\n\n' + '\n\n'.join(sections) + '\n')
     path = write_result(args.out, report)
     print(report)
-    say(f'wrote {os.path.relpath(path, REPO)}')
+    say(f'wrote {os.path.relpath(path, REPO_ROOT)}')
 
 
 if __name__ == '__main__':

@@ -19,13 +19,11 @@ from types import SimpleNamespace
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from common import BENCH, machine_line, md_table, read_options, say, work_folder, write_result  # noqa: E402
-from quality.data import build_data, rng_for, statistics_matched  # noqa: E402
-from quality.domains import DOMAINS  # noqa: E402
-from quality.scenes import QUICK_SPLITS, SPLITS  # noqa: E402
-from quality.truth import calibrated_init, camera_darken, camera_start, per_crop, summarise  # noqa: E402
+from common import BENCH, machine_line, md_table, repo_options, say, work_folder, write_result
+from quality.data import build_data, rng_for, statistics_matched
+from quality.domains import DOMAINS
+from quality.scenes import QUICK_SPLITS, SPLITS
+from quality.truth import calibrated_init, camera_darken, camera_start, per_crop, summarise
 
 NOISE_TARGET = (0.8, 1.25)  # issue 24: x_g's noise within 0.8-1.25x of the truth in each intensity quartile
 LEVEL_TARGET = 0.10  # channel levels within +-10 % of the truth
@@ -115,7 +113,7 @@ def train_stage1(args, work, data):
     and ``{run name: seconds}``."""
     from quality.rows import Row
     from quality.runs import Task, run_tasks, stage1_options
-    from quality.tools import entry_command, write_yaml
+    from quality.tools import entry_command, write_options
     cfg = SimpleNamespace(num_gpu=0, crop=64, batch=8, s1_feat=16, s1_blocks=4, d_feat=8, s1_lr=1e-3,
                           s1_iters=args.s1_iters, perceptual=False)  # quality.py's defaults
     tasks, runs = [], {}
@@ -123,7 +121,7 @@ def train_stage1(args, work, data):
         for key, overrides in TRAINED.items():
             row = Row(key, ROWS[key], 'ours', overrides, 'fly', False)
             opt = stage1_options(cfg, data, domain, args.seed, row)
-            yml = write_yaml(opt, f'{work}/options/{opt["name"]}.yml')
+            yml = write_options(opt, f'{work}/options/{opt["name"]}.yml')
             models = f'{work}/experiments/{opt["name"]}/models'
             runs[key, domain] = (opt, models)
             tasks.append(Task(opt['name'], entry_command('train', '-opt', yml, '--root_path', work), kind='s1',
@@ -175,7 +173,7 @@ def main(argv=None):
     machine = machine_line()
     work = work_folder(args.work, args.reuse)
     data, manifest = ensure_data(work, args.quick, args.reuse)
-    preset = read_options('stage1_darken.yml')
+    preset = repo_options('stage1_darken.yml')
     camera_opt = preset['network_g']['camera']
     runs, seconds = train_stage1(args, work, data) if args.train else ({}, {})
     parts, inits = [], {}

@@ -1,1 +1,1 @@
-"""Quality benchmark v2 (run through ``python scripts/bench/quality.py``); see scripts/bench/README.md."""
+"""Quality benchmark v3 (run through ``python scripts/bench/quality.py``); see scripts/bench/README.md."""

@@ -18,7 +18,8 @@ import zlib
 import cv2
 import numpy as np
 
-from rddg_basicsr.data.lowlight_synthesis import linear_to_srgb, naive_lowlight, srgb_to_linear
+from rddg_basicsr.data.lowlight_synthesis import naive_lowlight
+from rddg_basicsr.utils.color import linear_to_srgb, quantize, srgb_to_linear
 
 from .domains import simulate
 from .scenes import check_splits, load_scene
@@ -67,7 +68,7 @@ def statistics_matched(x_s, gains, rng):
     means, Poisson-Gaussian noise in linear light and JPEG, hand-set (``STATS_NOISE``)."""
     lin = srgb_to_linear(x_s / 255. * gains)
     lin = lin + np.sqrt(STATS_NOISE['shot'] * lin + STATS_NOISE['read']**2) * rng.standard_normal(lin.shape)
-    out = np.clip(np.round(linear_to_srgb(lin) * 255), 0, 255).astype(np.uint8)
+    out = quantize(linear_to_srgb(lin))
     if rng.uniform() < STATS_NOISE['jpeg_prob']:
         out = cv2.imdecode(cv2.imencode('.jpg', out, [cv2.IMWRITE_JPEG_QUALITY, STATS_NOISE['jpeg_quality']])[1],
                            cv2.IMREAD_COLOR)

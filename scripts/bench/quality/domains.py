@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from rddg_basicsr.data.lowlight_synthesis import camera_lowlight, linear_to_srgb, srgb_to_linear
+from rddg_basicsr.data.lowlight_synthesis import camera_lowlight
+from rddg_basicsr.utils.color import linear_to_srgb, quantize, srgb_to_linear
 
 
 def _linear(img):
@@ -21,7 +22,7 @@ def _linear(img):
 
 
 def _u8(display):
-    return np.clip(np.rint(display * 255.0), 0, 255).astype(np.uint8)
+    return quantize(display)
 
 
 def _jpeg(img, quality):

@@ -20,6 +20,7 @@ from basicsr.utils.registry import DATASET_REGISTRY
 
 from rddg_basicsr.data.lowlight_paired_dataset import LowLightPairedDataset
 from rddg_basicsr.data.transforms import train_transform
+from rddg_basicsr.utils.color import quantize
 
 from .data import rng_for, statistics_matched, stats_gains
 from .domains import simulate
@@ -29,7 +30,7 @@ DRAWS = ('oracle', 'stats')
 
 def to_u8(img):
     """float32 BGR in [0, 1] (as the dataset reads) -> uint8 BGR (exact for 8-bit files)."""
-    return np.clip(np.rint(img * 255), 0, 255).astype(np.uint8)
+    return quantize(img)
 
 
 @DATASET_REGISTRY.register()

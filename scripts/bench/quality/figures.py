@@ -9,11 +9,12 @@ import numpy as np
 import torch
 from basicsr.archs import build_network
 
+from rddg_basicsr.utils.color import tensor_to_bgr8
 from rddg_basicsr.utils.option_files import load_yaml
 from rddg_basicsr.stage1 import Stage1
 
 from .domains import DOMAINS
-from .metrics import read_rgb, to_bgr8
+from .metrics import read_rgb
 from .truth import against_truth
 
 
@@ -28,7 +29,7 @@ def tensor(path):
 
 def x_g_bgr(stage1, nl_path):
     """One sample of stage 1's pseudo-LL x_g of the NL image at ``nl_path`` (uint8 BGR)."""
-    return to_bgr8(stage1.sample(tensor(nl_path))[0][0].permute(1, 2, 0).numpy())
+    return tensor_to_bgr8(stage1.sample(tensor(nl_path))[0])
 
 
 def camera_parameters(net_g):

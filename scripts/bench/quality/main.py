@@ -19,7 +19,7 @@ from .rows import DEFAULT_ROWS, ROWS
 from .runs import CHECKPOINTS, GATE_FRACTIONS, checkpoint_path, estimate_seconds, plan_tasks, run_tasks, stage2_options
 from .scenes import QUICK_SPLITS, SPLITS
 from .stats import per_scene
-from .tools import BENCH, REPO, RESULTS, machine_line, say, work_folder, write_result
+from .tools import BENCH, REPO_ROOT, RESULTS, machine_line, say, work_folder, write_result
 from .truth import baselines
 
 
@@ -177,4 +177,4 @@ def main(argv=None):
                          machine, png, zero_dce_fn()[1])
     path = write_result(cfg.out, report)
     print(report)
-    say(f'wrote {os.path.relpath(path, REPO)} in {timings["total"] / 60:.1f} min')
+    say(f'wrote {os.path.relpath(path, REPO_ROOT)} in {timings["total"] / 60:.1f} min')

@@ -15,6 +15,8 @@ import cv2
 import numpy as np
 from basicsr.metrics import calculate_psnr, calculate_ssim
 
+from rddg_basicsr.utils.color import quantize
+
 KEYS = ('psnr', 'ssim', 'psnr_cm', 'ciede2000', 'noise')
 HIGHER_IS_BETTER = {'psnr': True, 'ssim': True, 'psnr_cm': True, 'ciede2000': False, 'noise': False}
 LABELS = {'psnr': 'PSNR', 'ssim': 'SSIM', 'psnr_cm': 'PSNR cm', 'ciede2000': 'ΔE00', 'noise': 'noise'}
@@ -30,7 +32,7 @@ def read_rgb(path):
 
 
 def to_bgr8(rgb):
-    return np.clip(np.round(rgb[..., ::-1] * 255), 0, 255).astype(np.uint8)
+    return quantize(rgb[..., ::-1])
 
 
 def channel_mean_matched(out_bgr, gt_bgr):

@@ -16,7 +16,7 @@ import time
 from rddg_basicsr import generic_model
 
 from .rows import ON_THE_FLY, ROWS, STAGE1_PRESETS
-from .tools import DELETE, REPO, entry_command, entry_env, merge, read_options, say, write_yaml
+from .tools import BENCH, DELETE, REPO_ROOT, entry_command, entry_env, merge, repo_options, say, write_options
 
 # Wall seconds per iteration, one torch thread, two jobs side by side on the 2-core machine (batch 8, crop 64), plus
 # START_SECONDS per run: the plan's estimate. Stage 2 (the generic EnlighteningNet, nf 16, 4 levels) measured on
@@ -28,7 +28,7 @@ START_SECONDS = {'s1': 30, 's2': 15, 's2_fly': 15, 's2_draw': 15, 'pseudo': 30}
 DATA_SECONDS = {'full': 60, 'quick': 5}
 CHECKPOINTS = 4  # stage-2 weights saved at 1/4, 2/4, 3/4 and 4/4 of the budget
 GATE_FRACTIONS = (0.5, 0.75, 1.0)  # of the budget: the checkpoints read on val (the last quarter gates)
-TRAIN_ENTRY = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'train_entry.py')
+TRAIN_ENTRY = ('-m', 'quality.train_entry')  # run with scripts/bench/ on PYTHONPATH (bench_env)
 AUGMENT = {'use_hflip': True, 'use_rot': False}  # no transposes: orientation-dependent degradations stay as drawn
 
 
@@ -43,7 +43,7 @@ def stage1_name(key, domain, seed):
 
 def stage1_options(cfg, data, domain, seed, row):
     """Stage-1 options of ``row``'s preset + overrides on ``domain``'s unpaired real set, shrunk for a CPU."""
-    opt = merge(read_options(STAGE1_PRESETS[row.stage1]), {
+    opt = merge(repo_options(STAGE1_PRESETS[row.stage1]), {
         'name': stage1_name(row.s1_key, domain, seed), 'num_gpu': cfg.num_gpu, 'manual_seed': seed,
         'datasets': {'train': {'dataroot_gt': f'{data}/train/nl', 'dataroot_lq': f'{data}/train/ll_syn',
                                'dataroot_real': f'{data}/train/{domain}/ll_real', 'gt_size': cfg.crop,
@@ -93,7 +93,7 @@ def stage2_options(cfg, data, work, domain, seed, row):
         s1 = stage1_options(cfg, data, domain, seed, row)
         darkening = darkening_block(f'{work}/options/{s1["name"]}.yml', f'{work}/experiments/{s1["name"]}/models')
     percep = {'vgg_weights': 'random', 'reverse': row.reverse} if cfg.perceptual else DELETE
-    opt = merge(read_options('stage2_rddg.yml'), {
+    opt = merge(repo_options('stage2_rddg.yml'), {
         'name': stage2_name(row, domain, seed), 'num_gpu': cfg.num_gpu, 'manual_seed': seed,
         'datasets': {'train': train_data, 'val': DELETE},
         'path': {'pretrain_network_g': generic_model.KEYWORD, 'strict_load_g': True},
@@ -117,9 +117,9 @@ def checkpoint_path(work, opt, fraction):
 
 
 class Task:
-    def __init__(self, name, command, deps=(), done_file=None, kind='s2', iters=0):
+    def __init__(self, name, command, deps=(), done_file=None, kind='s2', iters=0, env=None):
         self.name, self.command, self.deps, self.done_file = name, command, set(deps), done_file
-        self.kind, self.iters = kind, iters
+        self.kind, self.iters, self.env = kind, iters, env
         self.proc, self.start, self.seconds, self.reused = None, None, None, False
 
 
@@ -133,7 +133,7 @@ def plan_tasks(cfg, work, data):
                 if row.s1_key is None or (row.s1_key, domain, seed) in stage1:
                     continue
                 opt = stage1_options(cfg, data, domain, seed, row)
-                yml = write_yaml(opt, f'{work}/options/{opt["name"]}.yml')
+                yml = write_options(opt, f'{work}/options/{opt["name"]}.yml')
                 models = f'{work}/experiments/{opt["name"]}/models'
                 stage1[row.s1_key, domain, seed] = (opt, models)
                 tasks.append(Task(opt['name'], entry_command('train', '-opt', yml, '--root_path', work), kind='s1',
@@ -150,12 +150,13 @@ def plan_tasks(cfg, work, data):
                 if opt['name'] in names:
                     continue  # the naive row: one run per seed for every domain
                 names.add(opt['name'])
-                yml = write_yaml(opt, f'{work}/options/{opt["name"]}.yml')
+                yml = write_options(opt, f'{work}/options/{opt["name"]}.yml')
                 deps = {'pseudo': [f'pseudo_{row.s1_key}_{domain}_seed{seed}'],
                         'fly': [stage1_name(row.s1_key, domain, seed)]}.get(row.source, [])
                 kind = 's2_fly' if row.source == 'fly' else 's2_draw' if row.source in ON_THE_FLY else 's2'
-                tasks.append(Task(opt['name'], [sys.executable, TRAIN_ENTRY, '-opt', yml, '--root_path', work],
-                                  deps=deps, done_file=checkpoint_path(work, opt, 1), kind=kind, iters=cfg.s2_iters))
+                tasks.append(Task(opt['name'], [sys.executable, *TRAIN_ENTRY, '-opt', yml, '--root_path', work],
+                                  deps=deps, done_file=checkpoint_path(work, opt, 1), kind=kind, iters=cfg.s2_iters,
+                                  env=bench_env()))
     tasks.sort(key=lambda t: (t.kind != 's1', bool(t.deps)))  # stage 1 first: it gates most others
     return tasks, stage1
 
@@ -188,11 +189,16 @@ def logged_seconds(log_path):
     return float('nan')
 
 
-def start_command(command, log_path):
-    """Start ``command`` in the repository root with one torch thread, its output in ``log_path``; returns the Popen
-    (``.log_file``, ``.log_path``)."""
+def bench_env():
+    """PYTHONPATH with scripts/bench/ first, for a process that imports the benchmark's package ``quality``."""
+    return {'PYTHONPATH': os.pathsep.join(filter(None, [BENCH, os.environ.get('PYTHONPATH')]))}
+
+
+def start_command(command, log_path, env=None):
+    """Start ``command`` in the repository root with one torch thread and ``env`` on top of this process's
+    environment, its output in ``log_path``; returns the Popen (``.log_file``, ``.log_path``)."""
     log = open(log_path, 'w')
-    proc = subprocess.Popen([str(c) for c in command], cwd=REPO, env=entry_env(threads=1), stdout=log,
+    proc = subprocess.Popen([str(c) for c in command], cwd=REPO_ROOT, env=entry_env(env, threads=1), stdout=log,
                             stderr=subprocess.STDOUT)
     proc.log_file, proc.log_path = log, log_path
     return proc
@@ -210,7 +216,7 @@ def run_tasks(tasks, jobs, logs, reuse):
     while pending or running:
         for t in list(pending.values()):
             if len(running) < jobs and t.deps <= finished:
-                t.proc = start_command(t.command, os.path.join(logs, f'{t.name}.log'))
+                t.proc = start_command(t.command, os.path.join(logs, f'{t.name}.log'), t.env)
                 t.start = time.time()
                 running.append(t)
                 pending.pop(t.name)

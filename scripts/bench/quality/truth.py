@@ -18,6 +18,8 @@ with no EnlighteningNet in between:
 import cv2
 import numpy as np
 
+from rddg_basicsr.utils.color import tensor_to_bgr8
+
 from .data import rng_for, statistics_matched
 from .metrics import paired_files
 
@@ -114,8 +116,7 @@ def camera_darken(camera, x_bgr, seed):
     mu = torch.from_numpy(np.ascontiguousarray(x_bgr[..., ::-1].transpose(2, 0, 1)) / 255.).float()[None]
     with torch.random.fork_rng(devices=[]), torch.no_grad():
         torch.manual_seed(seed)
-        out = camera(mu)[0].permute(1, 2, 0).numpy()
-    return np.clip(np.round(out[..., ::-1] * 255), 0, 255).astype(np.uint8)
+        return tensor_to_bgr8(camera(mu))
 
 
 def calibrated_init(real_dir, reference_dir, seed=0):

@@ -19,12 +19,11 @@ from .rows import ON_THE_FLY, ROWS, STAGE1_PRESETS
 from .tools import BENCH, DELETE, REPO_ROOT, entry_command, entry_env, merge, repo_options, say, write_options
 
 # Wall seconds per iteration, one torch thread, two jobs side by side on the 2-core machine (batch 8, crop 64), plus
-# START_SECONDS per run: the plan's estimate. Stage 2 (the generic EnlighteningNet, nf 16, 4 levels) measured on
-# 2026-12-07 with 200-iteration runs two at a time while a background training shared the machine (load 5): naive
-# pairs 0.23, ours on the fly 0.25, the on-the-fly draws 0.21 (statistics) to 0.38 (oracle, dashcam: the slowest
-# simulator); stage 1 is v2's idle-machine 0.35 scaled by the same load (x 1.3), not re-measured (README).
-SEC_PER_ITER = {'s1': 0.45, 's2': 0.23, 's2_fly': 0.25, 's2_draw': 0.30}
-START_SECONDS = {'s1': 30, 's2': 15, 's2_fly': 15, 's2_draw': 15, 'pseudo': 30}
+# START_SECONDS per run: the plan's estimate. Measured by the first full v3 run (2026-12-07, 2 seeds, 74 runs; mean
+# logged run time minus the start-up, over 400 / 600 iterations): stage 1 0.32, naive pairs 0.11, ours on the fly
+# 0.135, the statistics and oracle draws 0.19; a pseudo-pair write 14 s in all.
+SEC_PER_ITER = {'s1': 0.32, 's2': 0.11, 's2_fly': 0.135, 's2_draw': 0.19}
+START_SECONDS = {'s1': 30, 's2': 15, 's2_fly': 15, 's2_draw': 15, 'pseudo': 15}
 DATA_SECONDS = {'full': 60, 'quick': 5}
 CHECKPOINTS = 4  # stage-2 weights saved at 1/4, 2/4, 3/4 and 4/4 of the budget
 GATE_FRACTIONS = (0.5, 0.75, 1.0)  # of the budget: the checkpoints read on val (the last quarter gates)

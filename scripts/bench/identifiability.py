@@ -5,8 +5,9 @@ A "real" set is made by a LowLightCamera at known parameters; stage 1 (``Darkeni
 ``--tolerance`` of it, from both sides, on every seed. Settings are the preset's (``options/stage1_darken.yml``):
 the DarkeningNet's body trains at its learning rate, the camera at the degradation group's, D is the preset's
 (kernel, layers, scales, high-pass branch) at its learning rate, 64 px crops, batch 8; only the widths
-(``--g-feat``, ``--g-blocks``, ``--d-feat``) are shrunk for a CPU and the preset's schedule is cut at ``--iters``, and the perceptual term
-is left out (its VGG-16 weights cannot be downloaded here). No calibration: what D alone recovers is the question.
+(``--g-feat``, ``--g-blocks``, ``--d-feat``) are shrunk for a CPU and the preset's schedule is cut at ``--iters``,
+and the perceptual term is left out (its VGG-16 weights cannot be downloaded here). No calibration: what D alone
+recovers is the question.
 
     python scripts/bench/identifiability.py [--iters 3000] [--seeds 0 1] [--out identifiability.md]
 """
@@ -100,7 +101,8 @@ def report(rows, args, seconds):
              f'{" ".join(map(str, args.seeds))}` in {seconds / 60:.1f} min ({torch.get_num_threads()} threads). '
              f'Widths: DarkeningNet {args.g_feat} features x {args.g_blocks} blocks, D {args.d_feat} features; '
              'everything else as `options/stage1_darken.yml` (no perceptual term, no calibration).',
-             f'Truth: shot a = {TRUTH["shot"][0]:.0e}, read b = {TRUTH["read"][0]:.0e} on every channel; each run starts '
+             f'Truth: shot a = {TRUTH["shot"][0]:.0e}, read b = {TRUTH["read"][0]:.0e} on every channel; each run '
+             'starts '
              f'both a factor 4 away. Target: a and b within {tol}x of the truth on every channel, run and seed.', '',
              'The gain column is no target: the DarkeningNet\'s body trains here, so mu tends to x_s = 0.2 y, and the '
              'gain that matches the real set is the truth\'s times lin(y) / lin(0.2 y) (5x to 40x with the content).',

@@ -7,7 +7,9 @@ tone, with no EnlighteningNet in between.
 Rows (``ROWS``): the naive twins x_s; the statistics match; the preset's camera start on x_s (``stage1_darken.yml``'s
 ``network_g.camera`` and its ``init``, mu = x_s: a perfectly anchored, untrained stage 1, the GAN's start);
 calibration alone (the same camera started from ``calibrate`` on the domain's train real set against the train twins,
-mu = x_s); with ``--train``, trained stage 1 (``quality/runs.py``'s shrunk CPU runs): the GAN alone
+mu = x_s); calibration on y (the gain fitted against the train NL crops y instead of their twins, the camera applied
+to the val NL crops: an exposure change in linear light); with ``--train``, trained stage 1 (``quality/runs.py``'s
+shrunk CPU runs): the GAN alone
 (``calibration: ~``) and calibration + GAN (``calibration: auto``, the preset). Measures: ``quality/truth.py``.
 Everything measured is val; the test split's files are written by the shared data builder but never read here.
 """
@@ -32,6 +34,7 @@ ROWS = {
     'stats': 'statistics match of x_s (no learning)',
     'gan_start': 'preset camera start on x_s (GAN start, no training)',
     'calib': 'calibration alone (camera from calibrate, mu = x_s)',
+    'calib_y': 'calibration on y (camera from calibrate against the train NL y, mu = y)',
     'gan': 'GAN alone (trained, calibration: ~)',
     'calib_gan': 'calibration + GAN (trained, calibration: auto)',
 }
@@ -84,23 +87,27 @@ def read_bgr(path):
     return cv2.imread(path)
 
 
-def untrained_rows(data, domain, gains_bgr, camera_opt, init, draws):
-    """``{row: [compare per crop and draw]}`` of the rows that train nothing."""
-    x_s = {}
+def untrained_rows(data, domain, gains_bgr, camera_opt, inits, draws):
+    """``{row: [compare per crop and draw]}`` of the rows that train nothing; ``inits``: the calibrated camera
+    starts against x_s (``'x_s'``) and against y (``'y'``)."""
+    images = {}
 
-    def twin(stem):
-        if stem not in x_s:
-            x_s[stem] = read_bgr(f'{data}/val/ll_syn/{stem}.png')
-        return x_s[stem]
+    def val_image(folder, stem):
+        if (folder, stem) not in images:
+            images[folder, stem] = read_bgr(f'{data}/val/{folder}/{stem}.png')
+        return images[folder, stem]
 
-    start, calib = camera_start(camera_opt), camera_start(camera_opt, init)
-    out = {'naive': per_crop(lambda stem, _: twin(stem), data, domain), 'stats': [], 'gan_start': [], 'calib': []}
+    cameras = {'gan_start': (camera_start(camera_opt), 'll_syn'), 'calib': (camera_start(camera_opt, inits['x_s']),
+                                                                           'll_syn'),
+               'calib_y': (camera_start(camera_opt, inits['y']), 'nl')}
+    out = {'naive': per_crop(lambda stem, _: val_image('ll_syn', stem), data, domain), 'stats': [],
+           **{key: [] for key in cameras}}
     for d in range(draws):
         out['stats'] += per_crop(lambda stem, _, d=d: statistics_matched(
-            twin(stem), np.asarray(gains_bgr), rng_for('stats', 'val', domain, stem, d)), data, domain)
-        for key, camera in (('gan_start', start), ('calib', calib)):
-            out[key] += per_crop(lambda stem, _, d=d, camera=camera: camera_darken(
-                camera, twin(stem), 1000 * d + hash_stem(stem)), data, domain)
+            val_image('ll_syn', stem), np.asarray(gains_bgr), rng_for('stats', 'val', domain, stem, d)), data, domain)
+        for key, (camera, source) in cameras.items():
+            out[key] += per_crop(lambda stem, _, d=d, camera=camera, source=source: camera_darken(
+                camera, val_image(source, stem), 1000 * d + hash_stem(stem)), data, domain)
     return out
 
 
@@ -179,8 +186,9 @@ def main(argv=None):
     parts, inits = [], {}
     for domain in args.domains:
         say(f'{domain}: calibrating on train/{domain}/ll_real against train/ll_syn')
-        inits[domain] = calibrated_init(f'{data}/train/{domain}/ll_real', f'{data}/train/ll_syn', seed=args.seed)
-        say(f'{domain}: calibrated start {fmt_init(inits[domain])}')
+        inits[domain] = {source: calibrated_init(f'{data}/train/{domain}/ll_real', f'{data}/train/{folder}',
+                                                 seed=args.seed) for source, folder in (('x_s', 'll_syn'), ('y', 'nl'))}
+        say(f'{domain}: calibrated start {fmt_init(inits[domain]["x_s"])}; against y {fmt_init(inits[domain]["y"])}')
         rows = untrained_rows(data, domain, manifest['stats_gains_bgr'][domain], camera_opt, inits[domain],
                               args.draws)
         if args.train:
@@ -188,7 +196,8 @@ def main(argv=None):
         summaries = {k: summarise(v) for k, v in rows.items()}
         table = domain_table(summaries)
         print(f'\n{domain}\n{table}\n', flush=True)
-        parts += [f'## {domain}\n', (f'Calibrated start (R, G, B): {fmt_init(inits[domain])}; preset start: '
+        parts += [f'## {domain}\n', (f'Calibrated start (R, G, B): {fmt_init(inits[domain]["x_s"])}; against y: '
+                                      f'{fmt_init(inits[domain]["y"])}; preset start: '
                                       f'{fmt_init(camera_opt["init"])}; {truth_line(domain)}.\n'), table, '']
     minutes = (time.time() - t0) / 60
     runs_time = (f'; stage-1 runs {sum(seconds.values()) / 60:.1f} min summed over the {len(seconds)} runs '
@@ -203,7 +212,7 @@ def main(argv=None):
         (f'Val only: {manifest["counts"]["val/nl"]} NL crops ({", ".join(manifest["splits"]["val"])}), each against the '
         "domain's own low-light twin (`quality/truth.py`); stochastic rows averaged over "
         f'{args.draws} draws per crop (fixed seeds); calibration on the train real set (`train/<domain>/ll_real`, '
-        'reference `train/ll_syn`). The test split is not read.\n'),
+        'reference `train/ll_syn`, or `train/nl` for the row on y). The test split is not read.\n'),
         ('- noise Qk: high-pass std (x - GaussianBlur(x, 3 px)) of the darkening over the twin\'s, within the k-th '
         "quartile of the twin's blurred luma (Q1 darkest); geometric mean over crops and draws (1 = the truth);"),
         '- level: channel means over the twin\'s (R, G, B), geometric mean; tone PSNR: PSNR of the blurred images;',

@@ -299,7 +299,7 @@ def write_crops(folder, count=2, level=1.0):
         cv2.imwrite(os.path.join(folder, f'c_{i}.png'), (np.roll(photo(48, 64), 7 * i, 1) * level).astype(np.uint8))
 
 
-@pytest.mark.parametrize('draw', ['oracle', 'stats'])
+@pytest.mark.parametrize('draw', ['oracle', 'stats', 'calib_y'])
 def test_draw_dataset_draws_a_fresh_low_light_image_per_sample(tmp_path, draw):
     import random
 
@@ -310,7 +310,9 @@ def test_draw_dataset_draws_a_fresh_low_light_image_per_sample(tmp_path, draw):
     opt = {'phase': 'train', 'dataroot_gt': str(tmp_path / 'nl'), 'io_backend': {'type': 'disk'}, 'gt_size': 32,
            'use_hflip': False, 'use_rot': False, 'draw': draw, 'domain': 'cctv'}
     if draw == 'stats':
-        opt.update(dataroot_lq=str(tmp_path / 'syn'), dataroot_real=str(tmp_path / 'real'))
+        opt.update(dataroot_lq=str(tmp_path / 'syn'))
+    if draw in ('stats', 'calib_y'):
+        opt.update(dataroot_real=str(tmp_path / 'real'))
     ds = BenchDrawDataset(opt)
     random.seed(0)
     first = ds[0]

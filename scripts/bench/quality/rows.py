@@ -17,10 +17,12 @@ SOURCES = {
     'naive': 'the naive twins x_s (domain-independent: one run per seed serves every domain)',
     'stats': 'the statistics match of x_s drawn on the fly (fresh noise and JPEG per sample)',
     'oracle': "the domain's own simulator drawn on the fly on the train crops (a fresh draw per sample)",
+    'calib_y': ("stage 1's camera, calibrated on the real set against the NL crops y, applied to y on the fly (no "
+                'learning: a fresh draw per sample)'),
     'pseudo': "pairs written once by make_pseudo_pairs.py (the paper's protocol; deterministic stage 1)",
     'fly': 'darkened on the fly by the frozen stage 1 (a fresh sample per batch)',
 }
-ON_THE_FLY = ('stats', 'oracle')  # sources drawn per sample by quality/draw_dataset.py
+ON_THE_FLY = ('stats', 'oracle', 'calib_y')  # sources drawn per sample by quality/draw_dataset.py
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ ROWS = {row.name: row for row in [
     Row('ours_plain', 'our stage 1, no RDDG', 'ours', source='fly'),
     Row('ours', 'our stage 1 + RDDG (full method)', 'ours', source='fly', rddg=True),
     Row('oracle', "EN on the domain's true pairs (oracle)", source='oracle'),
+    Row('calib_y', 'EN on {calibrated camera(y), y} (no learning)', source='calib_y'),
     Row('dasr', 'our stage 1 + DASR weighting w', 'ours', source='fly', rddg=True, reverse=False),
 ]}
 DEFAULT_ROWS = ['generic', 'naive', 'stats', 'paper_plain', 'paper', 'ours_plain', 'ours', 'oracle']

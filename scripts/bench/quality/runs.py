@@ -84,7 +84,7 @@ def stage2_options(cfg, data, work, domain, seed, row):
                   'dataroot_w': f'{pseudo}/w' if row.rddg and row.source == 'pseudo' else DELETE,
                   'draw': row.source if row.source in ON_THE_FLY else DELETE,
                   'domain': domain if row.source in ON_THE_FLY else DELETE,
-                  'dataroot_real': f'{data}/train/{domain}/ll_real' if row.source == 'stats' else DELETE,
+                  'dataroot_real': f'{data}/train/{domain}/ll_real' if row.source in ('stats', 'calib_y') else DELETE,
                   'gt_size': cfg.crop, 'batch_size_per_gpu': cfg.batch, 'num_worker_per_gpu': 0,
                   'dataset_enlarge_ratio': 100, **AUGMENT}
     darkening = DELETE

@@ -4,9 +4,9 @@
 ``parse_options`` in ``basicsr.utils.options`` (where ``python -m basicsr.train`` and ``python basicsr/train.py``
 import it as ``__main__``), ``basicsr.train`` and ``basicsr.test`` (the pipelines that ``cli.run_pipeline`` calls).
 
-The wrapper reads the ``-opt`` file with the safe reader (``utils.option_files``), which refuses ``!!python/...`` tags and
-any file that is not a mapping of options (empty, a list, binary), in every process. It then decides whether this
-is a plugin run. That is the case when the process uses the plugin already (``rddg-train`` / ``rddg-test``, a
+The wrapper reads the ``-opt`` file with the safe reader (``utils.option_files``), which refuses ``!!python/...``
+tags and any file that is not a mapping of options (empty, a list, binary), in every process. It then decides whether
+this is a plugin run. That is the case when the process uses the plugin already (``rddg-train`` / ``rddg-test``, a
 script that imported a plugin module), or when the file names a ``type`` that BasicSR's registries lack. Any other
 run (for example Real-ESRGAN's, with BasicSR's own types) is handed to BasicSR's ``parse_options`` untouched.
 

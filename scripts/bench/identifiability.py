@@ -94,6 +94,10 @@ def ratios(learned):
     return {k: (v / torch.tensor(TRUTH[k])).tolist() for k, v in learned.items()}
 
 
+def _channels(values):
+    return ', '.join(f'{v:.2f}' for v in values)
+
+
 def report(rows, args, seconds):
     tol = args.tolerance
     lines = ['# Identifiability of the camera noise at the preset settings', '',
@@ -112,8 +116,7 @@ def report(rows, args, seconds):
     for start, seed, r in rows:
         ok = all(abs(math.log(v)) < math.log(tol) for k in ('shot', 'read') for v in r[k])
         ok_all &= ok
-        fmt = lambda vs: ', '.join(f'{v:.2f}' for v in vs)  # noqa: E731
-        lines.append(f'| {start} | {seed} | {fmt(r["shot"])} | {fmt(r["read"])} | {fmt(r["gain"])} | '
+        lines.append(f'| {start} | {seed} | {_channels(r["shot"])} | {_channels(r["read"])} | {_channels(r["gain"])} | '
                      f'{"yes" if ok else "**no**"} |')
     lines += ['', f'**Target {"met" if ok_all else "MISSED"}.**']
     return '\n'.join(lines) + '\n'

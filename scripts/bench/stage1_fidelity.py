@@ -97,9 +97,11 @@ def untrained_rows(data, domain, gains_bgr, camera_opt, inits, draws):
             images[folder, stem] = read_bgr(f'{data}/val/{folder}/{stem}.png')
         return images[folder, stem]
 
-    cameras = {'gan_start': (camera_start(camera_opt), 'll_syn'), 'calib': (camera_start(camera_opt, inits['x_s']),
-                                                                           'll_syn'),
-               'calib_y': (camera_start(camera_opt, inits['y']), 'nl')}
+    cameras = {  # row: (camera, the val folder it darkens)
+        'gan_start': (camera_start(camera_opt), 'll_syn'),
+        'calib': (camera_start(camera_opt, inits['x_s']), 'll_syn'),
+        'calib_y': (camera_start(camera_opt, inits['y']), 'nl'),
+    }
     out = {'naive': per_crop(lambda stem, _: val_image('ll_syn', stem), data, domain), 'stats': [],
            **{key: [] for key in cameras}}
     for d in range(draws):

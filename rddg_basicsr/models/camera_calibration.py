@@ -2,7 +2,7 @@
 
 The stage-1 option ``calibration:`` says where the camera's starting noise and gain come from:
 
-    calibration: auto               # measure datasets.train.dataroot_real (and the twins dataroot_lq for the gain)
+    calibration: auto               # measure datasets.train.dataroot_real (against the anchor's folder for the gain)
     calibration: calib/calibration.yml   # a file written by rddg-calibrate
     calibration: ~                  # the preset's network_g.camera.init as written
 
@@ -23,9 +23,11 @@ def evenly(paths, count=MAX_IMAGES):
     return [paths[round(i * step)] for i in range(count)]
 
 
-def camera_init_from(opt, logger=None):
+def camera_init_from(opt, logger=None, reference='dataroot_lq'):
     """The measured ``network_g.camera.init`` entries (``shot``, ``read``, ``gain``) ``opt``'s ``calibration:`` gives,
-    or {} where it gives none (off, no camera, a test run, a resumed or pretrained run).
+    or {} where it gives none (off, no camera, a test run, a resumed or pretrained run). ``reference``: the train
+    set's folder key of the images mu is anchored to (``dataroot_lq``: x_s; ``dataroot_gt``: y), which the gain is
+    measured against.
 
     Raises:
         ValueError: a calibration file without ``network_g.camera.init`` (the message names it and the option).
@@ -38,7 +40,8 @@ def camera_init_from(opt, logger=None):
         return {}
     if setting != 'auto':
         return _init_in_file(setting)
-    return _measure(opt['datasets']['train'], path_opt.get('experiments_root'), opt.get('manual_seed') or 0, logger)
+    return _measure(opt['datasets']['train'], reference, path_opt.get('experiments_root'), opt.get('manual_seed') or 0,
+                    logger)
 
 
 def _init_in_file(path):
@@ -50,27 +53,28 @@ def _init_in_file(path):
     return init
 
 
-def calibrate_folders(real_dir, ref_dir=None, seed=0, recursive=False):
+def calibrate_folders(real_dir, ref_dir=None, seed=0, recursive=False, ref_key='dataroot_lq'):
     """``rddg_basicsr.data.calibration.calibrate``'s result on at most ``MAX_IMAGES`` (``evenly``) of the real
-    images in ``real_dir`` against as many twins of ``ref_dir`` (None: no gain), and the number of real images."""
+    images in ``real_dir`` against as many images of ``ref_dir`` (the option ``datasets.train.<ref_key>``; None: no
+    gain), and the number of real images."""
     from rddg_basicsr.data.calibration import calibrate
     from rddg_basicsr.data.image_folder import list_images
 
     real = evenly(list_images(real_dir, 'datasets.train.dataroot_real', recursive))
-    ref = evenly(list_images(ref_dir, 'datasets.train.dataroot_lq')) if ref_dir else []
+    ref = evenly(list_images(ref_dir, f'datasets.train.{ref_key}')) if ref_dir else []
     return calibrate(real, ref, seed=seed), len(real)
 
 
-def _measure(train_opt, out_dir, seed, logger):
-    """Calibrate on the train set's real images (reference: its synthetic twins); write the files on rank 0."""
+def _measure(train_opt, reference, out_dir, seed, logger):
+    """Calibrate on the train set's real images against its ``reference`` folder; write the files on rank 0."""
     from basicsr.utils.dist_util import get_dist_info
 
     from rddg_basicsr.data.calibration import calibration_figure, calibration_yaml, stage1_values
     from rddg_basicsr.utils.atomic import write_bytes_atomic
     from rddg_basicsr.utils.image_io import write_encoded
 
-    real_dir, ref_dir = train_opt['dataroot_real'], train_opt.get('dataroot_lq')
-    result, count = calibrate_folders(real_dir, ref_dir, seed, train_opt.get('recursive', False))
+    real_dir, ref_dir = train_opt['dataroot_real'], train_opt.get(reference)
+    result, count = calibrate_folders(real_dir, ref_dir, seed, train_opt.get('recursive', False), reference)
     init = stage1_values(result)[0]
     if out_dir and get_dist_info()[0] == 0:
         write_bytes_atomic(os.path.join(out_dir, 'calibration.yml'),

@@ -14,6 +14,17 @@ from rddg_basicsr.stage1 import SMOOTH_DEFAULT, Stage1, parse_smooth, sample_and
 from .camera_calibration import camera_init_from
 from .plugin_model import PluginModelMixin
 
+ANCHORS = {'x_s': 'dataroot_lq', 'y': 'dataroot_gt'}  # train.anchor: the image mu is anchored to, and its folder
+
+
+def anchor_of(opt):
+    """``train.anchor`` of stage-1 options: ``'x_s'`` (the paper, the default) or ``'y'``; a ValueError names the
+    option otherwise."""
+    anchor = (opt.get('train') or {}).get('anchor', 'x_s')
+    if anchor not in ANCHORS:
+        raise ValueError(f'train.anchor: expected x_s (the synthetic twin) or y (the normal-light input), got {anchor!r}')
+    return anchor
+
 
 @MODEL_REGISTRY.register()
 class DarkeningGANModel(PluginModelMixin, SRGANModel):
@@ -32,7 +43,10 @@ class DarkeningGANModel(PluginModelMixin, SRGANModel):
 
     The anchored image a is x_g itself for the paper's deterministic DarkeningNet. With a stochastic one
     (``network_g.camera``) it is the clean dark image mu that the camera layer samples from: the anchor keeps the
-    content of x_s while D alone decides noise and lighting. The degradation model's parameters (the camera's)
+    content of x_s while D alone decides noise and lighting. ``train.anchor: y`` (ours) anchors mu to the input y
+    instead (the terms above with y in place of x_s): the body keeps y's content and tone, and the camera's lighting
+    does all the darkening, its gain calibrated against y (``calibration: auto`` measures the real set against
+    ``dataroot_gt`` then, against ``dataroot_lq`` for x_s). The degradation model's parameters (the camera's)
     get their own optimizer group through ``train.optim_g.degradation`` (no weight decay: a decay would pull the
     log-space noise levels toward 1 faster than D's weak gradient pushes them; ``setup_optimizers``).
     Logged: l_g_pix, l_g_ssim, l_g_percep, l_g_gan, l_d_real, l_d_fake, out_d_real, out_d_fake (mean logits) and
@@ -51,7 +65,8 @@ class DarkeningGANModel(PluginModelMixin, SRGANModel):
     def __init__(self, opt):
         smooth = (opt.get('maps') or {}).get('smooth', SMOOTH_DEFAULT)
         self.map_smooth = parse_smooth(smooth, 'maps.smooth')
-        init = camera_init_from(opt, get_root_logger())  # before G is built: its camera starts calibrated
+        self.anchor = anchor_of(opt) if opt.get('is_train') else 'x_s'
+        init = camera_init_from(opt, get_root_logger(), ANCHORS[self.anchor])  # before G is built: calibrated camera
         if init:
             camera = opt['network_g']['camera']
             camera['init'] = {**(camera.get('init') or {}), **init}
@@ -92,13 +107,14 @@ class DarkeningGANModel(PluginModelMixin, SRGANModel):
         self.net_d.requires_grad_(False)
         self.optimizer_g.zero_grad()
         terms = OrderedDict()
-        anchored, x_s = self.clean, self.x_s  # mu (x_g itself for a deterministic DarkeningNet)
+        anchored = self.clean  # mu (x_g itself for a deterministic DarkeningNet)
+        target = self.y if self.anchor == 'y' else self.x_s
         if self.cri_pix:
-            terms['l_g_pix'] = self.cri_pix(anchored, x_s)
+            terms['l_g_pix'] = self.cri_pix(anchored, target)
         if self.cri_ssim:
-            terms['l_g_ssim'] = self.cri_ssim(anchored, x_s)
+            terms['l_g_ssim'] = self.cri_ssim(anchored, target)
         if self.cri_perceptual:
-            terms['l_g_percep'] = self.cri_perceptual(anchored, x_s)
+            terms['l_g_percep'] = self.cri_perceptual(anchored, target)
         terms['l_g_gan'] = self.cri_gan(self.net_d(self.output), True, is_disc=False)
         self.check_finite(terms, current_iter)
         sum(terms.values()).backward()

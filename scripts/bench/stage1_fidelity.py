@@ -9,8 +9,8 @@ Rows (``ROWS``): the naive twins x_s; the statistics match; the preset's camera 
 calibration alone (the same camera started from ``calibrate`` on the domain's train real set against the train twins,
 mu = x_s); calibration on y (the gain fitted against the train NL crops y instead of their twins, the camera applied
 to the val NL crops: an exposure change in linear light); with ``--train``, trained stage 1 (``quality/runs.py``'s
-shrunk CPU runs): the GAN alone
-(``calibration: ~``) and calibration + GAN (``calibration: auto``, the preset). Measures: ``quality/truth.py``.
+shrunk CPU runs): the GAN alone (``calibration: ~``), calibration + GAN (``calibration: auto``) and calibration on
+y + GAN (``train.anchor: y``). Measures: ``quality/truth.py``.
 Everything measured is val; the test split's files are written by the shared data builder but never read here.
 """
 import argparse
@@ -37,8 +37,9 @@ ROWS = {
     'calib_y': 'calibration on y (camera from calibrate against the train NL y, mu = y)',
     'gan': 'GAN alone (trained, calibration: ~)',
     'calib_gan': 'calibration + GAN (trained, calibration: auto)',
+    'calib_y_gan': 'calibration on y + GAN (trained, train.anchor: y: mu anchored to y, gain calibrated against y)',
 }
-TRAINED = {'gan': {'calibration': None}, 'calib_gan': {}}  # stage-1 option overrides of the preset (ours)
+TRAINED = {'gan': {'calibration': None}, 'calib_gan': {}, 'calib_y_gan': {'train': {'anchor': 'y'}}}  # preset overrides
 
 
 def parse_args(argv=None):

@@ -22,17 +22,18 @@ SHOT, READ = (3e-3, 2e-3, 4e-3), (4e-6, 2e-6, 8e-6)
 
 def write_sets(root, count=6, size=96, gain=0.08):
     """``real/``: darkened photo crops with Poissonian-Gaussian noise in linear light (SHOT, READ); ``twins/``: the
-    same crops noise-free at twice the light (stage 1's x_s): the camera's gain against them is 0.5."""
+    same crops noise-free at twice the light (stage 1's x_s): the camera's gain against them is 0.5; ``nl/``: at five
+    times the light (stage 1's y): the gain against them is 0.2."""
     rng = np.random.default_rng(0)
     photo = skdata.astronaut().astype(np.float64) / 255
     linear = np.where(photo <= 0.04045, photo / 12.92, ((photo + 0.055) / 1.055)**2.4)
-    for folder in ('real', 'twins'):
+    for folder in ('real', 'twins', 'nl'):
         os.makedirs(root / folder, exist_ok=True)
     for i in range(count):
         top, left = rng.integers(0, photo.shape[0] - size, 2)
         clean = linear[top:top + size, left:left + size] * gain
         noisy = clean + rng.normal(0, 1, clean.shape) * np.sqrt(np.array(SHOT) * clean + np.array(READ))
-        for folder, lin in (('real', noisy), ('twins', 2 * clean)):
+        for folder, lin in (('real', noisy), ('twins', 2 * clean), ('nl', 5 * clean)):
             lin = np.clip(lin, 0, 1)
             srgb = np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * lin**(1 / 2.4) - 0.055)
             cv2.imwrite(str(root / folder / f'{i}.png'), (srgb[..., ::-1] * 255).round().astype(np.uint8))
@@ -43,7 +44,8 @@ def stage1_options(tmp_path, **top):
     opt.update(name='calib', num_gpu=0, is_train=True, dist=False, rank=0, world_size=1, manual_seed=0, **top)
     opt['network_g'].update(num_feat=4, num_block=1)
     opt['network_d'].update(num_feat=4)
-    opt['datasets']['train'].update(dataroot_real=str(tmp_path / 'real'), dataroot_lq=str(tmp_path / 'twins'))
+    opt['datasets']['train'].update(dataroot_real=str(tmp_path / 'real'), dataroot_lq=str(tmp_path / 'twins'),
+                                    dataroot_gt=str(tmp_path / 'nl'))
     root = tmp_path / 'exp'
     os.makedirs(root, exist_ok=True)
     opt['path'].update(experiments_root=str(root), models=str(root), training_states=str(root))
@@ -58,17 +60,26 @@ def camera_values(model):
 
 def test_auto_starts_the_camera_from_the_measured_real_set_and_writes_what_it_measured(tmp_path):
     write_sets(tmp_path)
-    model = build_model(stage1_options(tmp_path))  # the preset's own setting: calibration: auto
+    model = build_model(stage1_options(tmp_path))  # the preset's own setting: calibration: auto, train.anchor: y
     paths = sorted(str(tmp_path / 'real' / n) for n in os.listdir(tmp_path / 'real'))
-    twins = sorted(str(tmp_path / 'twins' / n) for n in os.listdir(tmp_path / 'twins'))
-    expected = stage1_values(calibrate(paths, twins, seed=0))[0]
+    nl = sorted(str(tmp_path / 'nl' / n) for n in os.listdir(tmp_path / 'nl'))
+    expected = stage1_values(calibrate(paths, nl, seed=0))[0]
     assert set(expected) == {'shot', 'read', 'gain'}
     for key, value in camera_values(model).items():
         assert torch.allclose(value, torch.tensor(expected[key]), rtol=1e-4), key
     assert not torch.allclose(camera_values(model)['shot'], torch.tensor(1e-3))  # not the preset's init
     assert os.path.isfile(tmp_path / 'exp' / 'calibration.yml') and os.path.isfile(tmp_path / 'exp' / 'calibration.png')
-    # the measurement is of the truth: the shot level within 50 %, the gain within 10 %
-    assert np.allclose(expected['shot'], SHOT, rtol=0.5) and np.allclose(expected['gain'], 0.5, rtol=0.1)
+    # the measurement is of the truth: the shot level within 50 %, the gain (against y, 5x the light) within 10 %
+    assert np.allclose(expected['shot'], SHOT, rtol=0.5) and np.allclose(expected['gain'], 0.2, rtol=0.1)
+
+
+def test_anchor_x_s_measures_the_gain_against_the_twins(tmp_path):
+    write_sets(tmp_path)
+    opt = stage1_options(tmp_path)
+    opt['train']['anchor'] = 'x_s'
+    gain = camera_values(build_model(opt))['gain']
+    assert np.allclose(gain.detach().numpy(), 0.5, rtol=0.1)  # against x_s (2x the light), not y (5x: 0.2)
+    assert 'twins' in (tmp_path / 'exp' / 'calibration.yml').read_text()
 
 
 def test_off_resumed_or_pretrained_runs_keep_the_camera_as_given(tmp_path):

@@ -62,6 +62,24 @@ def test_generator_loss_is_the_weighted_sum_of_the_paper_terms(tmp_path):
     assert model.log_dict['l_g_gan'] == pytest.approx(0.02 * adv.item(), rel=1e-4)  # -log D(x_g), weight 0.02
 
 
+def test_anchor_y_holds_mu_to_the_input_instead_of_the_twin(tmp_path):
+    model = build_model(stage1_model_options(tmp_path, 'stage1_paper.yml', anchor='y'))
+    data = batch()
+    model.feed_data(data)
+    with torch.no_grad():
+        x_g = model.net_g(data['gt'])
+        to_y, to_twin = (x_g - data['gt']).abs().mean().item(), (x_g - data['lq']).abs().mean().item()
+    model.optimize_parameters(1)
+    assert abs(to_y - to_twin) > 1e-2  # the two targets really differ
+    assert model.log_dict['l_g_pix'] == pytest.approx(to_y, rel=1e-5)
+
+
+@pytest.mark.parametrize('anchor', ['nl', 'X_S', 1])
+def test_an_unknown_anchor_is_refused_naming_the_option(tmp_path, anchor):
+    with pytest.raises(ValueError, match='train.anchor: expected x_s .* or y'):
+        build_model(stage1_model_options(tmp_path, anchor=anchor))
+
+
 def test_discriminator_sees_real_images_as_real(tmp_path):
     model = build_model(stage1_model_options(tmp_path))
     data = batch()
@@ -126,8 +144,9 @@ def test_discriminator_learns_to_tell_real_from_generated(tmp_path):
 
 
 def _stochastic_step(tmp_path):
-    """One step of the default (stochastic) stage 1; returns the log and the L1 of the clean image and of a sample."""
-    model = build_model(stage1_model_options(tmp_path))
+    """One step of the default (stochastic) stage 1 anchored to x_s (y would make mu's L1 ~0 at the start); returns
+    the log and the L1 of the clean image and of a sample."""
+    model = build_model(stage1_model_options(tmp_path, anchor='x_s'))
     data = batch()
     model.feed_data(data)
     torch.manual_seed(7)

@@ -29,8 +29,9 @@ SYMBOLS = (  # the symbols of the YAML and the table, with their units
     ('a (shot)', ('linear-light noise variance per unit of s: var = a s + b; the camera\'s init.shot and the '
                   'synthesis\'s shot_gain K')),
     ('b (read)', 'linear-light variance (its std, sqrt(b), is the synthesis\'s read_noise); the camera\'s init.read'),
-    ('gain', ('linear factor on x_s\'s linear light, exp(e_c) of the camera: the one at which x_s, with the fitted '
-              'noise and its clipping, has the real set\'s linear channel means')),
+    ('gain', ('linear factor on the reference\'s linear light (stage 1\'s anchor: x_s, or y with train.anchor: y), '
+              'exp(e_c) of the camera: the one at which the reference, with the fitted noise and its clipping, has the '
+              'real set\'s linear channel means')),
     ('spread', ('standard deviations of natural-log linear channel means across images: exposure (all channels) and '
                 'tint (per channel); upper bounds of the camera\'s sd_exp, sd_tint (scenes vary too)')),
     ('levels', 'display values in [0, 1] (sRGB-encoded, as stored) unless named linear'),
@@ -614,7 +615,8 @@ def calibration_yaml(result, source, reference=None):
     if result['noise_files'] == 'jpeg':
         lines.append('# shot and read: fitted on JPEGs: what compression left of the noise (far below the sensor\'s)')
     if 'gain' not in init:
-        lines.append('# gain needs --reference (the x_s stage 1 anchors its clean image to): the preset\'s is kept.')
+        lines.append('# gain needs --reference (the images stage 1 anchors mu to: x_s, or y with train.anchor: y):')
+        lines.append('# the preset\'s is kept.')
     lines.append('# spread is not written: the real set\'s spread of levels mixes lighting and scenes (measurements.')
     lines.append('# levels.spread_upper_bound bounds it); the preset\'s is kept.')
     text = '\n'.join(lines) + '\n' + dump({'network_g': {'camera': {'init': init}}})

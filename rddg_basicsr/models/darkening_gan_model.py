@@ -18,9 +18,9 @@ ANCHORS = {'x_s': 'dataroot_lq', 'y': 'dataroot_gt'}  # train.anchor: the image 
 
 
 def anchor_of(opt):
-    """``train.anchor`` of stage-1 options: ``'x_s'`` (the paper, the default) or ``'y'``; a ValueError names the
-    option otherwise."""
-    anchor = (opt.get('train') or {}).get('anchor', 'x_s')
+    """``train.anchor`` of stage-1 options: ``'x_s'`` (the paper; the default, also for ~) or ``'y'``; a ValueError
+    names the option otherwise."""
+    anchor = (opt.get('train') or {}).get('anchor') or 'x_s'
     if anchor not in ANCHORS:
         raise ValueError(f'train.anchor: expected x_s (the synthetic twin) or y (the normal-light input), got {anchor!r}')
     return anchor

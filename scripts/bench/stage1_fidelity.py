@@ -9,8 +9,8 @@ Rows (``ROWS``): the naive twins x_s; the statistics match; the preset's camera 
 calibration alone (the same camera started from ``calibrate`` on the domain's train real set against the train twins,
 mu = x_s); calibration on y (the gain fitted against the train NL crops y instead of their twins, the camera applied
 to the val NL crops: an exposure change in linear light); with ``--train``, trained stage 1 (``quality/runs.py``'s
-shrunk CPU runs): the GAN alone (``calibration: ~``), calibration + GAN (``calibration: auto``) and calibration on
-y + GAN (``train.anchor: y``). Measures: ``quality/truth.py``.
+shrunk CPU runs): the GAN alone (``calibration: ~``), calibration on y + GAN (the preset: ``calibration: auto``,
+``train.anchor: y``) and calibration + GAN anchored to x_s (``train.anchor: x_s``). Measures: ``quality/truth.py``.
 Everything measured is val; the test split's files are written by the shared data builder but never read here.
 """
 import argparse
@@ -35,11 +35,11 @@ ROWS = {
     'gan_start': 'preset camera start on x_s (GAN start, no training)',
     'calib': 'calibration alone (camera from calibrate, mu = x_s)',
     'calib_y': 'calibration on y (camera from calibrate against the train NL y, mu = y)',
-    'gan': 'GAN alone (trained, calibration: ~)',
-    'calib_gan': 'calibration + GAN (trained, calibration: auto)',
-    'calib_y_gan': 'calibration on y + GAN (trained, train.anchor: y: mu anchored to y, gain calibrated against y)',
+    'gan': 'GAN alone (trained, calibration: ~; mu anchored to y)',
+    'calib_gan': 'calibration on y + GAN (trained: the preset, calibration: auto, train.anchor: y)',
+    'calib_xs_gan': 'calibration + GAN, mu anchored to x_s (trained, train.anchor: x_s: the previous default)',
 }
-TRAINED = {'gan': {'calibration': None}, 'calib_gan': {}, 'calib_y_gan': {'train': {'anchor': 'y'}}}  # preset overrides
+TRAINED = {'gan': {'calibration': None}, 'calib_gan': {}, 'calib_xs_gan': {'train': {'anchor': 'x_s'}}}  # overrides
 
 
 def parse_args(argv=None):

@@ -61,7 +61,6 @@ ROWS = {row.name: row for row in [
     Row('oracle', "EN on the domain's true pairs (oracle)", source='oracle'),
     Row('calib_y', 'EN on {calibrated camera(y), y} (no learning)', source='calib_y'),
     Row('dasr', 'our stage 1 + DASR weighting w', 'ours', source='fly', rddg=True, reverse=False),
-    Row('ours_y', 'our stage 1 darkening y (train.anchor: y) + RDDG', 'ours', {'train': {'anchor': 'y'}}, 'fly', True),
 ]}
 DEFAULT_ROWS = ['generic', 'naive', 'stats', 'paper_plain', 'paper', 'ours_plain', 'ours', 'oracle']
 

@@ -15,8 +15,9 @@ Writes ``CALIB_DIR/calibration.yml`` (``network_g.camera.init`` for stage 1, a `
 the raw ``measurements``) and ``CALIB_DIR/calibration.png`` (noise std against intensity with the fitted curves, and
 the histograms of the channel levels), and prints the estimates as a table. ``--reference`` names the images stage 1
 anchors its clean image mu to (the synthetic twins x_s, its ``dataroot_lq``; with ``train.anchor: y`` the normal-light
-y, its ``dataroot_gt``): only then is the camera's ``gain`` written, as it is relative to them. The camera's ``spread`` is never written: across an unpaired set the lighting's
-spread cannot be told from the scenes' (its upper bound is among the measurements). An unreadable image stops the
+y, its ``dataroot_gt``): only then is the camera's ``gain`` written, as it is relative to them. The camera's
+``spread`` is never written: across an unpaired set the lighting's spread cannot be told from the scenes' (its upper
+bound is among the measurements). An unreadable image stops the
 command (one line naming it).
 
 Images travel as float RGB in [0, 1] (display, sRGB-encoded values) and channel order is R, G, B everywhere, as in
@@ -41,9 +42,9 @@ def parse_args(argv=None):
                                      'quality, sharpness) and write the starting values of stage 1\'s camera.')
     parser.add_argument('-i', '--input', required=True, help='Real low-light image or folder (unpaired, x_r)')
     parser.add_argument('-o', '--output', required=True, help='Output folder (gets calibration.yml, calibration.png)')
-    parser.add_argument('--reference', help='The images stage 1 anchors mu to: its dataroot_lq (the twins x_s) or, with '
-                        'train.anchor: y, its dataroot_gt (y); the camera\'s gain is measured against them. Default: '
-                        'none (gain not written)')
+    parser.add_argument('--reference', help='The images stage 1 anchors mu to: its dataroot_lq (the twins x_s) or, '
+                        'with train.anchor: y, its dataroot_gt (y); the camera\'s gain is measured against them. '
+                        'Default: none (gain not written)')
     parser.add_argument('--recursive', action='store_true', help='Also list the sub-folders of the inputs')
     parser.add_argument('--seed', type=int, default=0, help='Seed of the pixel subsampling. Default: 0')
     parser.add_argument('--overwrite', action='store_true', help='Replace existing outputs')

@@ -22,7 +22,8 @@ def anchor_of(opt):
     names the option otherwise."""
     anchor = (opt.get('train') or {}).get('anchor') or 'x_s'
     if anchor not in ANCHORS:
-        raise ValueError(f'train.anchor: expected x_s (the synthetic twin) or y (the normal-light input), got {anchor!r}')
+        raise ValueError(f'train.anchor: expected x_s (the synthetic twin) or y (the normal-light input), '
+                         f'got {anchor!r}')
     return anchor
 
 

@@ -161,7 +161,7 @@ def main(argv=None):
     t0 = time.time()
     runs = [(seed, start) for seed in args.seeds for start in args.starts]
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        rows = list(pool.map(one_run, [args] * len(runs), *zip(*runs)))
+        rows = list(pool.map(one_run, [args] * len(runs), *zip(*runs, strict=True)))
     text = report(rows, args, time.time() - t0, anchor_of(repo_options('stage1_darken.yml')))
     path = os.path.join(REPO_ROOT, 'scripts', 'bench', 'results', args.out)
     with open(path, 'w') as f:

@@ -85,3 +85,38 @@ def test_calibration_alone_recovers_a_camera_from_its_unpaired_images(tmp_path):
     assert all(0.8 <= v <= 1.25 for v in fidelity['noise_q'])
     start = truth.compare(truth.camera_darken(truth.camera_start(CAMERA), twin, 7), truth.camera_darken(camera, twin, 8))
     assert np.all(np.asarray(start['level']) > 1.3)  # the uncalibrated start (gain 1) is far too bright
+
+
+def test_verdict_names_each_missed_quartile_and_channel():
+    good = {'noise_q': [1.0, 0.8, 1.25, 1.1], 'level': [1.0, 0.91, 1.09]}
+    assert truth.verdict(good) == 'meets'
+    bad = {'noise_q': [1.0, 1.3, 0.7, 1.0], 'level': [1.0, 1.15, 0.95]}
+    assert truth.verdict(bad) == 'misses: noise Q2 1.30x, noise Q3 0.70x, G +15%'
+
+
+def test_baselines_start_the_camera_on_the_anchor_folder(tmp_path):
+    """The benchmark's "calibration alone" row: the preset's camera calibrated on the train real set against the
+    anchor's train folder (y: ``nl``, x_s: ``ll_syn``), applied to the anchor's val crops. Here the domain is that
+    camera on y, so the row lands near the truth's levels either way (within 25 %: the gain is a set-level ratio over
+    six unpaired scenes), while the naive twins (y / 6) and a mixed-up folder (a factor of ~50 in linear light) do
+    not; only the anchor y reproduces the truth's tone (y / 6 in 8 bits loses it)."""
+    true_init = {'shot': 4e-3, 'read': 1e-5, 'gain': 0.3, 'spread': 1e-3}
+    camera = truth.camera_start(CAMERA, true_init)
+    for split, count in (('train', 6), ('val', 3)):
+        for folder in ('nl', 'll_syn', 'cam/ll', 'cam/ll_real'):
+            os.makedirs(tmp_path / split / folder, exist_ok=True)
+        for i in range(count):
+            nl = smooth_scene(10 * i + (0 if split == 'train' else 500))
+            cv2.imwrite(str(tmp_path / split / 'nl' / f'{i}.png'), nl)
+            cv2.imwrite(str(tmp_path / split / 'll_syn' / f'{i}.png'), (nl // 6).astype(np.uint8))
+            cv2.imwrite(str(tmp_path / split / 'cam' / 'll' / f'{i}.png'), truth.camera_darken(camera, nl, i))
+            other = smooth_scene(1000 + 10 * i + (0 if split == 'train' else 500))  # unpaired real images
+            cv2.imwrite(str(tmp_path / split / 'cam' / 'll_real' / f'{i}.png'), truth.camera_darken(camera, other, i))
+    base = {anchor: truth.baselines(str(tmp_path), 'cam', [1.0, 1.0, 1.0],
+                                    {'network_g': {'camera': CAMERA}, 'train': {'anchor': anchor}})
+            for anchor in ('y', 'x_s')}
+    for anchor, rows in base.items():
+        assert set(rows) == {'naive', 'stats', 'calib'}
+        assert np.all(np.abs(np.log(rows['calib']['level'])) < np.log(1.25)), (anchor, rows['calib']['level'])
+        assert np.all(np.asarray(rows['naive']['level']) < 0.6)  # y / 6 is far darker than the camera's 0.3 gain
+    assert base['y']['calib']['tone_psnr'] > base['x_s']['calib']['tone_psnr'] + 1, base

@@ -25,10 +25,9 @@ from common import BENCH, machine_line, md_table, repo_options, say, work_folder
 from quality.data import build_data, rng_for, statistics_matched
 from quality.domains import DOMAINS
 from quality.scenes import QUICK_SPLITS, SPLITS
-from quality.truth import calibrated_init, camera_darken, camera_start, per_crop, summarise
+from quality.truth import (LEVEL_TARGET, NOISE_TARGET, calibrated_init, camera_darken, camera_start, per_crop,
+                           summarise, verdict)
 
-NOISE_TARGET = (0.8, 1.25)  # issue 24: x_g's noise within 0.8-1.25x of the truth in each intensity quartile
-LEVEL_TARGET = 0.10  # channel levels within +-10 % of the truth
 ROWS = {
     'naive': 'naive twins x_s',
     'stats': 'statistics match of x_s (no learning)',
@@ -59,14 +58,6 @@ def parse_args(argv=None):
     args.command = ' '.join(['python scripts/bench/stage1_fidelity.py', *(sys.argv[1:] if argv is None else argv)])
     args.out = args.out or ('stage1_fidelity_quick.md' if args.quick else 'stage1_fidelity.md')
     return args
-
-
-def verdict(s):
-    """'meets' or what misses the targets (noise per quartile, channel levels) of one summarised row."""
-    lo, hi = NOISE_TARGET
-    misses = [f'noise Q{q + 1} {v:.2f}x' for q, v in enumerate(s['noise_q']) if not lo <= v <= hi]
-    misses += [f'{c} {v - 1:+.0%}' for c, v in zip('RGB', s['level']) if abs(v - 1) > LEVEL_TARGET]
-    return 'meets' if not misses else 'misses: ' + ', '.join(misses)
 
 
 def ensure_data(work, quick, reuse):

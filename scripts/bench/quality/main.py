@@ -15,11 +15,11 @@ from .metrics import KEYS, evaluate, read_pairs
 from .peers import peer_functions, zero_dce_fn
 from .rddg_study import rddg_study
 from .report import make_report, write_png
-from .rows import DEFAULT_ROWS, ROWS
+from .rows import DEFAULT_ROWS, ROWS, STAGE1_PRESETS
 from .runs import CHECKPOINTS, GATE_FRACTIONS, checkpoint_path, estimate_seconds, plan_tasks, run_tasks, stage2_options
 from .scenes import QUICK_SPLITS, SPLITS
 from .stats import per_scene
-from .tools import BENCH, REPO_ROOT, RESULTS, machine_line, say, work_folder, write_result
+from .tools import BENCH, REPO_ROOT, RESULTS, machine_line, repo_options, say, work_folder, write_result
 from .truth import baselines
 
 
@@ -120,7 +120,8 @@ def evaluate_all(cfg, work, data, stage1):
     figures = {key: stage1_figures(opt, models, data, key[1], key[2]) for key, (opt, models) in stage1.items()}
     with open(f'{data}/manifest.json') as f:
         gains = json.load(f)['stats_gains_bgr']
-    truth_base = {domain: baselines(data, domain, gains[domain]) for domain in cfg.domains}
+    preset = repo_options(STAGE1_PRESETS['ours'])
+    truth_base = {domain: baselines(data, domain, gains[domain], preset) for domain in cfg.domains}
     study = {}
     if {'ours', 'ours_plain'} <= set(cfg.rows):
         for domain in cfg.domains:

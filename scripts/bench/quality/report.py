@@ -15,6 +15,7 @@ from .rows import ROWS, SOURCES
 from .stats import LEVEL, hierarchical_bootstrap, seed_bootstrap, spearman
 from .tools import md_table
 from .truth import SIGMA, summarise
+from .truth import verdict as truth_verdict
 
 # issue 23's targets (test scenes, 90 % intervals over scenes and seeds)
 FULL_OVER_GENERIC_DB = 0.5  # on every domain, interval above 0
@@ -318,18 +319,21 @@ def study_table(study, test):
 
 
 def truth_table(figures, truth_base, seeds):
-    """One line per (domain, darkening): tone PSNR, level (R, G, B) and noise ratio against the val twins."""
+    """One line per (domain, darkening): tone PSNR, level (R, G, B), noise ratio per quartile of the twin's luma and
+    over the image against the val twins, and issue 24's verdict."""
     def cells(t):
-        return [f'{t["tone_psnr"]:.2f}', ', '.join(f'{v:.2f}' for v in t['level']), f'{t["noise"]:.2f}']
+        return [f'{t["tone_psnr"]:.2f}', ', '.join(f'{v:.2f}' for v in t['level']),
+                ', '.join(f'{v:.2f}' for v in t['noise_q']), f'{t["noise"]:.2f}', truth_verdict(t)]
     lines = []
     for domain, base in truth_base.items():
         lines += [[domain, 'naive twins x_s', *cells(base['naive'])],
-                  [domain, 'statistics-matched x_s', *cells(base['stats'])]]
+                  [domain, 'statistics-matched x_s', *cells(base['stats'])],
+                  [domain, 'calibration alone (stage 1 `ours` at its start)', *cells(base['calib'])]]
         for s1 in sorted({k[0] for k in figures if k[1] == domain}):
             runs = [figures[s1, domain, s]['vs_truth'] for s in seeds if (s1, domain, s) in figures]
             lines.append([domain, f'stage 1 `{s1}` (x_g)', *cells(summarise(runs))])  # the seeds, as the crops
     return md_table(['domain', 'darkening of the val NL crops', 'tone PSNR vs twin', 'level / twin (R, G, B)',
-                     'high-pass std / twin'], lines)
+                     'noise / twin, Q1 (dark) to Q4', 'high-pass std / twin', 'issue 24 targets'], lines)
 
 
 # ------------------------------------------------------------------------------------------------ the report

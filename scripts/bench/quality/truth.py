@@ -14,6 +14,7 @@ with no EnlighteningNet in between:
 
 ``noise_ratio`` handles a quartile with no high-pass energy: both sides flat gives 1, and a ratio is kept within
 [``RATIO_FLOOR``, 1 / ``RATIO_FLOOR``] so that one flat side cannot send a geometric mean to 0 or infinity.
+``verdict`` reads a summary against issue 24's targets (``NOISE_TARGET`` per quartile, ``LEVEL_TARGET``).
 """
 import cv2
 import numpy as np
@@ -25,6 +26,8 @@ from .metrics import paired_files
 
 SIGMA = 3.0
 QUARTILES = 4
+NOISE_TARGET = (0.8, 1.25)  # issue 24: x_g's noise within 0.8-1.25x of the truth in each intensity quartile
+LEVEL_TARGET = 0.10  # channel levels within +-10 % of the truth
 FLAT_STD = 1e-3  # 8-bit levels: a high-pass std below this is no energy at all
 RATIO_FLOOR = 1e-3
 _LUMA_BGR = (0.114, 0.587, 0.299)  # BT.601
@@ -87,13 +90,36 @@ def against_truth(darken, data, domain):
     return summarise(per_crop(darken, data, domain))
 
 
-def baselines(data, domain, gains_bgr):
-    """The naive twins x_s and the statistics-matched x_s (one draw per crop) against the truth."""
+def verdict(s):
+    """'meets' or what misses issue 24's targets (noise per quartile, channel levels) in one ``summarise`` result."""
+    lo, hi = NOISE_TARGET
+    misses = [f'noise Q{q + 1} {v:.2f}x' for q, v in enumerate(s['noise_q']) if not lo <= v <= hi]
+    misses += [f'{c} {v - 1:+.0%}' for c, v in zip('RGB', s['level'], strict=True) if abs(v - 1) > LEVEL_TARGET]
+    return 'meets' if not misses else 'misses: ' + ', '.join(misses)
+
+
+ANCHOR_FOLDERS = {'x_s': 'll_syn', 'y': 'nl'}  # the data folder of the image stage 1 anchors mu to (train.anchor)
+
+
+def baselines(data, domain, gains_bgr, stage1_opt):
+    """The naive twins x_s, the statistics-matched x_s and calibration alone (``stage1_opt``'s camera started from
+    ``calibrated_init`` on the domain's train real set against its anchor's train folder, applied to the anchor's val
+    crop as mu: the start of a trained stage 1), one draw per crop, against the truth."""
+    from rddg_basicsr.models.darkening_gan_model import anchor_of
+
+    folder = ANCHOR_FOLDERS[anchor_of(stage1_opt)]
+    camera = camera_start(stage1_opt['network_g']['camera'],
+                          calibrated_init(f'{data}/train/{domain}/ll_real', f'{data}/train/{folder}'))
+
     def stats(stem, _):
         return statistics_matched(cv2.imread(f'{data}/val/ll_syn/{stem}.png'), np.asarray(gains_bgr),
                                   rng_for('stats', 'val', domain, stem))
+
+    def calib(stem, _):
+        seed = int(rng_for('calib', 'val', domain, stem).integers(0, 2**31))
+        return camera_darken(camera, cv2.imread(f'{data}/val/{folder}/{stem}.png'), seed)
     return {'naive': against_truth(lambda stem, _: cv2.imread(f'{data}/val/ll_syn/{stem}.png'), data, domain),
-            'stats': against_truth(stats, data, domain)}
+            'stats': against_truth(stats, data, domain), 'calib': against_truth(calib, data, domain)}
 
 
 # ------------------------------------------------------------------------------ the stage-1 camera, untrained

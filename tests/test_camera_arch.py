@@ -40,22 +40,6 @@ def test_degradation_parameters_are_the_cameras_named_as_in_the_state_dict():
     assert dict(DarkeningNet(num_feat=4, num_block=1).degradation_parameters()) == {}
 
 
-def test_fixed_quantities_stay_in_the_state_dict_but_are_not_learned():
-    net = DarkeningNet(num_feat=4, num_block=1, camera={'init': {'gain': 0.3}, 'fixed': ['gain']})
-    assert set(dict(net.degradation_parameters())) == {f'camera.{k}' for k in PHYSICAL - {'log_gain'}}
-    assert set(net.camera.state_dict()) == PHYSICAL  # checkpoints load either way
-    net(torch.rand(2, 3, 16, 16)).mean().backward()
-    assert net.camera.log_gain.grad is None and net.camera.log_shot.grad is not None
-    assert torch.allclose(net.camera.log_gain.exp(), torch.full((3, ), 0.3))
-
-
-@pytest.mark.parametrize('camera,match', [({'fixed': ['exposure']}, "'exposure' is not a quantity"),
-                                          ({'noise': False, 'fixed': ['shot']}, r"'shot' .*\(it has: gain, spread\)")])
-def test_a_bad_fixed_entry_is_one_line_naming_it(camera, match):
-    with pytest.raises(ValueError, match=f'network_g.camera.fixed: {match}'):
-        DarkeningNet(num_feat=4, num_block=1, camera=camera)
-
-
 def test_the_state_dict_is_the_physical_cameras():
     """Exactly the parameters of the physical camera: checkpoints of earlier releases' default camera load."""
     assert set(LowLightCamera(3).state_dict()) == PHYSICAL

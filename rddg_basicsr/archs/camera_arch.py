@@ -9,7 +9,6 @@ from torch.nn import functional as F
 from rddg_basicsr.utils.color import linear_to_srgb, quantize_ste, srgb_to_linear
 
 _INIT = {'shot': 1e-3, 'read': 1e-6, 'gain': 1.0, 'spread': 0.1}
-_PARAMETERS = {'shot': 'log_shot', 'read': 'log_read', 'gain': 'log_gain', 'spread': 'log_sd'}
 
 
 class LowLightCamera(nn.Module):
@@ -38,15 +37,13 @@ class LowLightCamera(nn.Module):
         init (dict | None): Initial values: ``shot`` (a), ``read`` (b), ``gain`` (exp(e), a linear factor), each a
             number or one per channel; ``spread`` (sd_exp, sd_tint, sd_field: a number or three). All > 0.
             Defaults: a 1e-3, b 1e-6, gain 1, spread 0.1.
-        fixed (list[str] | None): Quantities kept at ``init`` (not learned): any of ``shot``, ``read``, ``gain``,
-            ``spread``, e.g. ``[gain]`` to keep a calibrated exposure while D adapts the rest. Default: none.
 
     Shapes: mu (N, num_ch, H, W) in [0, 1] -> (N, num_ch, H, W) in [0, 1]. Any H x W.
     """
 
     exact_tiling = False  # per-image random draws: tiles would each get their own lighting
 
-    def __init__(self, num_ch=3, noise=True, lighting=True, field_cell=32, quantize=True, init=None, fixed=None):
+    def __init__(self, num_ch=3, noise=True, lighting=True, field_cell=32, quantize=True, init=None):
         super().__init__()
         self.noise, self.lighting, self.field_cell, self.quantize = noise, lighting, field_cell, quantize
         init = _check_init(init, num_ch)
@@ -56,12 +53,10 @@ class LowLightCamera(nn.Module):
         if lighting:
             self.log_gain = nn.Parameter(init['gain'].log())
             self.log_sd = nn.Parameter(init['spread'].log())  # spread of exposure, tint, field
-        for key in _check_fixed(fixed, self):
-            getattr(self, _PARAMETERS[key]).requires_grad_(False)
 
     def degradation_parameters(self):
-        """(name, parameter) of every learned camera quantity (shot, read, gain, spread; not the ``fixed`` ones)."""
-        return ((name, p) for name, p in self.named_parameters() if p.requires_grad)
+        """(name, parameter) of every learned camera quantity (shot, read, gain, spread)."""
+        return self.named_parameters()
 
     def forward(self, mu):
         signal = srgb_to_linear(mu)
@@ -100,17 +95,6 @@ def _check_init(init, num_ch):
                              f'got {value!r}')
         out[key] = torch.tensor([float(v) for v in values]).expand(sizes[key]).clone()
     return out
-
-
-def _check_fixed(fixed, camera):
-    """``fixed`` as a list of quantities the camera has; a ValueError names the option otherwise."""
-    fixed = list(fixed or [])
-    for key in fixed:
-        if key not in _PARAMETERS or not hasattr(camera, _PARAMETERS[key]):
-            have = [k for k, name in _PARAMETERS.items() if hasattr(camera, name)]
-            raise ValueError(f'network_g.camera.fixed: {key!r} is not a quantity of this camera (it has: '
-                             f'{", ".join(have)})')
-    return fixed
 
 
 def _positive(value):

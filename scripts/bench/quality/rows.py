@@ -61,8 +61,6 @@ ROWS = {row.name: row for row in [
     Row('oracle', "EN on the domain's true pairs (oracle)", source='oracle'),
     Row('calib_y', 'EN on {calibrated camera(y), y} (no learning)', source='calib_y'),
     Row('dasr', 'our stage 1 + DASR weighting w', 'ours', source='fly', rddg=True, reverse=False),
-    Row('ours_fixgain', 'our stage 1, calibrated gain kept (camera.fixed: [gain]) + RDDG', 'ours',
-        {'network_g': {'camera': {'fixed': ['gain']}}}, 'fly', True),
 ]}
 DEFAULT_ROWS = ['generic', 'naive', 'stats', 'paper_plain', 'paper', 'ours_plain', 'ours', 'oracle']
 

@@ -17,8 +17,7 @@ the histograms of the channel levels), and prints the estimates as a table. ``--
 anchors its clean image mu to (the synthetic twins x_s, its ``dataroot_lq``; with ``train.anchor: y`` the normal-light
 y, its ``dataroot_gt``): only then is the camera's ``gain`` written, as it is relative to them. The camera's
 ``spread`` is never written: across an unpaired set the lighting's spread cannot be told from the scenes' (its upper
-bound is among the measurements). An unreadable image stops the
-command (one line naming it).
+bound is among the measurements). An unreadable image stops the command (one line naming it).
 
 Images travel as float RGB in [0, 1] (display, sRGB-encoded values) and channel order is R, G, B everywhere, as in
 stage 1's tensors.

@@ -64,8 +64,8 @@ def noise_truth(domain, draws=64):
 @torch.no_grad()
 def stage1_figures(opt, models, data, domain, seed=0):
     """AUC of D's mean score separating val x_s (0) from val x_r (1), the maps' mean and within-image std on val
-    x_g, the camera's noise parameters (learned, initial (the same options and calibration, untrained) and the truth) and x_g of the
-    val NL crops against their twins in the domain."""
+    x_g, the camera's noise parameters (learned, initial (the same options and calibration, untrained) and the
+    truth) and x_g of the val and test NL crops against their twins in the domain (test: for the report's table)."""
     from sklearn.metrics import roc_auc_score  # a bench extra (requirements.txt): tests import this module without it
     torch.manual_seed(seed)
     stage1 = load_stage1(opt, models)
@@ -73,11 +73,12 @@ def stage1_figures(opt, models, data, domain, seed=0):
     x_r = sorted(glob.glob(f'{data}/val/{domain}/ll/*.png'))
     scores = [float(stage1.domain_map(tensor(p)).mean()) for p in x_s + x_r]
     maps = [stage1.sample(tensor(p))[1] for p in sorted(glob.glob(f'{data}/val/nl/*.png'))]
-    vs_truth = against_truth(lambda stem, nl: x_g_bgr(stage1, nl), data, domain)
+    vs_truth = {split: against_truth(lambda stem, nl: x_g_bgr(stage1, nl), data, domain, split)
+                for split in ('val', 'test')}
     return {'auc': float(roc_auc_score([0] * len(x_s) + [1] * len(x_r), scores)),
             'd_s': float(np.mean(scores[:len(x_s)])), 'd_r': float(np.mean(scores[len(x_s):])),
             'w_mean': float(np.mean([float(w.mean()) for w in maps])),
             'w_std': float(np.mean([float(w.std()) for w in maps])),
             'learned': camera_parameters(stage1.net_g),
             'initial': initial_camera(opt, models),
-            'truth': noise_truth(domain), 'vs_truth': vs_truth}
+            'truth': noise_truth(domain), 'vs_truth': vs_truth['val'], 'vs_truth_test': vs_truth['test']}

@@ -78,16 +78,16 @@ def summarise(per_crop):
     return out
 
 
-def per_crop(darken, data, domain):
-    """``compare`` of ``darken(stem, nl_path) -> uint8 BGR`` with the twin, for each val pair of ``domain`` (val only:
-    the test split is never read here)."""
+def per_crop(darken, data, domain, split='val'):
+    """``compare`` of ``darken(stem, nl_path) -> uint8 BGR`` with the twin, for each ``split`` pair of ``domain``
+    (val for choices; the benchmark's report reads test once, for its own table)."""
     return [compare(darken(stem, nl), cv2.imread(ll))
-            for stem, ll, nl in paired_files(f'{data}/val/{domain}/ll', f'{data}/val/nl')]
+            for stem, ll, nl in paired_files(f'{data}/{split}/{domain}/ll', f'{data}/{split}/nl')]
 
 
-def against_truth(darken, data, domain):
-    """``summarise`` of ``darken(stem, nl_path) -> uint8 BGR`` over the val pairs of ``domain``."""
-    return summarise(per_crop(darken, data, domain))
+def against_truth(darken, data, domain, split='val'):
+    """``summarise`` of ``darken(stem, nl_path) -> uint8 BGR`` over the ``split`` pairs of ``domain``."""
+    return summarise(per_crop(darken, data, domain, split))
 
 
 def verdict(s):
@@ -101,10 +101,10 @@ def verdict(s):
 ANCHOR_FOLDERS = {'x_s': 'll_syn', 'y': 'nl'}  # the data folder of the image stage 1 anchors mu to (train.anchor)
 
 
-def baselines(data, domain, gains_bgr, stage1_opt):
+def baselines(data, domain, gains_bgr, stage1_opt, split='val'):
     """The naive twins x_s, the statistics-matched x_s and calibration alone (``stage1_opt``'s camera started from
-    ``calibrated_init`` on the domain's train real set against its anchor's train folder, applied to the anchor's val
-    crop as mu: the start of a trained stage 1), one draw per crop, against the truth."""
+    ``calibrated_init`` on the domain's train real set against its anchor's train folder, applied to the anchor's
+    ``split`` crop as mu: the start of a trained stage 1), one draw per crop, against the truth."""
     from rddg_basicsr.models.darkening_gan_model import anchor_of
 
     folder = ANCHOR_FOLDERS[anchor_of(stage1_opt)]
@@ -112,14 +112,17 @@ def baselines(data, domain, gains_bgr, stage1_opt):
                           calibrated_init(f'{data}/train/{domain}/ll_real', f'{data}/train/{folder}'))
 
     def stats(stem, _):
-        return statistics_matched(cv2.imread(f'{data}/val/ll_syn/{stem}.png'), np.asarray(gains_bgr),
-                                  rng_for('stats', 'val', domain, stem))
+        return statistics_matched(cv2.imread(f'{data}/{split}/ll_syn/{stem}.png'), np.asarray(gains_bgr),
+                                  rng_for('stats', split, domain, stem))
 
     def calib(stem, _):
-        seed = int(rng_for('calib', 'val', domain, stem).integers(0, 2**31))
-        return camera_darken(camera, cv2.imread(f'{data}/val/{folder}/{stem}.png'), seed)
-    return {'naive': against_truth(lambda stem, _: cv2.imread(f'{data}/val/ll_syn/{stem}.png'), data, domain),
-            'stats': against_truth(stats, data, domain), 'calib': against_truth(calib, data, domain)}
+        seed = int(rng_for('calib', split, domain, stem).integers(0, 2**31))
+        return camera_darken(camera, cv2.imread(f'{data}/{split}/{folder}/{stem}.png'), seed)
+
+    def naive(stem, _):
+        return cv2.imread(f'{data}/{split}/ll_syn/{stem}.png')
+    return {key: against_truth(fn, data, domain, split) for key, fn in (('naive', naive), ('stats', stats),
+                                                                          ('calib', calib))}
 
 
 # ------------------------------------------------------------------------------ the stage-1 camera, untrained

@@ -1,6 +1,7 @@
 """The stage-1 fidelity bench's measures (scripts/bench/quality/truth.py, scripts/bench/stage1_fidelity.py): the
 per-quartile noise ratio and the calibration-alone darkening, on synthetic arrays (no benchmark scenes, no sklearn)."""
 import os
+import shutil
 
 import cv2
 import numpy as np
@@ -120,3 +121,6 @@ def test_baselines_start_the_camera_on_the_anchor_folder(tmp_path):
         assert np.all(np.abs(np.log(rows['calib']['level'])) < np.log(1.25)), (anchor, rows['calib']['level'])
         assert np.all(np.asarray(rows['naive']['level']) < 0.6)  # y / 6 is far darker than the camera's 0.3 gain
     assert base['y']['calib']['tone_psnr'] > base['x_s']['calib']['tone_psnr'] + 1, base
+    shutil.rmtree(tmp_path / 'val' / 'll_syn')  # a split without naive twins (the benchmark's test) keeps calibration
+    opt = {'network_g': {'camera': CAMERA}, 'train': {'anchor': 'y'}}
+    assert set(truth.baselines(str(tmp_path), 'cam', [1.0, 1.0, 1.0], opt)) == {'calib'}

@@ -16,6 +16,8 @@ with no EnlighteningNet in between:
 [``RATIO_FLOOR``, 1 / ``RATIO_FLOOR``] so that one flat side cannot send a geometric mean to 0 or infinity.
 ``verdict`` reads a summary against issue 24's targets (``NOISE_TARGET`` per quartile, ``LEVEL_TARGET``).
 """
+import os
+
 import cv2
 import numpy as np
 
@@ -104,7 +106,8 @@ ANCHOR_FOLDERS = {'x_s': 'll_syn', 'y': 'nl'}  # the data folder of the image st
 def baselines(data, domain, gains_bgr, stage1_opt, split='val'):
     """The naive twins x_s, the statistics-matched x_s and calibration alone (``stage1_opt``'s camera started from
     ``calibrated_init`` on the domain's train real set against its anchor's train folder, applied to the anchor's
-    ``split`` crop as mu: the start of a trained stage 1), one draw per crop, against the truth."""
+    ``split`` crop as mu: the start of a trained stage 1), one draw per crop, against the truth. A row whose input
+    folder the split lacks is left out (the benchmark writes x_s for train and val only)."""
     from rddg_basicsr.models.darkening_gan_model import anchor_of
 
     folder = ANCHOR_FOLDERS[anchor_of(stage1_opt)]
@@ -121,8 +124,9 @@ def baselines(data, domain, gains_bgr, stage1_opt, split='val'):
 
     def naive(stem, _):
         return cv2.imread(f'{data}/{split}/ll_syn/{stem}.png')
-    return {key: against_truth(fn, data, domain, split) for key, fn in (('naive', naive), ('stats', stats),
-                                                                          ('calib', calib))}
+    rows = (('naive', naive, 'll_syn'), ('stats', stats, 'll_syn'), ('calib', calib, folder))
+    return {key: against_truth(fn, data, domain, split) for key, fn, needs in rows
+            if os.path.isdir(f'{data}/{split}/{needs}')}
 
 
 # ------------------------------------------------------------------------------ the stage-1 camera, untrained

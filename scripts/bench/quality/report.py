@@ -333,7 +333,7 @@ def truth_table(figures, truth_base, seeds, split='val'):
         for s1 in sorted({k[0] for k in figures if k[1] == domain}):
             runs = [figures[s1, domain, s][key] for s in seeds if (s1, domain, s) in figures]
             lines.append([domain, f'stage 1 `{s1}` (x_g)', *cells(summarise(runs))])  # the seeds, as the crops
-    return md_table(['domain', 'darkening of the val NL crops', 'tone PSNR vs twin', 'level / twin (R, G, B)',
+    return md_table(['domain', f'darkening of the {split} NL crops', 'tone PSNR vs twin', 'level / twin (R, G, B)',
                      'noise / twin, Q1 (dark) to Q4', 'high-pass std / twin', 'issue 24 targets'], lines)
 
 

@@ -114,7 +114,7 @@ def test_baselines_start_the_camera_on_the_anchor_folder(tmp_path):
             other = smooth_scene(1000 + 10 * i + (0 if split == 'train' else 500))  # unpaired real images
             cv2.imwrite(str(tmp_path / split / 'cam' / 'll_real' / f'{i}.png'), truth.camera_darken(camera, other, i))
     base = {anchor: truth.baselines(str(tmp_path), 'cam', [1.0, 1.0, 1.0],
-                                    {'network_g': {'camera': CAMERA}, 'train': {'anchor': anchor}})
+                                    {'network_g': {'camera': CAMERA}, 'train': {'anchor': anchor}})['val']
             for anchor in ('y', 'x_s')}
     for anchor, rows in base.items():
         assert set(rows) == {'naive', 'stats', 'calib'}
@@ -123,4 +123,4 @@ def test_baselines_start_the_camera_on_the_anchor_folder(tmp_path):
     assert base['y']['calib']['tone_psnr'] > base['x_s']['calib']['tone_psnr'] + 1, base
     shutil.rmtree(tmp_path / 'val' / 'll_syn')  # a split without naive twins (the benchmark's test) keeps calibration
     opt = {'network_g': {'camera': CAMERA}, 'train': {'anchor': 'y'}}
-    assert set(truth.baselines(str(tmp_path), 'cam', [1.0, 1.0, 1.0], opt)) == {'calib'}
+    assert set(truth.baselines(str(tmp_path), 'cam', [1.0, 1.0, 1.0], opt)['val']) == {'calib'}

@@ -104,10 +104,10 @@ def one_run(args, seed, start):
     """(start, seed, learned / truth) of one run, on one torch thread (runs go side by side)."""
     torch.set_num_threads(1)
     t0 = time.time()
-    learned = recover(options(os.path.join(args.work, f'{start}_seed{seed}'), STARTS[start], seed, args.iters,
-                              g_feat=args.g_feat, g_blocks=args.g_blocks, d_feat=args.d_feat))
-    print(start, seed, ratios(learned), f'{(time.time() - t0) / 60:.1f} min', flush=True)
-    return start, seed, ratios(learned)
+    ratio = ratios(recover(options(os.path.join(args.work, f'{start}_seed{seed}'), STARTS[start], seed, args.iters,
+                                   g_feat=args.g_feat, g_blocks=args.g_blocks, d_feat=args.d_feat)))
+    print(start, seed, ratio, f'{(time.time() - t0) / 60:.1f} min', flush=True)
+    return start, seed, ratio
 
 
 def targets(anchor):

@@ -18,10 +18,10 @@ import os
 import cv2
 import numpy as np
 from common import BENCH, RESULTS
+from quality.truth import ANCHOR_FOLDERS as SOURCES
 
 from rddg_basicsr.utils.color import linear_to_srgb, srgb_to_linear
 
-SOURCES = {'x_s': 'll_syn', 'y': 'nl'}
 DOMAINS = ('camera', 'phone', 'cctv', 'dashcam')
 
 

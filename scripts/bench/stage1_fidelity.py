@@ -25,8 +25,8 @@ from common import BENCH, machine_line, md_table, repo_options, say, work_folder
 from quality.data import build_data, rng_for, statistics_matched
 from quality.domains import DOMAINS
 from quality.scenes import QUICK_SPLITS, SPLITS
-from quality.truth import (LEVEL_TARGET, NOISE_TARGET, calibrated_init, camera_darken, camera_start, per_crop,
-                           summarise, verdict)
+from quality.truth import (ANCHOR_FOLDERS, LEVEL_TARGET, NOISE_TARGET, calibrated_init, camera_darken, camera_start,
+                           per_crop, summarise, verdict)
 
 ROWS = {
     'naive': 'naive twins x_s',
@@ -179,9 +179,9 @@ def main(argv=None):
     runs, seconds = train_stage1(args, work, data) if args.train else ({}, {})
     parts, inits = [], {}
     for domain in args.domains:
-        say(f'{domain}: calibrating on train/{domain}/ll_real against train/ll_syn')
+        say(f'{domain}: calibrating on train/{domain}/ll_real against train/ll_syn and train/nl')
         inits[domain] = {source: calibrated_init(f'{data}/train/{domain}/ll_real', f'{data}/train/{folder}',
-                                                 seed=args.seed) for source, folder in (('x_s', 'll_syn'), ('y', 'nl'))}
+                                                 seed=args.seed) for source, folder in ANCHOR_FOLDERS.items()}
         say(f'{domain}: calibrated start {fmt_init(inits[domain]["x_s"])}; against y {fmt_init(inits[domain]["y"])}')
         rows = untrained_rows(data, domain, manifest['stats_gains_bgr'][domain], camera_opt, inits[domain],
                               args.draws)

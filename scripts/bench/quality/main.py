@@ -121,8 +121,9 @@ def evaluate_all(cfg, work, data, stage1):
     with open(f'{data}/manifest.json') as f:
         gains = json.load(f)['stats_gains_bgr']
     preset = repo_options(STAGE1_PRESETS['ours'])
-    truth_base = {split: {domain: baselines(data, domain, gains[domain], preset, split) for domain in cfg.domains}
-                  for split in ('val', 'test')}
+    splits = ('val', 'test')
+    per_domain = {domain: baselines(data, domain, gains[domain], preset, splits) for domain in cfg.domains}
+    truth_base = {split: {domain: per_domain[domain][split] for domain in cfg.domains} for split in splits}
     study = {}
     if {'ours', 'ours_plain'} <= set(cfg.rows):
         for domain in cfg.domains:

@@ -103,17 +103,22 @@ def verdict(s):
 ANCHOR_FOLDERS = {'x_s': 'll_syn', 'y': 'nl'}  # the data folder of the image stage 1 anchors mu to (train.anchor)
 
 
-def baselines(data, domain, gains_bgr, stage1_opt, split='val'):
-    """The naive twins x_s, the statistics-matched x_s and calibration alone (``stage1_opt``'s camera started from
-    ``calibrated_init`` on the domain's train real set against its anchor's train folder, applied to the anchor's
-    ``split`` crop as mu: the start of a trained stage 1), one draw per crop, against the truth. A row whose input
-    folder the split lacks is left out (the benchmark writes x_s for train and val only)."""
+def baselines(data, domain, gains_bgr, stage1_opt, splits=('val', )):
+    """``{split: {row: summary}}`` of the naive twins x_s, the statistics-matched x_s and calibration alone
+    (``stage1_opt``'s camera started from ``calibrated_init`` on the domain's train real set against its anchor's train
+    folder, measured once for every split, applied to the anchor's crop of the split as mu: the start of a trained
+    stage 1), one draw per crop, against the truth. A row whose input folder a split lacks is left out there (the
+    benchmark writes x_s for train and val only)."""
     from rddg_basicsr.models.darkening_gan_model import anchor_of
 
     folder = ANCHOR_FOLDERS[anchor_of(stage1_opt)]
     camera = camera_start(stage1_opt['network_g']['camera'],
                           calibrated_init(f'{data}/train/{domain}/ll_real', f'{data}/train/{folder}'))
+    return {split: _baseline_rows(data, domain, gains_bgr, camera, folder, split) for split in splits}
 
+
+def _baseline_rows(data, domain, gains_bgr, camera, folder, split):
+    """``baselines``' rows on one split, with the calibrated ``camera`` darkening the split's ``folder`` crops."""
     def stats(stem, _):
         return statistics_matched(cv2.imread(f'{data}/{split}/ll_syn/{stem}.png'), np.asarray(gains_bgr),
                                   rng_for('stats', split, domain, stem))

@@ -117,10 +117,30 @@ def test_baselines_start_the_camera_on_the_anchor_folder(tmp_path):
                                     {'network_g': {'camera': CAMERA}, 'train': {'anchor': anchor}})['val']
             for anchor in ('y', 'x_s')}
     for anchor, rows in base.items():
-        assert set(rows) == {'naive', 'stats', 'calib'}
+        assert set(rows) == {'naive', 'stats', 'calib'}  # no simulator named 'cam': no redraw row
         assert np.all(np.abs(np.log(rows['calib']['level'])) < np.log(1.25)), (anchor, rows['calib']['level'])
         assert np.all(np.asarray(rows['naive']['level']) < 0.6)  # y / 6 is far darker than the camera's 0.3 gain
     assert base['y']['calib']['tone_psnr'] > base['x_s']['calib']['tone_psnr'] + 1, base
     shutil.rmtree(tmp_path / 'val' / 'll_syn')  # a split without naive twins (the benchmark's test) keeps calibration
     opt = {'network_g': {'camera': CAMERA}, 'train': {'anchor': 'y'}}
     assert set(truth.baselines(str(tmp_path), 'cam', [1.0, 1.0, 1.0], opt)['val']) == {'calib'}
+
+
+def test_redraw_is_the_domain_simulator_with_fresh_draws(tmp_path):
+    """The floor row: the domain's own simulator on each val NL crop, with draws of its own. Its levels land near the
+    twins' (the same distribution) but it is not the twins (other seeds), and each draw of each crop is compared."""
+    from quality.data import rng_for
+    from quality.domains import simulate
+
+    os.makedirs(tmp_path / 'val' / 'nl')
+    os.makedirs(tmp_path / 'val' / 'camera' / 'll')
+    for i in range(3):
+        nl = smooth_scene(10 * i)
+        cv2.imwrite(str(tmp_path / 'val' / 'nl' / f'{i}.png'), nl)
+        cv2.imwrite(str(tmp_path / 'val' / 'camera' / 'll' / f'{i}.png'),
+                    simulate('camera', nl, rng_for('val', 'camera', str(i)))[0])
+    crops = truth.redraw_crops(str(tmp_path), 'camera', 'val', draws=2)
+    assert len(crops) == 6
+    s = truth.summarise(crops)
+    assert np.all(np.abs(np.log(s['level'])) < np.log(2)), s['level']
+    assert 10 < s['tone_psnr'] < 45  # close, yet not the twin itself (fresh draws of light and noise)

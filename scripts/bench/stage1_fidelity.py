@@ -4,13 +4,15 @@ tone, with no EnlighteningNet in between.
 
     python scripts/bench/stage1_fidelity.py [--reuse] [--draws 4] [--domains ...] [--train [--s1-iters 400]]
 
-Rows (``ROWS``): the naive twins x_s; the statistics match; the preset's camera start on x_s (``stage1_darken.yml``'s
-``network_g.camera`` and its ``init``, mu = x_s: a perfectly anchored, untrained stage 1, the GAN's start);
-calibration alone (the same camera started from ``calibrate`` on the domain's train real set against the train twins,
-mu = x_s); calibration on y (the gain fitted against the train NL crops y instead of their twins, the camera applied
-to the val NL crops: an exposure change in linear light); with ``--train``, trained stage 1 (``quality/runs.py``'s
-shrunk CPU runs): the GAN alone (``calibration: ~``), calibration on y + GAN (the preset: ``calibration: auto``,
-``train.anchor: y``) and calibration + GAN anchored to x_s (``train.anchor: x_s``). Measures: ``quality/truth.py``.
+Rows (``ROWS``): the domain's own simulator with fresh draws (the truth's distribution: what a darkening that matches
+the domain's distribution, not its crops' draws, scores); the naive twins x_s; the statistics match; the preset's camera
+start on x_s (``stage1_darken.yml``'s ``network_g.camera`` and its ``init``, mu = x_s: a perfectly anchored, untrained
+stage 1, the GAN's start); calibration alone (the same camera started from ``calibrate`` on the domain's train real set
+against the train twins, mu = x_s); calibration on y (the gain fitted against the train NL crops y instead of their
+twins, the camera applied to the val NL crops: an exposure change in linear light); with ``--train``, trained stage 1
+(``quality/runs.py``'s shrunk CPU runs): the GAN alone (``calibration: ~``), calibration on y + GAN (the preset:
+``calibration: auto``, ``train.anchor: y``) and calibration + GAN anchored to x_s (``train.anchor: x_s``). Measures:
+``quality/truth.py``.
 Everything measured is val; the test split's files are written by the shared data builder but never read here.
 """
 import argparse
@@ -26,9 +28,10 @@ from quality.data import build_data, rng_for, statistics_matched
 from quality.domains import DOMAINS
 from quality.scenes import QUICK_SPLITS, SPLITS
 from quality.truth import (ANCHOR_FOLDERS, LEVEL_TARGET, NOISE_TARGET, calibrated_init, camera_darken, camera_start,
-                           per_crop, summarise, verdict)
+                           per_crop, redraw_crops, summarise, verdict)
 
 ROWS = {
+    'redraw': "the domain's own simulator, fresh draws (the truth's distribution: the floor)",
     'naive': 'naive twins x_s',
     'stats': 'statistics match of x_s (no learning)',
     'gan_start': 'preset camera start on x_s (GAN start, no training)',
@@ -94,7 +97,8 @@ def untrained_rows(data, domain, gains_bgr, camera_opt, inits, draws):
         'calib': (camera_start(camera_opt, inits['x_s']), 'll_syn'),
         'calib_y': (camera_start(camera_opt, inits['y']), 'nl'),
     }
-    out = {'naive': per_crop(lambda stem, _: val_image('ll_syn', stem), data, domain), 'stats': [],
+    out = {'redraw': redraw_crops(data, domain, 'val', draws),
+           'naive': per_crop(lambda stem, _: val_image('ll_syn', stem), data, domain), 'stats': [],
            **{key: [] for key in cameras}}
     for d in range(draws):
         out['stats'] += per_crop(lambda stem, _, d=d: statistics_matched(
@@ -203,8 +207,8 @@ def main(argv=None):
         f'Command: `{args.command}`  ',
         f'Machine: {machine}  ',
         (f'Time: {minutes:.1f} min (wall){runs_time}; {time.strftime("%Y-%m-%d")}\n'),
-        (f'Val only: {manifest["counts"]["val/nl"]} NL crops ({", ".join(manifest["splits"]["val"])}), each against the '
-        "domain's own low-light twin (`quality/truth.py`); stochastic rows averaged over "
+        (f'Val only: {manifest["counts"]["val/nl"]} NL crops ({", ".join(manifest["splits"]["val"])}), each against '
+        "the domain's own low-light twin (`quality/truth.py`); stochastic rows averaged over "
         f'{args.draws} draws per crop (fixed seeds); calibration on the train real set (`train/<domain>/ll_real`, '
         'reference `train/ll_syn`, or `train/nl` for the row on y). The test split is not read.\n'),
         ('- noise Qk: high-pass std (x - GaussianBlur(x, 3 px)) of the darkening over the twin\'s, within the k-th '

@@ -14,7 +14,7 @@ from .peers import peer_label
 from .rows import ROWS, SOURCES
 from .stats import LEVEL, hierarchical_bootstrap, seed_bootstrap, spearman
 from .tools import md_table
-from .truth import SIGMA, summarise
+from .truth import REDRAWS, SIGMA, summarise
 from .truth import verdict as truth_verdict
 
 # issue 23's targets (test scenes, 90 % intervals over scenes and seeds)
@@ -327,7 +327,8 @@ def truth_table(figures, truth_base, seeds, split='val'):
     lines = []
     key = 'vs_truth' if split == 'val' else f'vs_truth_{split}'
     labels = {'naive': 'naive twins x_s', 'stats': 'statistics-matched x_s',
-              'calib': 'calibration alone (stage 1 `ours` at its start)'}
+              'calib': 'calibration alone (stage 1 `ours` at its start)',
+              'redraw': "the domain's own simulator, fresh draws (the floor of a set-level darkening)"}
     for domain, base in truth_base[split].items():
         lines += [[domain, label, *cells(base[key])] for key, label in labels.items() if key in base]
         for s1 in sorted({k[0] for k in figures if k[1] == domain}):
@@ -397,7 +398,9 @@ def make_report(cfg, manifest, results, curves, choices, figures, truth_base, st
               'colour and tone; level: channel means over the twin\'s (1 = right); high-pass std: std of x - blur(x) '
               'over the twin\'s (noise, sharpening, blocks; 1 = right); noise Q1-Q4: the same within each quartile '
               'of the twin\'s blurred luma; issue 24 targets: noise 0.8-1.25x in every quartile, levels within '
-              '±10 %. Statistics-matched x_s and calibration alone: one draw per crop.\n',
+              '±10 %. Statistics-matched x_s and calibration alone: one draw per crop. The domain\'s own simulator, '
+              f'{REDRAWS} fresh draws per crop, has the truth\'s distribution: where it misses a target, a darkening '
+              'with the right distribution misses it too, by the crops\' own draws of light and noise.\n',
               '## Darkening against the truth (test pairs, mean over seeds)\n',
               truth_table(figures, truth_base, cfg.seeds, 'test'), '',
               'The same on the test crops, read once for this report: no choice reads it. The benchmark writes no '

@@ -24,6 +24,7 @@ import numpy as np
 from rddg_basicsr.utils.color import tensor_to_bgr8
 
 from .data import rng_for, statistics_matched
+from .domains import DOMAINS, simulate
 from .metrics import paired_files
 
 SIGMA = 3.0
@@ -32,6 +33,7 @@ NOISE_TARGET = (0.8, 1.25)  # issue 24: x_g's noise within 0.8-1.25x of the trut
 LEVEL_TARGET = 0.10  # channel levels within +-10 % of the truth
 FLAT_STD = 1e-3  # 8-bit levels: a high-pass std below this is no energy at all
 RATIO_FLOOR = 1e-3
+REDRAWS = 8  # fresh draws of the domain's simulator per crop in the ``redraw`` row
 _LUMA_BGR = (0.114, 0.587, 0.299)  # BT.601
 
 
@@ -103,18 +105,33 @@ def verdict(s):
 ANCHOR_FOLDERS = {'x_s': 'll_syn', 'y': 'nl'}  # the data folder of the image stage 1 anchors mu to (train.anchor)
 
 
+def redraw_crops(data, domain, split='val', draws=REDRAWS):
+    """``compare`` per crop and draw of the domain's own simulator on each ``split`` NL crop, ``draws`` fresh draws
+    per crop (seeds other than the twin's): a darkening with the truth's exact distribution. The distance of its
+    ``summarise`` from 1 is what the crops' own draws of illuminant, exposure and noise put between a darkening with
+    the right distribution and these twins: the floor against which the targets are read."""
+    return [c for d in range(draws) for c in per_crop(
+        lambda stem, nl, d=d: simulate(domain, cv2.imread(nl), rng_for('redraw', split, domain, stem, d))[0],
+        data, domain, split)]
+
+
 def baselines(data, domain, gains_bgr, stage1_opt, splits=('val', )):
-    """``{split: {row: summary}}`` of the naive twins x_s, the statistics-matched x_s and calibration alone
+    """``{split: {row: summary}}`` of the naive twins x_s, the statistics-matched x_s, calibration alone
     (``stage1_opt``'s camera started from ``calibrated_init`` on the domain's train real set against its anchor's train
     folder, measured once for every split, applied to the anchor's crop of the split as mu: the start of a trained
-    stage 1), one draw per crop, against the truth. A row whose input folder a split lacks is left out there (the
-    benchmark writes x_s for train and val only)."""
+    stage 1), one draw per crop, and ``redraw_crops`` (the truth's own distribution, for the benchmark's domains),
+    against the truth. A row whose input folder a split lacks is left out there (the benchmark writes x_s for train and
+    val only)."""
     from rddg_basicsr.models.darkening_gan_model import anchor_of
 
     folder = ANCHOR_FOLDERS[anchor_of(stage1_opt)]
     camera = camera_start(stage1_opt['network_g']['camera'],
                           calibrated_init(f'{data}/train/{domain}/ll_real', f'{data}/train/{folder}'))
-    return {split: _baseline_rows(data, domain, gains_bgr, camera, folder, split) for split in splits}
+    out = {split: _baseline_rows(data, domain, gains_bgr, camera, folder, split) for split in splits}
+    if domain in DOMAINS:  # a simulator to redraw from
+        for split in splits:
+            out[split]['redraw'] = summarise(redraw_crops(data, domain, split))
+    return out
 
 
 def _baseline_rows(data, domain, gains_bgr, camera, folder, split):

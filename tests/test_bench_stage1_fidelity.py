@@ -37,6 +37,17 @@ def test_known_noise_gives_the_known_ratio_per_quartile():
     assert np.allclose(twice, 2, atol=0.15)
 
 
+def test_quartiles_are_each_images_own_so_another_light_field_is_no_error():
+    """The same noise against intensity under a mirrored light field (the output's dark side is the twin's bright
+    one, as another draw of lamps gives): each image's own darkest quarter is compared, so the ratio stays 1 in every
+    quartile; on the twin's quartiles it would read 2x in the darkest and 0.5x in the brightest."""
+    base = ramp()
+    sigma = 2 + 6 * (base - 40) / 160  # the noise grows with intensity: 2 at the darkest, 8 at the brightest
+    twin = noisy(base, sigma, 0)
+    mirrored = noisy(base[:, ::-1], sigma[:, ::-1], 1)
+    assert np.allclose(truth.compare(mirrored, twin)['noise_q'], 1, atol=0.1)
+
+
 def test_identical_and_noiseless_images_give_one():
     twin = noisy(ramp(), 4, 0)
     assert np.allclose(truth.compare(twin, twin)['noise_q'], 1)

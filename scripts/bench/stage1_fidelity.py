@@ -211,8 +211,8 @@ def main(argv=None):
         "the domain's own low-light twin (`quality/truth.py`); stochastic rows averaged over "
         f'{args.draws} draws per crop (fixed seeds); calibration on the train real set (`train/<domain>/ll_real`, '
         'reference `train/ll_syn`, or `train/nl` for the row on y). The test split is not read.\n'),
-        ('- noise Qk: high-pass std (x - GaussianBlur(x, 3 px)) of the darkening over the twin\'s, within the k-th '
-        "quartile of the twin's blurred luma (Q1 darkest); geometric mean over crops and draws (1 = the truth);"),
+        ('- noise Qk: high-pass std (x - GaussianBlur(x, 3 px)) of the darkening over the twin\'s, each in the k-th '
+         "quartile of its own blurred luma (Q1 darkest); geometric mean over crops and draws (1 = the truth);"),
         '- level: channel means over the twin\'s (R, G, B), geometric mean; tone PSNR: PSNR of the blurred images;',
         (f'- verdict: issue 24\'s targets, noise within {NOISE_TARGET[0]}-{NOISE_TARGET[1]}x in every quartile '
          f'and levels within ±{LEVEL_TARGET:.0%}.'),

@@ -319,8 +319,8 @@ def study_table(study, test):
 
 
 def truth_table(figures, truth_base, seeds, split='val'):
-    """One line per (domain, darkening): tone PSNR, level (R, G, B), noise ratio per quartile of the twin's luma and
-    over the image against the ``split`` twins, and issue 24's verdict."""
+    """One line per (domain, darkening): tone PSNR, level (R, G, B), noise ratio per luma quartile (each image's own)
+    and over the image against the ``split`` twins, and issue 24's verdict."""
     def cells(t):
         return [f'{t["tone_psnr"]:.2f}', ', '.join(f'{v:.2f}' for v in t['level']),
                 ', '.join(f'{v:.2f}' for v in t['noise_q']), f'{t["noise"]:.2f}', truth_verdict(t)]
@@ -396,11 +396,12 @@ def make_report(cfg, manifest, results, curves, choices, figures, truth_base, st
               'same crop, which no unpaired method sees: how much of the domain stage 1 learned, with no '
               f'EnlighteningNet in between. Tone PSNR: PSNR of both blurred (Gaussian, sigma {SIGMA:g} px): exposure, '
               'colour and tone; level: channel means over the twin\'s (1 = right); high-pass std: std of x - blur(x) '
-              'over the twin\'s (noise, sharpening, blocks; 1 = right); noise Q1-Q4: the same within each quartile '
-              'of the twin\'s blurred luma; issue 24 targets: noise 0.8-1.25x in every quartile, levels within '
-              '±10 %. Statistics-matched x_s and calibration alone: one draw per crop. The domain\'s own simulator, '
-              f'{REDRAWS} fresh draws per crop, has the truth\'s distribution: where it misses a target, a darkening '
-              'with the right distribution misses it too, by the crops\' own draws of light and noise.\n',
+              'over the twin\'s (noise, sharpening, blocks; 1 = right); noise Q1-Q4: the same from the darkest '
+              'quarter of each image\'s pixels (by its own blurred luma) to the brightest; issue 24 targets: noise '
+              '0.8-1.25x in every quartile, levels within ±10 %. Statistics-matched x_s and calibration alone: one '
+              f'draw per crop. The domain\'s own simulator, {REDRAWS} fresh draws per crop, has the truth\'s '
+              'distribution: where it misses a target, a darkening with the right distribution misses it too, by the '
+              'crops\' own draws of light and noise.\n',
               '## Darkening against the truth (test pairs, mean over seeds)\n',
               truth_table(figures, truth_base, cfg.seeds, 'test'), '',
               'The same on the test crops, read once for this report: no choice reads it. The benchmark writes no '

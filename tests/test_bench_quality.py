@@ -272,18 +272,18 @@ def test_every_trained_row_fine_tunes_the_generic_model_with_one_budget():
         generic_model.check_network(opt['network_g'])
         train, ds = opt['train'], opt['datasets']['train']
         assert ds['use_hflip'] and not ds['use_rot']  # no transposes of banding or horizontal blur
-        assert 'val' not in opt['datasets'] and opt['logger']['save_checkpoint_freq'] * runs.CHECKPOINTS == 600
+        assert 'val' not in opt['datasets'] and opt['logger']['save_checkpoint_freq'] * runs.CHECKPOINTS == 1200
         budgets.add((train['total_iter'], train['optim_g']['lr'], tuple(train['scheduler']['milestones']),
                      train['ema_decay'], ds['batch_size_per_gpu'], ds['gt_size'], opt['manual_seed']))
         if row.source in rows.ON_THE_FLY:
             assert ds['type'] == 'BenchDrawDataset' and ds['draw'] == row.source and ds['domain'] == 'cctv'
             assert 'lq_versions' not in ds
-    assert budgets == {(600, 5e-4, (450, ), 0.99, 8, 64, 1)}
+    assert budgets == {(1200, 5e-4, (900, ), 0.99, 8, 64, 1)}
     with pytest.raises(ValueError, match='not trained'):
         runs.stage2_options(cfg, '/d', '/w', 'cctv', 1, rows.ROWS['generic'])
     s1 = runs.stage1_options(cfg, '/d', 'cctv', 0, rows.ROWS['ours'])
     assert not s1['datasets']['train']['use_rot']
-    assert runs.checkpoint_path('/w', opt, 0.75).endswith(f'{opt["name"]}/models/net_g_450.pth')
+    assert runs.checkpoint_path('/w', opt, 0.75).endswith(f'{opt["name"]}/models/net_g_900.pth')
     assert runs.checkpoint_path('/w', opt, 1).endswith('net_g_latest.pth')
 
 

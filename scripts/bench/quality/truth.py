@@ -14,7 +14,8 @@ with no EnlighteningNet in between:
   noise right on average but wrong against intensity shows it. Each image's own quartiles, not the twin's: a darkening
   with the truth's exact distribution lights a crop differently from its twin (another draw of lamps and exposure),
   and on the twin's quartiles it read 1.33x in the darkest quartile of `camera` and 0.70x in the brightest of `cctv`
-  (val), against 0.82-1.19x in every quartile of every domain on its own (``redraw_crops``, the floor).
+  (val), against 0.80-1.22x in every quartile of every domain, val and test, on its own (``redraw_crops``, the
+  floor; 8 draws per crop).
 
 ``noise_ratio`` handles a quartile with no high-pass energy: both sides flat gives 1, and a ratio is kept within
 [``RATIO_FLOOR``, 1 / ``RATIO_FLOOR``] so that one flat side cannot send a geometric mean to 0 or infinity.

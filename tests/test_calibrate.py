@@ -197,6 +197,22 @@ def test_cli_recovers_the_camera_and_writes_yaml_png_and_table(real_set, scenes,
     assert figure.shape == (480, 1200, 3) and (figure != 255).any()
 
 
+def test_one_measurement_of_the_real_set_serves_several_references(real_set):
+    """``measure_real`` once, then ``fit_reference`` per reference: the gains ``calibrate`` gives against each, in any
+    order (the generator the measurement left is copied, not advanced)."""
+    real, ref, _ = real_set
+    paths = sorted(os.path.join(real, n) for n in os.listdir(real))
+    refs = sorted(os.path.join(ref, n) for n in os.listdir(ref))
+    half = refs[::2]
+    measured, rng = cal.measure_real(paths, seed=3)
+    assert measured['gain'] is None and measured['reference_levels'] is None
+    first_half = cal.fit_reference(measured, half, rng)['gain']
+    both = cal.fit_reference(measured, refs, rng)
+    assert both['gain'] == cal.calibrate(paths, refs, seed=3)['gain']
+    assert cal.fit_reference(measured, half, rng)['gain'] == first_half == cal.calibrate(paths, half, seed=3)['gain']
+    assert both['reference_levels']['set_linear_mean'] is not None and measured['gain'] is None  # not changed
+
+
 def test_cli_reads_jpeg_qualities_and_needs_a_reference_for_the_gain(real_set, tmp_path, capsys):
     folder = tmp_path / 'mixed'
     folder.mkdir()

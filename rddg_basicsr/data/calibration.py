@@ -472,9 +472,16 @@ def calibrate(paths, reference_paths=(), progress=None, seed=0):
     Raises:
         UnreadableImageError: an image cannot be read or is smaller than 11 x 11 pixels (the message names it).
     """
+    result, rng = measure_real(paths, progress, seed)
+    return fit_reference(result, reference_paths, rng, progress) if reference_paths else result
+
+
+def measure_real(paths, progress=None, seed=0):
+    """``calibrate`` of the real set alone (``reference_levels`` and ``gain`` None), and the random generator as the
+    measurement left it, for ``fit_reference``: one measurement then serves several references with the figures
+    ``calibrate`` gives against each."""
     import numpy as np
 
-    from rddg_basicsr.utils.color import srgb_to_linear
     from rddg_basicsr.utils.color import quantize
     from rddg_basicsr.utils.image_io import UnreadableImageError, read_image_any
 
@@ -509,19 +516,33 @@ def calibrate(paths, reference_paths=(), progress=None, seed=0):
               'reference_levels': None, 'gain': None, 'jpeg': {'qualities': qualities, 'table_rms': errors},
               'histograms': histograms,
               'sharpness': {'laplacian_var': laplacians, 'blur_sigma_px': [b for b in blurs if b is not None]}}
-    if reference_paths:
-        reference, pixels = [], []
-        per_image = -(-REFERENCE_SAMPLES // len(reference_paths))
-        for path in progress(reference_paths, 'reference'):
-            img = read_image_any(path, upright=False)[0]
-            reference.append(channel_levels(img))
-            flat = img.reshape(-1, 3)
-            pixels.append(flat[rng.choice(len(flat), per_image, replace=False)] if len(flat) > per_image else flat)
-        linear = srgb_to_linear(np.concatenate(pixels))
-        result['reference_levels'] = summarize_levels(reference)
-        result['gain'] = [fit_gain(linear[:, c], result['levels']['set_linear_mean'][c], fit['a'], fit['b'])
-                          for c, fit in enumerate(result['noise'])]
-    return result
+    return result, rng
+
+
+def fit_reference(result, reference_paths, rng, progress=None):
+    """``measure_real``'s ``result`` with ``reference_levels`` and ``gain`` fitted against ``reference_paths`` (the
+    images stage 1 anchors mu to); the reference pixels are drawn from a copy of ``measure_real``'s ``rng``, which is
+    left as it was."""
+    import copy
+
+    import numpy as np
+
+    from rddg_basicsr.utils.color import srgb_to_linear
+    from rddg_basicsr.utils.image_io import read_image_any
+
+    progress = progress or (lambda items, what: items)
+    rng = copy.deepcopy(rng)
+    reference, pixels = [], []
+    per_image = -(-REFERENCE_SAMPLES // len(reference_paths))
+    for path in progress(reference_paths, 'reference'):
+        img = read_image_any(path, upright=False)[0]
+        reference.append(channel_levels(img))
+        flat = img.reshape(-1, 3)
+        pixels.append(flat[rng.choice(len(flat), per_image, replace=False)] if len(flat) > per_image else flat)
+    linear = srgb_to_linear(np.concatenate(pixels))
+    gain = [fit_gain(linear[:, c], result['levels']['set_linear_mean'][c], fit['a'], fit['b'])
+            for c, fit in enumerate(result['noise'])]
+    return {**result, 'reference_levels': summarize_levels(reference), 'gain': gain}
 
 
 def stage1_values(result):

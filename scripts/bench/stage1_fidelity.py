@@ -27,8 +27,8 @@ from common import BENCH, machine_line, md_table, repo_options, say, work_folder
 from quality.data import build_data, rng_for, statistics_matched
 from quality.domains import DOMAINS
 from quality.scenes import QUICK_SPLITS, SPLITS
-from quality.truth import (ANCHOR_FOLDERS, LEVEL_TARGET, NOISE_TARGET, calibrated_init, camera_darken, camera_start,
-                           per_crop, redraw_crops, summarise, verdict)
+from quality.truth import (ANCHOR_FOLDERS, LEVEL_TARGET, NOISE_TARGET, calibrated_inits, camera_darken,
+                           camera_start, per_crop, redraw_crops, summarise, verdict)
 
 ROWS = {
     'redraw': "the domain's own simulator, fresh draws (the truth's distribution: the floor)",
@@ -184,8 +184,8 @@ def main(argv=None):
     parts, inits = [], {}
     for domain in args.domains:
         say(f'{domain}: calibrating on train/{domain}/ll_real against train/ll_syn and train/nl')
-        inits[domain] = {source: calibrated_init(f'{data}/train/{domain}/ll_real', f'{data}/train/{folder}',
-                                                 seed=args.seed) for source, folder in ANCHOR_FOLDERS.items()}
+        references = {source: f'{data}/train/{folder}' for source, folder in ANCHOR_FOLDERS.items()}
+        inits[domain] = calibrated_inits(f'{data}/train/{domain}/ll_real', references, seed=args.seed)
         say(f'{domain}: calibrated start {fmt_init(inits[domain]["x_s"])}; against y {fmt_init(inits[domain]["y"])}')
         rows = untrained_rows(data, domain, manifest['stats_gains_bgr'][domain], camera_opt, inits[domain],
                               args.draws)

@@ -182,9 +182,18 @@ def camera_darken(camera, x_bgr, seed):
 
 def calibrated_init(real_dir, reference_dir, seed=0):
     """The camera's measured start (``{'shot', 'read', 'gain'}``, R, G, B) from the unpaired real images of
-    ``real_dir`` against the twins of ``reference_dir``, as ``calibration: auto`` measures it
+    ``real_dir`` against the images of ``reference_dir``, as ``calibration: auto`` measures it
     (``rddg_basicsr.models.camera_calibration.calibrate_folders``)."""
-    from rddg_basicsr.data.calibration import stage1_values
-    from rddg_basicsr.models.camera_calibration import calibrate_folders
+    return calibrated_inits(real_dir, {'reference': reference_dir}, seed)['reference']
 
-    return stage1_values(calibrate_folders(real_dir, reference_dir, seed)[0])[0]
+
+def calibrated_inits(real_dir, reference_dirs, seed=0):
+    """``{key: calibrated_init against folder}`` for ``reference_dirs`` ({key: folder}), the real set measured once
+    (``measure_real``, then ``fit_reference`` per folder: the figures ``calibrate_folders`` gives against each)."""
+    from rddg_basicsr.data.calibration import fit_reference, measure_real, stage1_values
+    from rddg_basicsr.data.image_folder import list_images
+    from rddg_basicsr.models.camera_calibration import evenly
+
+    real, rng = measure_real(evenly(list_images(real_dir, 'datasets.train.dataroot_real')), seed=seed)
+    return {key: stage1_values(fit_reference(real, evenly(list_images(folder, 'reference')), rng))[0]
+            for key, folder in reference_dirs.items()}

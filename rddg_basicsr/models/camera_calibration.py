@@ -53,15 +53,21 @@ def _init_in_file(path):
     return init
 
 
-def calibrate_folders(real_dir, ref_dir=None, seed=0, recursive=False, ref_key='dataroot_lq'):
-    """``rddg_basicsr.data.calibration.calibrate``'s result on at most ``MAX_IMAGES`` (``evenly``) of the real
-    images in ``real_dir`` against as many images of ``ref_dir`` (the option ``datasets.train.<ref_key>``; None: no
-    gain), and the number of real images."""
-    from rddg_basicsr.data.calibration import calibrate
+def calibration_images(folder, key, recursive=False):
+    """The images calibration reads from ``folder`` (the option ``datasets.train.<key>``, named in errors): at most
+    ``MAX_IMAGES``, spread ``evenly`` over the sorted list."""
     from rddg_basicsr.data.image_folder import list_images
 
-    real = evenly(list_images(real_dir, 'datasets.train.dataroot_real', recursive))
-    ref = evenly(list_images(ref_dir, f'datasets.train.{ref_key}')) if ref_dir else []
+    return evenly(list_images(folder, f'datasets.train.{key}', recursive))
+
+
+def calibrate_folders(real_dir, ref_dir=None, seed=0, recursive=False, ref_key='dataroot_lq'):
+    """``rddg_basicsr.data.calibration.calibrate``'s result on the ``calibration_images`` of ``real_dir`` against
+    those of ``ref_dir`` (the option ``datasets.train.<ref_key>``; None: no gain), and the number of real images."""
+    from rddg_basicsr.data.calibration import calibrate
+
+    real = calibration_images(real_dir, 'dataroot_real', recursive)
+    ref = calibration_images(ref_dir, ref_key) if ref_dir else []
     return calibrate(real, ref, seed=seed), len(real)
 
 

@@ -116,9 +116,12 @@ def redraw_crops(data, domain, split='val', draws=REDRAWS):
     per crop (seeds other than the twin's): a darkening with the truth's exact distribution. The distance of its
     ``summarise`` from 1 is what the crops' own draws of illuminant, exposure and noise put between a darkening with
     the right distribution and these twins: the floor against which the targets are read."""
-    return [c for d in range(draws) for c in per_crop(
-        lambda stem, nl, d=d: simulate(domain, cv2.imread(nl), rng_for('redraw', split, domain, stem, d))[0],
-        data, domain, split)]
+    out = []
+    for stem, ll, nl in paired_files(f'{data}/{split}/{domain}/ll', f'{data}/{split}/nl'):
+        img, twin = cv2.imread(nl), cv2.imread(ll)  # read once for all the draws
+        out += [compare(simulate(domain, img, rng_for('redraw', split, domain, stem, d))[0], twin)
+                for d in range(draws)]
+    return out
 
 
 def baselines(data, domain, gains_bgr, stage1_opt, splits=('val', )):
@@ -191,9 +194,8 @@ def calibrated_inits(real_dir, reference_dirs, seed=0):
     """``{key: calibrated_init against folder}`` for ``reference_dirs`` ({key: folder}), the real set measured once
     (``measure_real``, then ``fit_reference`` per folder: the figures ``calibrate_folders`` gives against each)."""
     from rddg_basicsr.data.calibration import fit_reference, measure_real, stage1_values
-    from rddg_basicsr.data.image_folder import list_images
-    from rddg_basicsr.models.camera_calibration import evenly
+    from rddg_basicsr.models.camera_calibration import calibration_images
 
-    real, rng = measure_real(evenly(list_images(real_dir, 'datasets.train.dataroot_real')), seed=seed)
-    return {key: stage1_values(fit_reference(real, evenly(list_images(folder, 'reference')), rng))[0]
+    real, rng = measure_real(calibration_images(real_dir, 'dataroot_real'), seed=seed)
+    return {key: stage1_values(fit_reference(real, calibration_images(folder, 'reference'), rng))[0]
             for key, folder in reference_dirs.items()}

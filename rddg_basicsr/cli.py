@@ -14,6 +14,7 @@ from os import path as osp
 
 from rddg_basicsr.utils.option_files import OptionFileError, load_yaml
 from rddg_basicsr.utils.image_files import list_inputs
+from rddg_basicsr.utils.interrupts import sigint_recorded
 from rddg_basicsr.utils.paths import default_root
 
 # Errors a user can fix from the message alone, printed as one line instead of a traceback: bad options and --force_yml
@@ -32,9 +33,11 @@ def fail(prog, message):
 @contextlib.contextmanager
 def one_line_interrupt(prog, written):
     """Ctrl-C inside the block stops the CLI without a traceback: one line, ``prog: interrupted: <written()>``, on
-    stderr, and exit status 130 (``written`` says what the command had written)."""
+    stderr, and exit status 130 (``written`` says what the command had written). The signal is also recorded
+    (``utils.interrupts``), so that a training run stops at its next iteration even when a finaliser swallowed it."""
     try:
-        yield
+        with sigint_recorded():
+            yield
     except KeyboardInterrupt:
         print(f'{prog}: interrupted: {written()}', file=sys.stderr, flush=True)
         raise SystemExit(130) from None

@@ -4,12 +4,14 @@ a folder locked by another process, a PNG bomb, a free port, and venvs that see 
 fixtures are in ``conftest.py``."""
 import contextlib
 import os
+import signal
 import site
 import socket
 import struct
 import subprocess
 import sys
 import sysconfig
+import time
 import zlib
 
 from rddg_basicsr.tools import recipes
@@ -167,3 +169,12 @@ def make_venv(path):
     with open(os.path.join(purelib, 'parent_site_packages.pth'), 'w', encoding='utf-8') as f:
         f.write(''.join(f'{folder}\n' for folder in parents if os.path.isdir(folder)))
     return python
+
+
+def swallowed_ctrl_c():
+    """SIGINT to this process, its KeyboardInterrupt lost as a finaliser (``__del__``) would lose it."""
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(1)  # the handler runs at the next bytecode
+    except KeyboardInterrupt:
+        pass

@@ -3,6 +3,7 @@ import torch
 
 from rddg_basicsr.basicsr_compat.model_hooks import BasicSRHooksMixin
 from rddg_basicsr.utils.checkpoint import latest_state_path
+from rddg_basicsr.utils.interrupts import raise_pending
 
 from .validation import ValidationMixin
 
@@ -12,7 +13,9 @@ class PluginModelMixin(BasicSRHooksMixin, ValidationMixin):
 
     def check_finite(self, loss_dict, current_iter):
         """Stop the run (FloatingPointError) when any loss is NaN/inf, before the optimizer step; the message points
-        to the last saved checkpoint only when one exists."""
+        to the last saved checkpoint only when one exists. Called once per iteration, it also re-raises a Ctrl-C
+        that a finaliser swallowed (``utils.interrupts``)."""
+        raise_pending()
         for name, value in loss_dict.items():
             if not torch.isfinite(value).all():
                 raise FloatingPointError(f'{name} is {value.item()} at iter {current_iter}: stopping before the '

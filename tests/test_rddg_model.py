@@ -182,12 +182,11 @@ def test_rddg_refuses_a_loss_that_cannot_take_the_map(tmp_path):
     assert 'l_pix' in model.log_dict
 
 
-def test_stochastic_stage1_darkens_afresh_every_batch_without_context(tmp_path):
-    """A DarkeningNet with a camera layer cannot match offline maps pixel for pixel (it draws per call): no context
-    is required, and the same NL crop gives a new pseudo-LL sample, with its own map, in every batch."""
+def stochastic_on_the_fly_options(tmp_path):
+    """Stage-2 options darkening on the fly with a stochastic stage 1 (a camera layer; random weights saved under
+    ``tmp_path``): no context is needed."""
     nets = {'network_g': dict(STAGE1_NETS['network_g'], camera={'noise': True, 'lighting': True}),
             'network_d': dict(STAGE1_NETS['network_d'], scales=[1, 4])}
-    torch.manual_seed(0)
     paths = {}
     for key, net_opt in nets.items():
         paths[key] = str(tmp_path / f'{key}.pth')
@@ -196,7 +195,14 @@ def test_stochastic_stage1_darkens_afresh_every_batch_without_context(tmp_path):
     for key in ('dataroot_lq', 'dataroot_w'):
         opt['datasets']['train'].pop(key)
     opt['darkening'] = dict(nets, pretrain_network_g=paths['network_g'], pretrain_network_d=paths['network_d'])
-    model = build_model(opt)  # no `context` needed
+    return opt
+
+
+def test_stochastic_stage1_darkens_afresh_every_batch_without_context(tmp_path):
+    """A DarkeningNet with a camera layer cannot match offline maps pixel for pixel (it draws per call): no context
+    is required, and the same NL crop gives a new pseudo-LL sample, with its own map, in every batch."""
+    torch.manual_seed(0)
+    model = build_model(stochastic_on_the_fly_options(tmp_path))  # no `context` needed
     gt = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(1))
     model.feed_data({'gt': gt})
     model.optimize_parameters(1)
@@ -295,16 +301,7 @@ def test_colour_augment_gives_lq_and_gt_one_transform_per_image(tmp_path):
 
 
 def test_colour_augment_on_the_fly_augments_y_before_stage1_darkens_it(tmp_path, monkeypatch):
-    nets = {'network_g': dict(STAGE1_NETS['network_g'], camera={'noise': True, 'lighting': True}),
-            'network_d': dict(STAGE1_NETS['network_d'], scales=[1, 4])}  # stochastic: no context needed
-    paths = {}
-    for key, net_opt in nets.items():
-        paths[key] = str(tmp_path / f'{key}.pth')
-        torch.save({'params': build_network(net_opt).state_dict()}, paths[key])
-    opt = stage2_model_options(tmp_path, rddg=True)
-    for key in ('dataroot_lq', 'dataroot_w'):
-        opt['datasets']['train'].pop(key)
-    opt['darkening'] = dict(nets, pretrain_network_g=paths['network_g'], pretrain_network_d=paths['network_d'])
+    opt = stochastic_on_the_fly_options(tmp_path)
     opt['train']['colour_augment'] = {'hue_prob': 1.0}
     model = build_model(opt)
     seen = []

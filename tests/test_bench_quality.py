@@ -299,18 +299,6 @@ def test_every_trained_row_fine_tunes_the_generic_model_with_one_budget():
     assert runs.checkpoint_path('/w', opt, 1).endswith('net_g_latest.pth')
 
 
-def test_colour_augment_reaches_every_trained_row_under_its_own_run_name():
-    plain, colour = bench_cfg(), bench_cfg()
-    colour.colour_augment = True  # --colour-augment
-    for name in ('naive', 'stats', 'ours', 'oracle', 'paper'):
-        row = rows.ROWS[name]
-        a, b = (runs.stage2_options(c, '/d', '/w', 'camera', 0, row) for c in (plain, colour))
-        assert 'colour_augment' not in a['train'] and b['train']['colour_augment'] is True
-        assert b['name'] == a['name'] + '_colour'
-        for key in ('datasets', 'network_g', 'path'):
-            assert a[key] == b[key]  # nothing else changes
-
-
 def test_plan_trains_every_row_but_the_generic_model(tmp_path):
     cfg = bench_cfg(**{'s2-iters': 40, 's1-iters': 8})
     cfg.seeds, cfg.domains = [0, 1], ['camera', 'cctv']

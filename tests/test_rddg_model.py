@@ -182,11 +182,12 @@ def test_rddg_refuses_a_loss_that_cannot_take_the_map(tmp_path):
     assert 'l_pix' in model.log_dict
 
 
-def stochastic_on_the_fly_options(tmp_path):
-    """Stage-2 options darkening on the fly with a stochastic stage 1 (a camera layer; random weights saved under
-    ``tmp_path``): no context is needed."""
+def test_stochastic_stage1_darkens_afresh_every_batch_without_context(tmp_path):
+    """A DarkeningNet with a camera layer cannot match offline maps pixel for pixel (it draws per call): no context
+    is required, and the same NL crop gives a new pseudo-LL sample, with its own map, in every batch."""
     nets = {'network_g': dict(STAGE1_NETS['network_g'], camera={'noise': True, 'lighting': True}),
             'network_d': dict(STAGE1_NETS['network_d'], scales=[1, 4])}
+    torch.manual_seed(0)
     paths = {}
     for key, net_opt in nets.items():
         paths[key] = str(tmp_path / f'{key}.pth')
@@ -195,14 +196,7 @@ def stochastic_on_the_fly_options(tmp_path):
     for key in ('dataroot_lq', 'dataroot_w'):
         opt['datasets']['train'].pop(key)
     opt['darkening'] = dict(nets, pretrain_network_g=paths['network_g'], pretrain_network_d=paths['network_d'])
-    return opt
-
-
-def test_stochastic_stage1_darkens_afresh_every_batch_without_context(tmp_path):
-    """A DarkeningNet with a camera layer cannot match offline maps pixel for pixel (it draws per call): no context
-    is required, and the same NL crop gives a new pseudo-LL sample, with its own map, in every batch."""
-    torch.manual_seed(0)
-    model = build_model(stochastic_on_the_fly_options(tmp_path))  # no `context` needed
+    model = build_model(opt)  # no `context` needed
     gt = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(1))
     model.feed_data({'gt': gt})
     model.optimize_parameters(1)
@@ -284,47 +278,4 @@ def test_pretrain_generic_fine_tunes_the_shipped_model_and_checks_its_network(tm
         assert torch.allclose(a, b, atol=1e-3)
     opt['network_g']['num_feat'] = 8
     with pytest.raises(ValueError, match='network_g.num_feat is 8, not 4'):
-        build_model(opt)
-
-
-def test_colour_augment_gives_lq_and_gt_one_transform_per_image(tmp_path):
-    """A batch that brings its lq: both images get the same hue rotation and saturation (lq = 0.5 gt stays so)."""
-    opt = stage2_model_options(tmp_path, rddg=False)
-    opt['train'].pop('perceptual_opt')
-    opt['train']['colour_augment'] = {'hue_prob': 1.0, 'saturation_prob': 1.0}
-    model = build_model(opt)
-    gt = 0.3 + 0.2 * torch.rand(4, 3, 16, 16, generator=torch.Generator().manual_seed(2))  # no clipping at 1
-    model.feed_data({'lq': gt * 0.5, 'gt': gt.clone()})
-    model.optimize_parameters(1)
-    assert not torch.allclose(model.gt, gt, atol=1e-2)  # augmented
-    torch.testing.assert_close(model.lq, model.gt * 0.5, atol=1e-5, rtol=0)  # one transform, linear in the image
-
-
-def test_colour_augment_on_the_fly_augments_y_before_stage1_darkens_it(tmp_path, monkeypatch):
-    opt = stochastic_on_the_fly_options(tmp_path)
-    opt['train']['colour_augment'] = {'hue_prob': 1.0}
-    model = build_model(opt)
-    seen = []
-    sample = model.stage1.sample
-    monkeypatch.setattr(model.stage1, 'sample', lambda y, context: seen.append(y.clone()) or sample(y, context))
-    nl = torch.rand(1, 3, 24, 24, generator=torch.Generator().manual_seed(3))
-    model.feed_data({'gt': nl})
-    model.optimize_parameters(1)
-    assert not torch.allclose(seen[0], nl, atol=1e-2)  # stage 1 darkened the augmented y
-    torch.testing.assert_close(model.gt, seen[0])  # and the target is that y (no context to crop here)
-
-
-@pytest.mark.parametrize('value, match', [({'hue': 1}, 'train.colour_augment.hue'),
-                                          ('yes', 'train.colour_augment: true')])
-def test_colour_augment_refuses_bad_settings_by_name(tmp_path, value, match):
-    opt = stage2_model_options(tmp_path, rddg=False)
-    opt['train']['colour_augment'] = value
-    with pytest.raises(ValueError, match=match):
-        build_model(opt)
-
-
-def test_colour_augment_is_not_for_blind_mode(tmp_path):
-    opt = blind_options(tmp_path)
-    opt['train']['colour_augment'] = True
-    with pytest.raises(ValueError, match='blind_degradation.colour_augment'):
         build_model(opt)

@@ -1,7 +1,5 @@
 from collections import OrderedDict
 
-import torch
-
 from basicsr.models.sr_model import SRModel
 from basicsr.utils.registry import MODEL_REGISTRY
 
@@ -35,11 +33,6 @@ class RDDGModel(PluginModelMixin, SRModel):
     Blind mode (the generic model, ``options/generic_en.yml``): with a ``blind_degradation:`` block (its
     ``colour_augment`` settings and any ``BlindLowLight`` range), each NL training batch is colour-augmented and
     degraded by ``rddg_basicsr.data.blind_lowlight``; there are no maps, so ``train.rddg`` must be false.
-
-    Colour augmentation outside blind mode (``train.colour_augment``: true or ``colour_augment``'s settings; absent:
-    off): every training batch's hues are rotated and saturations scaled as the generic model's were. On the fly, y
-    is augmented before stage 1 darkens it; a batch that brings its ``lq`` gets the same transform on ``lq`` and
-    ``gt`` (one draw per image for both). The maps ``w`` are left as they are.
     """
 
     def __init__(self, opt):
@@ -51,11 +44,7 @@ class RDDGModel(PluginModelMixin, SRModel):
     def init_training_settings(self):
         train_opt = self.opt['train']
         self.weight_by_maps = train_opt.get('rddg', True)
-        self.pair_augment = _colour_augment_settings(train_opt.get('colour_augment'), 'train.colour_augment')
         if self.blind_opt is not None:
-            if self.pair_augment is not None:
-                raise ValueError('train.colour_augment: blind mode augments its targets itself; set '
-                                 'blind_degradation.colour_augment instead')
             self._build_blind()
         if self.darken_opt:
             self._build_darkening()
@@ -81,8 +70,11 @@ class RDDGModel(PluginModelMixin, SRModel):
         if self.weight_by_maps:
             raise ValueError('blind_degradation: has no domain-distance maps; set train.rddg: false')
         ranges = dict(self.blind_opt or {})
-        augment = _colour_augment_settings(ranges.pop('colour_augment', None) or True,
-                                           'blind_degradation.colour_augment')
+        augment = {**COLOUR_AUGMENT, **(ranges.pop('colour_augment', None) or {})}
+        unknown = sorted(set(augment) - set(COLOUR_AUGMENT))
+        if unknown:
+            raise ValueError(f'blind_degradation.colour_augment.{unknown[0]}: unknown key; expected '
+                             f'{", ".join(COLOUR_AUGMENT)}')
         self.blind = BlindLowLight(**ranges)
         self.context = 0
         self.colour_augment = augment
@@ -131,19 +123,7 @@ class RDDGModel(PluginModelMixin, SRModel):
             self._darken_batch(0)
         super().test()
 
-    def _augment_pairs(self):
-        """``train.colour_augment``: y before the on-the-fly darkening, or ``lq`` and ``gt`` with one draw per image
-        for both (the same generator seed gives both calls the same angles and saturations)."""
-        if self.lq is None:
-            self.gt = colour_augment(self.gt, None, **self.pair_augment)
-            return
-        seed = int(torch.randint(2**62, (1, )))
-        self.lq, self.gt = (colour_augment(x, torch.Generator(x.device).manual_seed(seed), **self.pair_augment)
-                            for x in (self.lq, self.gt))
-
     def optimize_parameters(self, current_iter):
-        if self.pair_augment is not None:
-            self._augment_pairs()
         if self.lq is None:
             self._darken_batch(self.context)
         self.optimizer_g.zero_grad()
@@ -166,20 +146,6 @@ class RDDGModel(PluginModelMixin, SRModel):
     def _release_batch(self):
         super()._release_batch()
         self.w = None
-
-
-def _colour_augment_settings(value, key):
-    """``colour_augment``'s keyword arguments from an option: None / false (off: None), true (the defaults) or a
-    mapping over the defaults; an unknown key is a ValueError naming ``key``."""
-    if value is None or value is False:
-        return None
-    if not (value is True or isinstance(value, dict)):
-        raise ValueError(f'{key}: true, false or a mapping of {", ".join(COLOUR_AUGMENT)}; got {value!r}')
-    settings = dict(COLOUR_AUGMENT, **({} if value is True else value))
-    unknown = sorted(set(settings) - set(COLOUR_AUGMENT))
-    if unknown:
-        raise ValueError(f'{key}.{unknown[0]}: unknown key; expected {", ".join(COLOUR_AUGMENT)}')
-    return settings
 
 
 def _resolve_generic(opt):

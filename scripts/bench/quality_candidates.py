@@ -77,7 +77,7 @@ def pack(cfg, work, name, out):
                     tar.add(f'{work}/experiments/{s1}/models/net_{net}_latest.pth',
                             f'experiments/{s1}/models/net_{net}_latest.pth')
                 for row in (name, f'{name}_plain'):
-                    s2 = stage2_name(ROWS[row], domain, seed, cfg.colour_augment)
+                    s2 = stage2_name(ROWS[row], domain, seed)
                     ckpt = torch.load(f'{work}/experiments/{s2}/models/net_g_latest.pth', map_location='cpu')
                     slim = f'{work}/slim_{s2}.pth'
                     torch.save({'params_ema': ckpt['params_ema']}, slim)

@@ -39,10 +39,6 @@ def parse_args(argv=None):
     p.add_argument('--s1-lr', type=float, default=1e-3, help='stage-1 learning rate, halved at 75 %%')
     p.add_argument('--ema', type=float, help='stage-2 weight EMA decay, the same for every row (default 0.99; the EMA '
                    'starts at the generic model; quick 0)')
-    p.add_argument('--colour-augment', action='store_true',
-                   help="every trained row's stage 2 with train.colour_augment (the generic training's hue rotation "
-                   'and saturation; on-the-fly rows augment y before the darkening, fixed pairs both images alike); '
-                   'its runs get their own names (_colour)')
     p.add_argument('--s1-feat', type=int, default=16)
     p.add_argument('--s1-blocks', type=int, default=4)
     p.add_argument('--d-feat', type=int, default=8)

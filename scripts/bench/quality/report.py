@@ -422,11 +422,8 @@ def protocol(cfg, manifest, timings):
         f'- Stage 2, every trained row: fine-tunes the shipped generic EnlighteningNet ({generic_model.network_opt()}, '
         f'sha256 {generic_model.card()["sha256"][:12]}…) for {cfg.s2_iters} iterations, batch {cfg.batch}, crop '
         f'{cfg.crop}, Adam lr {cfg.lr:g} halved at 75 %, weight EMA {cfg.ema:g}; the EMA weights of the last '
-        'iteration are evaluated (no checkpoint selection). Augmentation: horizontal flips (no rotation or '
-        'transpose: row banding and horizontal blur keep their orientation)'
-        + ('; colour augmentation (`train.colour_augment`: hue rotation and saturation, y before an on-the-fly '
-           'darkening, both images of a fixed pair alike)' if cfg.colour_augment else ', no colour augmentation')
-        + '. Perceptual terms '
+        'iteration are evaluated (no checkpoint selection). Augmentation: horizontal flips only (no rotation or '
+        'transpose: row banding and horizontal blur keep their orientation). Perceptual terms '
         f'{"on (random VGG weights)" if cfg.perceptual else "off (no ImageNet VGG weights offline)"}.',
         f'- Row sources: {sources}. The oracle and statistics rows draw a fresh low-light image per sample '
         '(`quality/draw_dataset.py`), on the whole stored train crop before the random crop.',

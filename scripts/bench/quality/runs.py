@@ -66,17 +66,13 @@ def darkening_block(s1_yml, models):
             'pretrain_network_d': f'{models}/net_d_latest.pth'}
 
 
-def stage2_name(row, domain, seed, colour_augment=False):
-    """The run's experiment name; runs with ``--colour-augment`` get their own (``_colour``), so that one work folder
-    holds both recipes beside the stage-1 runs they share."""
-    base = f'bench_s2_{row.name}_seed{seed}' if row.source == 'naive' else f'bench_s2_{row.name}_{domain}_seed{seed}'
-    return base + ('_colour' if colour_augment else '')
+def stage2_name(row, domain, seed):
+    return f'bench_s2_{row.name}_seed{seed}' if row.source == 'naive' else f'bench_s2_{row.name}_{domain}_seed{seed}'
 
 
 def stage2_options(cfg, data, work, domain, seed, row):
     """Stage-2 options of a trained ``row`` on ``domain``: it fine-tunes the shipped generic model, with the same
-    budget, EMA and augmentation as every other row (``--colour-augment``: ``train.colour_augment`` for all of them);
-    only the training pairs (and RDDG's maps) differ."""
+    budget, EMA and augmentation as every other row; only the training pairs (and RDDG's maps) differ."""
     if not row.trained:
         raise ValueError(f'row {row.name!r} is not trained')
     pseudo = f'{work}/pseudo_{row.s1_key}_{domain}_seed{seed}'
@@ -97,12 +93,11 @@ def stage2_options(cfg, data, work, domain, seed, row):
         darkening = darkening_block(f'{work}/options/{s1["name"]}.yml', f'{work}/experiments/{s1["name"]}/models')
     percep = {'vgg_weights': 'random', 'reverse': row.reverse} if cfg.perceptual else DELETE
     opt = merge(repo_options('stage2_rddg.yml'), {
-        'name': stage2_name(row, domain, seed, cfg.colour_augment), 'num_gpu': cfg.num_gpu, 'manual_seed': seed,
+        'name': stage2_name(row, domain, seed), 'num_gpu': cfg.num_gpu, 'manual_seed': seed,
         'datasets': {'train': train_data, 'val': DELETE},
         'path': {'pretrain_network_g': generic_model.KEYWORD, 'strict_load_g': True},
         'darkening': darkening,
         'train': {'rddg': row.rddg, 'ema_decay': cfg.ema, 'optim_g': {'lr': cfg.lr}, 'total_iter': cfg.s2_iters,
-                  'colour_augment': True if cfg.colour_augment else DELETE,
                   'scheduler': {'milestones': [int(0.75 * cfg.s2_iters)]},
                   'pixel_opt': {'reverse': row.reverse}, 'perceptual_opt': percep},
         'val': DELETE,

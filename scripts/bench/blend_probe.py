@@ -21,11 +21,10 @@ import time
 import numpy as np
 import torch
 
-from quality.main import parse_args as quality_args
+from quality.main import mean_of, parse_args as quality_args, scene_table
 from quality.metrics import KEYS, evaluate, read_pairs
 from quality.rows import DEFAULT_ROWS, ROWS
 from quality.runs import checkpoint_path, stage2_options
-from quality.stats import per_scene
 from quality.tools import machine_line, md_table, say, write_result
 from rddg_basicsr.enhancer import LowLightEnhancer
 
@@ -57,11 +56,11 @@ def main():
     rows = [r for r in DEFAULT_ROWS if ROWS[r].trained]
     t0 = time.time()
     generic = LowLightEnhancer(None, device='cpu')
-    scores = {}  # (row, domain, alpha) -> {metric: mean over the seeds of the mean over scenes}
+    scores = {}  # (row, domain, alpha) -> {metric: mean over scenes and seeds}, as the report's tables
     alone = {}  # domain -> the generic model's mean val PSNR (alpha 0)
     for domain in cfg.domains:
         pairs = read_pairs(f'{data}/val/{domain}/ll', f'{data}/val/nl')
-        alone[domain] = float(np.mean(list(per_scene(evaluate(generic.enhance, pairs), 'psnr').values())))
+        alone[domain] = mean_of(scene_table([evaluate(generic.enhance, pairs)]))
         for name in rows:
             per_alpha = {a: [] for a in args.alphas}
             for seed in cfg.seeds:
@@ -70,8 +69,8 @@ def main():
                 for a in args.alphas:
                     per_alpha[a].append(evaluate(blended(generic, ft, a), pairs))
             for a, per_seed in per_alpha.items():
-                scores[name, domain, a] = {k: float(np.mean([np.mean(list(per_scene(s, k).values()))
-                                                              for s in per_seed])) for k in KEYS}
+                table = scene_table(per_seed)
+                scores[name, domain, a] = {k: mean_of(table, k) for k in KEYS}
             say(f'{domain} {name}: ' + ', '.join(f'{a:g} {scores[name, domain, a]["psnr"]:.2f}' for a in args.alphas))
     report = make_report(args, cfg, rows, scores, alone, time.time() - t0)
     write_result(args.out, report)

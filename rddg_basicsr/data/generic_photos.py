@@ -5,11 +5,13 @@
 writes ``train/<name>.png`` (longer side at most ``TRAIN_SIDE``), ``val/nl/<name>_k.png`` and ``val/ll/<name>_k.png``
 (``VAL_DRAWS`` draws of ``BlindLowLight`` per val photo, longer side ``VAL_SIDE``, seeds fixed) and ``MANIFEST.tsv``
 (name, split, source, file, licence). Sources: Debian's wallpaper packages (``apt-get install
-plasma-workspace-wallpapers lomiri-wallpapers lomiri-wallpapers-16.04 lomiri-wallpapers-20.04``) and scikit-image's
-bundled photos. Photographs only (abstract art, renders and paintings are left out); the benchmark's val and test
+plasma-workspace-wallpapers lomiri-wallpapers lomiri-wallpapers-16.04 lomiri-wallpapers-20.04``), the Wikimedia
+Commons photographs of GCompris' activities (``apt-get install gcompris-qt-data``; read from its Qt resource bundles,
+each photo's licence from its folder's README) and scikit-image's bundled photos. Photographs only (abstract art, renders and paintings are left out); the benchmark's val and test
 scenes (``scripts/bench/quality/scenes.py``) never enter ``train``: its val scenes are this set's val.
 """
 import fnmatch
+import functools
 import os
 import subprocess
 
@@ -18,7 +20,7 @@ VAL_SIDE = 512
 VAL_DRAWS = 3
 
 # name -> (source, what): 'wallpaper' a plasma folder, 'backgrounds' a file in /usr/share/backgrounds, 'skimage' a
-# bundled data file.
+# bundled data file, 'gcompris' '<bundle>:<file>' (a photo in GCOMPRIS_RCC/<bundle>.rcc, ``GCOMPRIS``).
 TRAIN = {
     'cold_ripple': ('wallpaper', 'ColdRipple'), 'darkest_hour': ('wallpaper', 'DarkestHour'),
     'grey': ('wallpaper', 'Grey'), 'one_stands_out': ('wallpaper', 'OneStandsOut'), 'volna': ('wallpaper', 'Volna'),
@@ -35,6 +37,34 @@ TRAIN = {
     'astronaut': ('skimage', 'astronaut.png'), 'coffee': ('skimage', 'coffee.png'),
     'motorcycle': ('skimage', 'motorcycle_left.png'), 'camera_man': ('skimage', 'camera.png'),
 }
+GCOMPRIS_RCC = '/usr/share/gcompris-qt/rcc'
+GCOMPRIS_ACTIVITIES = 'gcompris/src/activities/'
+# bundle -> (name prefix, photo folder inside it, its photos (.webp)): every photo there, each looked at (all are
+# photographs), except explore_monuments' aulaPalatina, whose README records no licence
+GCOMPRIS = {
+    'erase': ('erase', 'erase/resource', (
+        'alpaca bee butterfly calf camels caterpillar chamaeleon cheetah crab dolphin flying_fox gibbon giraffe goat '
+        'gorilla gosling heron horse kingfisher kitten long_nosed_monkey macaque meerkats northern_harrier nubian_ibex '
+        'penguin pika red_panda rhinoceros spoonbills squirrel swans toucan')),
+    'explore_monuments': ('monument', 'explore_monuments/resource', (
+        'egypt/bentPyramid egypt/greatPyramidOfGiza egypt/meidumPyramid egypt/redPyramid france/arlesAmphitheater '
+        'france/chateaudeChambord france/chateaudeChenonceau france/citedeCarcassonne france/eiffelTower '
+        'france/montStMichel france/palaisdesPapes france/pontduGard france/reimsCathedral france/rocamadour '
+        'germany/berlinCathedral germany/brandenburgGate germany/neuschwansteinCastle '
+        'germany/schwerinPalace germany/trierImperialBaths germany/wormsCathedral india/ajantaCave india/charminar '
+        'india/gatewayofIndia india/goldenTemple india/greatStupa india/hawaMahal india/konarkSunTemple '
+        'india/mysorePalace india/qutubMinar india/rangGhar india/victoriaMemorial usa/cabrillo usa/canyondeChelly '
+        'usa/castillodeSanMarcos usa/castleClinton usa/fortSumter usa/georgeWashingtonBirthplace usa/lincolnMemorial '
+        'usa/mountRushmore usa/navajo usa/statueofLiberty wonders/chichenItza wonders/christTheRedeemer '
+        'wonders/colosseum wonders/greatWallofChina wonders/machuPicchu wonders/petra wonders/tajMahal')),
+    'explore_farm_animals': ('farm', 'explore_farm_animals/resource/animals',
+                             'cat chicken cow dog duck horse owl pig sheep'),
+    'explore_world_animals': ('animal', 'explore_world_animals/resource/animals', (
+        'bison chameleon crocodile dragon giraffe hedgehog jaguar kangaroo koala lemur moose narwhal panda polar_bear '
+        'scarlet_macaw')),
+}
+TRAIN.update({f'{prefix}_{photo.split("/")[-1].lower()}': ('gcompris', f'{bundle}:{folder}/{photo}.webp')
+              for bundle, (prefix, folder, photos) in GCOMPRIS.items() for photo in photos.split()})
 VAL = {'rocket': ('skimage', 'rocket.jpg'), 'by_the_water': ('wallpaper', 'BytheWater'), 'kite': ('wallpaper', 'Kite')}
 # benchmark test scenes and reserved photos: never in TRAIN or VAL (tests/test_generic_data.py checks)
 HELD_OUT = ('chelsea', 'china', 'flower', 'grace_hopper', 'quokka', 'colorful_cups', 'evening_glow', 'fallen_leaf',
@@ -99,12 +129,76 @@ def plasma_metadata(path):
     return 'plasma-workspace-wallpapers', info.get('License', 'unknown'), authors or 'unknown'
 
 
+def gcompris_photo(what):
+    """The encoded bytes of a GCompris photo ``'<bundle>:<file>'``; FileNotFoundError names the package to install."""
+    bundle, file = what.split(':')
+    files = gcompris_bundle(bundle)
+    if GCOMPRIS_ACTIVITIES + file not in files:
+        raise FileNotFoundError(f'{GCOMPRIS_RCC}/{bundle}.rcc: no {file} (another gcompris-qt-data version?)')
+    return files[GCOMPRIS_ACTIVITIES + file]
+
+
+@functools.lru_cache(maxsize=2)
+def gcompris_bundle(bundle):
+    from rddg_basicsr.data.qt_resources import read_rcc
+
+    path = os.path.join(GCOMPRIS_RCC, f'{bundle}.rcc')
+    if not os.path.exists(path):
+        raise FileNotFoundError(f'{path}: missing; apt-get install gcompris-qt-data (Debian)')
+    return read_rcc(path)
+
+
+def gcompris_licence(what):
+    """``(package, licence, copyright)`` of a GCompris photo: the stanza of the nearest README above it (``Copyright:``,
+    ``License:``, ``Source:``, ``Files:`` on the same or the following lines) that lists the file by its path from
+    there."""
+    bundle, file = what.split(':')
+    files = gcompris_bundle(bundle)
+    folder = file.rsplit('/', 1)[0]
+    while folder and f'{GCOMPRIS_ACTIVITIES}{folder}/README' not in files:
+        folder = folder.rpartition('/')[0]
+    readme = files.get(f'{GCOMPRIS_ACTIVITIES}{folder}/README', b'').decode('utf-8', 'replace')
+    relative = file[len(folder) + 1:]
+    for stanza in readme.split('\n\n'):
+        fields, listed = {}, []
+        for line in stanza.splitlines():
+            key, sep, value = line.partition(':')
+            if sep and key in ('Copyright', 'License', 'Source', 'Files', 'Comments'):
+                fields[key] = value.strip()
+            elif line.strip():
+                listed.append(line.strip())
+        listed += fields.get('Files', '').split()
+        if relative in listed:
+            owner = fields.get('Copyright', 'unknown')
+            return 'gcompris-qt-data', fields.get('License', 'unknown'), f"{owner} ({fields.get('Source', '')})"
+    return 'gcompris-qt-data', 'unknown', 'unknown'
+
+
+def load_photo(source, what, max_side):
+    """``(bgr, (package, licence, copyright), file)`` of one photo, shrunk as ``shrink`` does."""
+    if source == 'gcompris':
+        import cv2
+        import numpy as np
+
+        img = cv2.imdecode(np.frombuffer(gcompris_photo(what), np.uint8), cv2.IMREAD_COLOR)
+        bundle, file = what.split(':')
+        return shrink(img, max_side, what), gcompris_licence(what), f'{GCOMPRIS_RCC}/{bundle}.rcc:{file}'
+    path = source_path(source, what)
+    return read_photo(path, max_side), licence_of(path), path
+
+
 def read_photo(path, max_side):
     """BGR uint8, gray repeated to 3 channels, shrunk (area) so the longer side is at most ``max_side``."""
     import cv2
-    img = cv2.imread(path, cv2.IMREAD_COLOR)
+    return shrink(cv2.imread(path, cv2.IMREAD_COLOR), max_side, path)
+
+
+def shrink(img, max_side, name):
+    """``img`` (BGR uint8) shrunk (area) so its longer side is at most ``max_side``, cut to even sides; ValueError
+    names ``name`` when the image could not be decoded (None)."""
+    import cv2
     if img is None:
-        raise ValueError(f'{path}: cannot read')
+        raise ValueError(f'{name}: cannot read')
     scale = max_side / max(img.shape[:2])
     if scale < 1:
         img = cv2.resize(img, (round(img.shape[1] * scale), round(img.shape[0] * scale)), interpolation=cv2.INTER_AREA)
@@ -129,12 +223,11 @@ def build(out, write):
     rows = []
     for split, photos, side in (('train', TRAIN, TRAIN_SIDE), ('val', VAL, VAL_SIDE)):
         for index, (name, (source, what)) in enumerate(sorted(photos.items())):
-            path = source_path(source, what)
-            img = read_photo(path, side)
+            img, licence, path = load_photo(source, what, side)
             if split == 'train':
                 write(os.path.join(out, 'train', f'{name}.png'), img)
             for k in range(VAL_DRAWS if split == 'val' else 0):
                 write(os.path.join(out, 'val', 'nl', f'{name}_{k}.png'), img)
                 write(os.path.join(out, 'val', 'll', f'{name}_{k}.png'), degrade_val(img, 1000 * index + k))
-            rows.append((name, split, *licence_of(path), path))
+            rows.append((name, split, *licence, path))
     return rows

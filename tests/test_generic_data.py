@@ -1,5 +1,7 @@
-"""The generic model's photos: no benchmark val/test scene and no reserved photo in train, and ``build`` writes train
-photos, fixed val pairs and the manifest rows."""
+"""The generic model's photos: no benchmark val/test scene and no reserved photo in train, ``build`` writes train
+photos, fixed val pairs and the manifest rows, and GCompris' photos are read from its bundles with their licences."""
+import os
+
 import cv2
 import numpy as np
 import pytest
@@ -58,3 +60,54 @@ def test_prepare_generic_writes_the_manifest_and_keeps_existing_outputs(two_phot
     assert lines[1].split('\t')[:5] == ['a', 'train', 'pkg', 'CC0-1.0', 'someone']
     with pytest.raises(SystemExit, match='MANIFEST.tsv exists; --overwrite'):
         prepare_main(['generic', '-o', str(out)])
+
+
+README = '''Copyright: Someone, 2018
+License: CC-BY-SA 4.0
+Files:
+key.svg
+
+Copyright: A. Photographer
+License: CC0-1.0
+Source: https://commons.wikimedia.org/wiki/File:Tower.jpg
+Files:
+france/tower.webp
+
+Copyright: B. Photographer
+Source: https://commons.wikimedia.org/wiki/File:Bee.jpg
+License: Public Domain
+Files: bee.webp
+'''
+
+
+@pytest.fixture
+def fake_gcompris(monkeypatch):
+    _, png = cv2.imencode('.png', np.full((300, 2000, 3), 90, np.uint8))
+    root = generic_data.GCOMPRIS_ACTIVITIES + 'act/resource/'
+    bundle = {root + 'README': README.encode(), root + 'france/tower.webp': png.tobytes(),
+              root + 'bee.webp': png.tobytes(), root + 'france/nameless.webp': png.tobytes()}
+    monkeypatch.setattr(generic_data, 'gcompris_bundle', lambda name: bundle)
+
+
+def test_gcompris_licence_reads_the_stanza_of_the_nearest_readme_that_lists_the_photo(fake_gcompris):
+    tower = generic_data.gcompris_licence('act:act/resource/france/tower.webp')
+    assert tower == ('gcompris-qt-data', 'CC0-1.0', 'A. Photographer (https://commons.wikimedia.org/wiki/File:Tower.jpg)')
+    assert generic_data.gcompris_licence('act:act/resource/bee.webp')[1] == 'Public Domain'
+    assert generic_data.gcompris_licence('act:act/resource/france/nameless.webp')[1:] == ('unknown', 'unknown')
+
+
+def test_load_photo_decodes_a_gcompris_photo_shrunk_and_names_a_missing_one(fake_gcompris):
+    img, licence, path = generic_data.load_photo('gcompris', 'act:act/resource/bee.webp', 1000)
+    assert img.shape == (150, 1000, 3) and licence[1] == 'Public Domain'
+    assert path == f'{generic_data.GCOMPRIS_RCC}/act.rcc:act/resource/bee.webp'
+    with pytest.raises(FileNotFoundError, match='act.rcc: no act/resource/wasp.webp'):
+        generic_data.load_photo('gcompris', 'act:act/resource/wasp.webp', 1000)
+
+
+@pytest.mark.skipif(not os.path.isdir(generic_data.GCOMPRIS_RCC), reason='apt-get install gcompris-qt-data')
+def test_every_gcompris_photo_is_in_its_bundle_with_a_recorded_licence():
+    photos = [what for source, what in generic_data.TRAIN.values() if source == 'gcompris']
+    assert len(photos) == 105
+    for what in photos:
+        assert generic_data.gcompris_photo(what)[:4] == b'RIFF', what
+        assert 'unknown' not in generic_data.gcompris_licence(what), what

@@ -7,8 +7,9 @@ writes ``train/<name>.png`` (longer side at most ``TRAIN_SIDE``), ``val/nl/<name
 (name, split, source, file, licence). Sources: Debian's wallpaper packages (``apt-get install
 plasma-workspace-wallpapers lomiri-wallpapers lomiri-wallpapers-16.04 lomiri-wallpapers-20.04``), the Wikimedia
 Commons photographs of GCompris' activities (``apt-get install gcompris-qt-data``; read from its Qt resource bundles,
-each photo's licence from its folder's README) and scikit-image's bundled photos. Photographs only (abstract art, renders and paintings are left out); the benchmark's val and test
-scenes (``scripts/bench/quality/scenes.py``) never enter ``train``: its val scenes are this set's val.
+each photo's licence from its folder's README) and scikit-image's bundled photos. Photographs only (abstract art,
+renders and paintings are left out); the benchmark's val and test scenes (``scripts/bench/quality/scenes.py``) never
+enter ``train``: its val scenes are this set's val.
 """
 import fnmatch
 import functools
@@ -29,7 +30,8 @@ TRAIN = {
     'picture_0b': ('backgrounds', 'Picture_0B_by_freespace.jpg'),
     'picture_1a': ('backgrounds', 'Picture_1A_by_freespace.jpg'), 'wine': ('backgrounds', 'Wine_by_Jakkub_Mede.jpg'),
     'aitzgorri': ('backgrounds', 'aitzgorri_by_Aitzol_Berasategi.jpg'),
-    'free': ('backgrounds', 'free_by_Peter_Nerlich.jpg'), 'friends': ('backgrounds', 'friends_by_Aitzol_Berasategi.jpg'),
+    'free': ('backgrounds', 'free_by_Peter_Nerlich.jpg'),
+    'friends': ('backgrounds', 'friends_by_Aitzol_Berasategi.jpg'),
     'life': ('backgrounds', 'life_by_Aitzol_Berasategi.jpg'),
     'picos_de_europa': ('backgrounds', 'picosdeeuropa_by_Aitzol_Berasategi.jpg'),
     'seeding': ('backgrounds', 'seeding_by_Clements_Engelhardt.jpg'),

@@ -156,3 +156,29 @@ def test_redraw_is_the_domain_simulator_with_fresh_draws(tmp_path):
     s = truth.summarise(crops)
     assert np.all(np.abs(np.log(s['level'])) < np.log(2)), s['level']
     assert 10 < s['tone_psnr'] < 45  # close, yet not the twin itself (fresh draws of light and noise)
+
+
+def test_per_crop_gives_one_entry_per_crop_and_draw_reading_each_twin_once(tmp_path, monkeypatch):
+    """With ``draws``, ``darken`` gets each draw's index and the twin is read once per crop; without, one call per
+    crop. An output equal to its twin compares as 1 on every ratio, a darker one below 1 in level."""
+    os.makedirs(tmp_path / 'val' / 'nl')
+    os.makedirs(tmp_path / 'val' / 'cam' / 'll')
+    for i in range(2):
+        cv2.imwrite(str(tmp_path / 'val' / 'nl' / f'{i}.png'), smooth_scene(10 * i))
+        cv2.imwrite(str(tmp_path / 'val' / 'cam' / 'll' / f'{i}.png'), smooth_scene(10 * i) // 4)
+    reads, calls = [], []
+    imread = cv2.imread
+    monkeypatch.setattr(truth.cv2, 'imread', lambda path, *a: reads.append(path) or imread(path, *a))
+
+    def darken(stem, nl, d):
+        calls.append((stem, d))
+        twin = imread(str(tmp_path / 'val' / 'cam' / 'll' / f'{stem}.png'))
+        return twin if d == 0 else twin // 2
+
+    crops = truth.per_crop(darken, str(tmp_path), 'cam', draws=3)
+    assert calls == [(s, d) for s in ('0', '1') for d in range(3)] and len(crops) == 6
+    assert len(reads) == 2  # one twin per crop, not one per draw
+    assert all(np.allclose(c['level'], 1) and c['noise'] == 1 for c in crops[0::3])
+    assert all(np.all(np.asarray(c['level']) < 0.7) for c in crops[1::3])
+    single = truth.per_crop(lambda stem, nl: imread(nl), str(tmp_path), 'cam')
+    assert len(single) == 2 and all(np.all(np.asarray(c['level']) > 2) for c in single)

@@ -98,14 +98,13 @@ def untrained_rows(data, domain, gains_bgr, camera_opt, inits, draws):
         'calib_y': (camera_start(camera_opt, inits['y']), 'nl'),
     }
     out = {'redraw': redraw_crops(data, domain, 'val', draws),
-           'naive': per_crop(lambda stem, _: val_image('ll_syn', stem), data, domain), 'stats': [],
-           **{key: [] for key in cameras}}
-    for d in range(draws):
-        out['stats'] += per_crop(lambda stem, _, d=d: statistics_matched(
-            val_image('ll_syn', stem), np.asarray(gains_bgr), rng_for('stats', 'val', domain, stem, d)), data, domain)
-        for key, (camera, source) in cameras.items():
-            out[key] += per_crop(lambda stem, _, d=d, camera=camera, source=source: camera_darken(
-                camera, val_image(source, stem), 1000 * d + hash_stem(stem)), data, domain)
+           'naive': per_crop(lambda stem, _: val_image('ll_syn', stem), data, domain),
+           'stats': per_crop(lambda stem, _, d: statistics_matched(
+               val_image('ll_syn', stem), np.asarray(gains_bgr), rng_for('stats', 'val', domain, stem, d)),
+               data, domain, draws=draws)}
+    for key, (camera, source) in cameras.items():
+        out[key] = per_crop(lambda stem, _, d, camera=camera, source=source: camera_darken(
+            camera, val_image(source, stem), 1000 * d + hash_stem(stem)), data, domain, draws=draws)
     return out
 
 
@@ -136,16 +135,20 @@ def train_stage1(args, work, data):
 
 
 def trained_rows(runs, data, domain, draws):
-    import torch
     from quality.figures import load_stage1, x_g_bgr
     out = {}
     for key in TRAINED:
         stage1 = load_stage1(*runs[key, domain])
-        out[key] = []
-        for d in range(draws):
-            torch.manual_seed(1000 * d)
-            out[key] += per_crop(lambda stem, nl, stage1=stage1: x_g_bgr(stage1, nl), data, domain)
+        out[key] = per_crop(lambda stem, nl, d, stage1=stage1: seeded(1000 * d + hash_stem(stem), x_g_bgr, stage1, nl),
+                            data, domain, draws=draws)
     return out
+
+
+def seeded(seed, fn, *args):
+    """``fn(*args)`` after ``torch.manual_seed(seed)``: a draw that does not depend on the order of the others."""
+    import torch
+    torch.manual_seed(seed)
+    return fn(*args)
 
 
 def fmt_init(init):

@@ -21,6 +21,7 @@ with no EnlighteningNet in between:
 [``RATIO_FLOOR``, 1 / ``RATIO_FLOOR``] so that one flat side cannot send a geometric mean to 0 or infinity.
 ``verdict`` reads a summary against issue 24's targets (``NOISE_TARGET`` per quartile, ``LEVEL_TARGET``).
 """
+import functools
 import os
 
 import cv2
@@ -88,11 +89,16 @@ def summarise(per_crop):
     return out
 
 
-def per_crop(darken, data, domain, split='val'):
+def per_crop(darken, data, domain, split='val', draws=None):
     """``compare`` of ``darken(stem, nl_path) -> uint8 BGR`` with the twin, for each ``split`` pair of ``domain``
-    (val for choices; the benchmark's report reads test once, for its own table)."""
-    return [compare(darken(stem, nl), cv2.imread(ll))
-            for stem, ll, nl in paired_files(f'{data}/{split}/{domain}/ll', f'{data}/{split}/nl')]
+    (val for choices; the benchmark's report reads test once, for its own table). With ``draws``, ``darken(stem,
+    nl_path, d)`` for d < ``draws``, each twin read once: one entry per crop and draw."""
+    out = []
+    for stem, ll, nl in paired_files(f'{data}/{split}/{domain}/ll', f'{data}/{split}/nl'):
+        twin = cv2.imread(ll)
+        out += ([compare(darken(stem, nl), twin)] if draws is None
+                else [compare(darken(stem, nl, d), twin) for d in range(draws)])
+    return out
 
 
 def against_truth(darken, data, domain, split='val'):
@@ -116,12 +122,9 @@ def redraw_crops(data, domain, split='val', draws=REDRAWS):
     per crop (seeds other than the twin's): a darkening with the truth's exact distribution. The distance of its
     ``summarise`` from 1 is what the crops' own draws of illuminant, exposure and noise put between a darkening with
     the right distribution and these twins: the floor against which the targets are read."""
-    out = []
-    for stem, ll, nl in paired_files(f'{data}/{split}/{domain}/ll', f'{data}/{split}/nl'):
-        img, twin = cv2.imread(nl), cv2.imread(ll)  # read once for all the draws
-        out += [compare(simulate(domain, img, rng_for('redraw', split, domain, stem, d))[0], twin)
-                for d in range(draws)]
-    return out
+    read = functools.lru_cache(maxsize=1)(cv2.imread)  # each NL crop read once for all its draws
+    return per_crop(lambda stem, nl, d: simulate(domain, read(nl), rng_for('redraw', split, domain, stem, d))[0],
+                    data, domain, split, draws)
 
 
 def baselines(data, domain, gains_bgr, stage1_opt, splits=('val', )):

@@ -258,3 +258,52 @@ def test_errors_are_one_line_naming_the_path(real_set, tmp_path):
     assert str(bad) in error(['-i', str(bad), '-o', str(bad / 'calib')])  # its PNG would be read next time
     assert calibrate.main(['-i', str(bad / 'good.png'), '-o', str(out), '--overwrite']) == 0
     assert 'network_g' in load_yaml(str(out / 'calibration.yml'))
+
+
+def metered_set(rng, count, k_e=0.0, k_w=0.0, reference=None):
+    """``count`` small scenes under random exposure (sd 0.8) and tint (sd 0.3), then metered: each image's log
+    exposure and tint moved towards ``reference`` (linear levels; None: the set's own) by k_e and k_w. RGB display."""
+    base = srgb_to_linear(crops()[7][::16, ::16])
+    scenes = [base * np.exp(0.8 * rng.standard_normal() + 0.3 * rng.standard_normal(3)) * 0.05 for _ in range(count)]
+    m = np.log([s.reshape(-1, 3).mean(0) for s in scenes])
+    r = m.mean(0) if reference is None else np.log(reference)
+    big_m, big_r = m.mean(1, keepdims=True), r.mean()
+    factors = np.exp(-k_e * (big_m - big_r) - k_w * (m - big_m - r + big_r))
+    return [linear_to_srgb(np.clip(s * f, 0, 1)) for s, f in zip(scenes, factors, strict=True)]
+
+
+def test_auto_strengths_are_recovered_from_unpaired_sets():
+    """A real set metered with k_e 0.7, k_w 0.4, against other scenes unmetered: 1 - the ratio of log spreads gives
+    the strengths; the same scenes unmetered give about 0."""
+    rng = np.random.default_rng(5)
+    reference = metered_set(rng, 300)
+
+    def strengths(images):
+        levels = cal.summarize_levels([cal.channel_levels(img) for img in images])
+        ref_levels = [cal.channel_levels(img) for img in reference]
+        out = cal.auto_strengths(levels['log_spreads'], cal.summarize_levels(ref_levels)['log_spreads'],
+                                 [lv['linear_mean'] for lv in ref_levels])
+        return out['auto_exposure'], out['auto_white_balance'], out['factors']
+
+    k_e, k_w, factors = strengths(metered_set(rng, 300, 0.7, 0.4))
+    assert k_e == pytest.approx(0.7, abs=0.06) and k_w == pytest.approx(0.4, abs=0.06)
+    assert factors.shape == (300, 3) and np.exp(np.log(factors).mean()) == pytest.approx(1, abs=0.02)
+    k_e, k_w, _ = strengths(metered_set(rng, 300))
+    assert k_e < 0.08 and k_w < 0.08
+
+
+def test_calibration_for_an_auto_camera_adds_its_strengths_and_gain(real_set):
+    """The real set of the fixture is not metered (one gain for all): the strengths come out near 0, though noise
+    and clipping narrow its dark images' spread (the reference is compared through the unmetered camera), and the
+    gain fitted with them is near the plain one; ``stage1_values(auto=True)`` gives every key of an auto camera's
+    init."""
+    real, ref, _ = real_set
+    result = cal.calibrate(sorted(os.path.join(real, n) for n in os.listdir(real)),
+                           sorted(os.path.join(ref, n) for n in os.listdir(ref)))
+    plain, auto = cal.stage1_values(result)[0], cal.stage1_values(result, auto=True)[0]
+    assert set(plain) == {'shot', 'read', 'gain'}
+    assert set(auto) == {'shot', 'read', 'gain', 'auto_exposure', 'auto_white_balance', 'reference_level'}
+    assert auto['auto_exposure'] < 0.1 and auto['auto_white_balance'] < 0.1
+    assert np.allclose(auto['gain'], plain['gain'], rtol=0.1)
+    LowLightCamera(3, auto=True, init=auto)  # a valid init
+    assert cal.measurements(result)['levels']['auto']['exposure'] == auto['auto_exposure']

@@ -34,6 +34,8 @@ SYMBOLS = (  # the symbols of the YAML and the table, with their units
               'real set\'s linear channel means')),
     ('spread', ('standard deviations of natural-log linear channel means across images: exposure (all channels) and '
                 'tint (per channel); upper bounds of the camera\'s sd_exp, sd_tint (scenes vary too)')),
+    ('auto', ('auto exposure and white balance strengths, 1 - the real set\'s spread of log levels over the '
+              'reference\'s (exposure, tint), and the gain fitted with them: the init of a camera with auto: true')),
     ('levels', 'display values in [0, 1] (sRGB-encoded, as stored) unless named linear'),
     ('jpeg quality', 'IJG quality 1-100 whose scaled standard tables are nearest to the file\'s'),
     ('laplacian_var', 'variance of the 4-neighbour Laplacian of the display luma (BT.601), display units squared'),
@@ -76,7 +78,9 @@ def log_spreads(linear_means):
     """
     import numpy as np
 
-    logs = np.log(np.maximum(np.asarray(linear_means, np.float64), 1e-6))
+    from rddg_basicsr.archs.camera_arch import LEVEL_FLOOR
+
+    logs = np.log(np.maximum(np.asarray(linear_means, np.float64), LEVEL_FLOOR))
     exposure = logs.mean(1)
     tint = logs - exposure[:, None]
     return {'var_exposure': float(exposure.var(ddof=1)), 'var_tint': float(tint.var(0, ddof=1).mean())}
@@ -539,17 +543,65 @@ def fit_reference(result, reference_paths, rng, progress=None):
         reference.append(channel_levels(img))
         flat = img.reshape(-1, 3)
         pixels.append(flat[rng.choice(len(flat), per_image, replace=False)] if len(flat) > per_image else flat)
-    linear = srgb_to_linear(np.concatenate(pixels))
-    gain = [fit_gain(linear[:, c], result['levels']['set_linear_mean'][c], fit['a'], fit['b'])
-            for c, fit in enumerate(result['noise'])]
-    return {**result, 'reference_levels': summarize_levels(reference), 'gain': gain}
+    reference_levels = summarize_levels(reference)
+    linear = [srgb_to_linear(p) for p in pixels]
+
+    def gains(factors):
+        flat = np.concatenate([lin * f for lin, f in zip(linear, factors, strict=True)])
+        return [fit_gain(flat[:, c], result['levels']['set_linear_mean'][c], fit['a'], fit['b'])
+                for c, fit in enumerate(result['noise'])]
+
+    gain = gains(np.ones((len(linear), 3)))
+    camera = [expected_means(lin, gain, result['noise']) for lin in linear]
+    auto = auto_strengths(result['levels']['log_spreads'], log_spreads(camera) if len(camera) > 1 else None,
+                          [lv['linear_mean'] for lv in reference])
+    auto['gain'] = gains(auto.pop('factors'))
+    return {**result, 'reference_levels': reference_levels, 'gain': gain, 'auto': auto}
 
 
-def stage1_values(result):
-    """What stage 1 takes from ``calibrate``'s result.
+def expected_means(linear, gain, noise):
+    """Linear channel means (3,) that the camera without metering (``gain`` and the fitted ``noise``, clipped) gives
+    in expectation on the linear pixels (P, 3) of one image."""
+    import numpy as np
+
+    out = []
+    for c, fit in enumerate(noise):
+        signal = gain[c] * linear[:, c]
+        out.append(signal.mean() if fit['a'] is None
+                   else clipped_moments(signal, np.sqrt(fit['a'] * signal + fit['b']))[0].mean())
+    return np.array(out)
+
+
+def auto_strengths(real_spreads, camera_spreads, reference_means):
+    """The camera's auto exposure and white balance (``LowLightCamera(auto=True)``) from unpaired sets: a camera that
+    meters each scene narrows the spread of the images' log levels, so k = 1 - sd_real / sd_camera for the exposure
+    M_n and the tint m_nc - M_n (``log_spreads``; sd_camera: of the reference through the camera without metering,
+    whose noise and clipping narrow the spread of dark images too), clamped to [0, MAX_AUTO]. A spread of lighting
+    the real set adds reads as a weaker k (a lower bound). Also ``reference_level`` (the reference's geometric-mean
+    linear channel levels) and ``factors``: each reference image's (N, 3) auto factor, for the gain fit."""
+    import numpy as np
+
+    from rddg_basicsr.archs.camera_arch import LEVEL_FLOOR, MAX_AUTO
+
+    if real_spreads is None or camera_spreads is None:
+        k_e = k_w = 0.0
+    else:
+        k_e, k_w = (float(np.clip(1 - (real_spreads[key] / max(camera_spreads[key], 1e-12))**0.5, 0, MAX_AUTO))
+                    for key in ('var_exposure', 'var_tint'))
+    m = np.log(np.maximum(np.asarray(reference_means, np.float64), LEVEL_FLOOR))
+    r = m.mean(0)
+    big_m, big_r = m.mean(1, keepdims=True), r.mean()
+    factors = np.exp(-k_e * (big_m - big_r) - k_w * (m - big_m - r + big_r))
+    return {'auto_exposure': k_e, 'auto_white_balance': k_w, 'reference_level': np.exp(r).tolist(),
+            'factors': factors}
+
+
+def stage1_values(result, auto=False):
+    """What stage 1 takes from ``calibrate``'s result; ``auto``: for a camera with ``auto: true``.
 
     Returns:
-        tuple: ``init`` for ``network_g.camera.init`` (``shot``, ``read``; ``gain`` with a reference),
+        tuple: ``init`` for ``network_g.camera.init`` (``shot``, ``read``; with a reference ``gain``, and with
+        ``auto`` also ``auto_exposure``, ``auto_white_balance``, ``reference_level`` and the gain fitted with them),
         and the ``camera:`` section of ``load_synthesis_config`` (``shot_gain_range``, ``read_noise_range``,
         ``jpeg_prob``, ``jpeg_quality_range`` when there are JPEGs). Channel lists are R, G, B.
     """
@@ -565,6 +617,12 @@ def stage1_values(result):
         synthesis['read_noise_range'] = [_round(min(min(reads), 1.0)), _round(min(max(reads), 1.0))]
     if result['gain'] is not None:
         init['gain'] = [_round(max(g, 1e-6)) for g in result['gain']]
+        if auto:
+            fit = result['auto']
+            init['gain'] = [_round(max(g, 1e-6)) for g in fit['gain']]
+            init.update(auto_exposure=_round(fit['auto_exposure']),
+                        auto_white_balance=_round(fit['auto_white_balance']),
+                        reference_level=[_round(v) for v in fit['reference_level']])
     qualities = result['jpeg']['qualities']
     synthesis['jpeg_prob'] = _round(len(qualities) / result['count'])
     if qualities:
@@ -593,6 +651,11 @@ def measurements(result):
         if summary is not None and summary['log_spreads'] is not None:
             sd_exp, sd_tint = spreads_from_variances(summary['log_spreads'])
             out['levels'][name] = {'exposure': _round(sd_exp), 'tint': _round(sd_tint)}
+    if result.get('auto') is not None:
+        auto = result['auto']
+        out['levels']['auto'] = {'exposure': _round(auto['auto_exposure']),
+                                 'white_balance': _round(auto['auto_white_balance']),
+                                 'reference_level': rgb(auto['reference_level']), 'gain': rgb(auto['gain'])}
     if result['reference_levels'] is not None:
         out['levels']['reference_linear_mean'] = rgb(result['reference_levels']['set_linear_mean'])
         out['levels']['set_linear_mean'] = rgb(levels['set_linear_mean'])

@@ -24,7 +24,8 @@ def evenly(paths, count=MAX_IMAGES):
 
 
 def camera_init_from(opt, logger=None, reference='dataroot_lq'):
-    """The measured ``network_g.camera.init`` entries (``shot``, ``read``, ``gain``) ``opt``'s ``calibration:`` gives,
+    """The measured ``network_g.camera.init`` entries (``shot``, ``read``, ``gain``; with ``network_g.camera.auto``
+    also ``auto_exposure``, ``auto_white_balance``, ``reference_level``) ``opt``'s ``calibration:`` gives,
     or {} where it gives none (off, no camera, a test run, a resumed or pretrained run). ``reference``: the train
     set's folder key of the images mu is anchored to (``dataroot_lq``: x_s; ``dataroot_gt``: y), which the gain is
     measured against.
@@ -41,7 +42,7 @@ def camera_init_from(opt, logger=None, reference='dataroot_lq'):
     if setting != 'auto':
         return _init_in_file(setting)
     return _measure(opt['datasets']['train'], reference, path_opt.get('experiments_root'), opt.get('manual_seed') or 0,
-                    logger)
+                    logger, bool(camera.get('auto')))
 
 
 def _init_in_file(path):
@@ -71,8 +72,9 @@ def calibrate_folders(real_dir, ref_dir=None, seed=0, recursive=False, ref_key='
     return calibrate(real, ref, seed=seed), len(real)
 
 
-def _measure(train_opt, reference, out_dir, seed, logger):
-    """Calibrate on the train set's real images against its ``reference`` folder; write the files on rank 0."""
+def _measure(train_opt, reference, out_dir, seed, logger, auto=False):
+    """Calibrate on the train set's real images against its ``reference`` folder; write the files on rank 0.
+    ``auto``: the camera has auto exposure and white balance (their strengths and reference level are measured)."""
     from basicsr.utils.dist_util import get_dist_info
 
     from rddg_basicsr.data.calibration import calibration_figure, calibration_yaml, stage1_values
@@ -81,7 +83,7 @@ def _measure(train_opt, reference, out_dir, seed, logger):
 
     real_dir, ref_dir = train_opt['dataroot_real'], train_opt.get(reference)
     result, count = calibrate_folders(real_dir, ref_dir, seed, train_opt.get('recursive', False), reference)
-    init = stage1_values(result)[0]
+    init = stage1_values(result, auto)[0]
     if out_dir and get_dist_info()[0] == 0:
         write_bytes_atomic(os.path.join(out_dir, 'calibration.yml'),
                            calibration_yaml(result, real_dir, ref_dir).encode('utf-8'))

@@ -37,11 +37,14 @@ ROWS = {
     'gan_start': 'preset camera start on x_s (GAN start, no training)',
     'calib': 'calibration alone (camera from calibrate, mu = x_s)',
     'calib_y': 'calibration on y (camera from calibrate against the train NL y, mu = y)',
+    'calib_y_auto': 'calibration on y, auto exposure and white balance (camera auto: true, no training)',
     'gan': 'GAN alone (trained, calibration: ~; mu anchored to y)',
     'calib_gan': 'calibration on y + GAN (trained: the preset, calibration: auto, train.anchor: y)',
     'calib_xs_gan': 'calibration + GAN, mu anchored to x_s (trained, train.anchor: x_s: the previous default)',
+    'calib_auto_gan': 'calibration on y, auto + GAN (trained: the preset with network_g.camera.auto: true)',
 }
-TRAINED = {'gan': {'calibration': None}, 'calib_gan': {}, 'calib_xs_gan': {'train': {'anchor': 'x_s'}}}  # overrides
+TRAINED = {'gan': {'calibration': None}, 'calib_gan': {}, 'calib_xs_gan': {'train': {'anchor': 'x_s'}},
+           'calib_auto_gan': {'network_g': {'camera': {'auto': True}}}}  # overrides
 
 
 def parse_args(argv=None):
@@ -96,6 +99,7 @@ def untrained_rows(data, domain, gains_bgr, camera_opt, inits, draws):
         'gan_start': (camera_start(camera_opt), 'll_syn'),
         'calib': (camera_start(camera_opt, inits['x_s']), 'll_syn'),
         'calib_y': (camera_start(camera_opt, inits['y']), 'nl'),
+        'calib_y_auto': (camera_start({**camera_opt, 'auto': True}, inits['y_auto']), 'nl'),
     }
     out = {'redraw': redraw_crops(data, domain, 'val', draws),
            'naive': per_crop(lambda stem, _: val_image('ll_syn', stem), data, domain),
@@ -153,7 +157,7 @@ def seeded(seed, fn, *args):
 
 def fmt_init(init):
     return '; '.join(f'{k} ' + ', '.join(f'{v:.3g}' for v in (init[k] if isinstance(init[k], list) else [init[k]]))
-                     for k in ('shot', 'read', 'gain') if k in init)
+                     for k in ('shot', 'read', 'gain', 'auto_exposure', 'auto_white_balance') if k in init)
 
 
 def truth_line(domain):
@@ -188,7 +192,7 @@ def main(argv=None):
     for domain in args.domains:
         say(f'{domain}: calibrating on train/{domain}/ll_real against train/ll_syn and train/nl')
         references = {source: f'{data}/train/{folder}' for source, folder in ANCHOR_FOLDERS.items()}
-        inits[domain] = calibrated_inits(f'{data}/train/{domain}/ll_real', references, seed=args.seed)
+        inits[domain] = calibrated_inits(f'{data}/train/{domain}/ll_real', references, seed=args.seed, auto=('y', ))
         say(f'{domain}: calibrated start {fmt_init(inits[domain]["x_s"])}; against y {fmt_init(inits[domain]["y"])}')
         rows = untrained_rows(data, domain, manifest['stats_gains_bgr'][domain], camera_opt, inits[domain],
                               args.draws)
@@ -198,7 +202,8 @@ def main(argv=None):
         table = domain_table(summaries)
         print(f'\n{domain}\n{table}\n', flush=True)
         parts += [f'## {domain}\n', (f'Calibrated start (R, G, B): {fmt_init(inits[domain]["x_s"])}; against y: '
-                                      f'{fmt_init(inits[domain]["y"])}; preset start: '
+                                      f'{fmt_init(inits[domain]["y"])}; against y, auto: '
+                                      f'{fmt_init(inits[domain]["y_auto"])}; preset start: '
                                       f'{fmt_init(camera_opt["init"])}; {truth_line(domain)}.\n'), table, '']
     minutes = (time.time() - t0) / 60
     runs_time = (f'; stage-1 runs {sum(seconds.values()) / 60:.1f} min summed over the {len(seconds)} runs '

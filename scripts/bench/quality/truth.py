@@ -193,12 +193,18 @@ def calibrated_init(real_dir, reference_dir, seed=0):
     return calibrated_inits(real_dir, {'reference': reference_dir}, seed)['reference']
 
 
-def calibrated_inits(real_dir, reference_dirs, seed=0):
+def calibrated_inits(real_dir, reference_dirs, seed=0, auto=()):
     """``{key: calibrated_init against folder}`` for ``reference_dirs`` ({key: folder}), the real set measured once
-    (``measure_real``, then ``fit_reference`` per folder: the figures ``calibrate_folders`` gives against each)."""
+    (``measure_real``, then ``fit_reference`` per folder: the figures ``calibrate_folders`` gives against each); for
+    each key in ``auto`` also ``key + '_auto'``: the init of a camera with ``auto: true`` against the same folder."""
     from rddg_basicsr.data.calibration import fit_reference, measure_real, stage1_values
     from rddg_basicsr.models.camera_calibration import calibration_images
 
     real, rng = measure_real(calibration_images(real_dir, 'dataroot_real'), seed=seed)
-    return {key: stage1_values(fit_reference(real, calibration_images(folder, 'reference'), rng))[0]
-            for key, folder in reference_dirs.items()}
+    out = {}
+    for key, folder in reference_dirs.items():
+        result = fit_reference(real, calibration_images(folder, 'reference'), rng)
+        out[key] = stage1_values(result)[0]
+        if key in auto:
+            out[f'{key}_auto'] = stage1_values(result, auto=True)[0]
+    return out

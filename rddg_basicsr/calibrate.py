@@ -82,7 +82,7 @@ def main(argv=None):
         write_encoded(targets[1], calibration_figure(result))
     except OSError as err:
         fail(PROG, str(err))
-    init = stage1_values(result)[0]
+    init = stage1_values(result, auto=True)[0]  # the preset's camera meters (network_g.camera.auto: true)
     print(summary_table(result))
     if init:
         print(f'stage 1 starts from it with: --force_yml {" ".join(force_yml_entries(init))}')

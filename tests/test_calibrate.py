@@ -182,11 +182,13 @@ def test_cli_recovers_the_camera_and_writes_yaml_png_and_table(real_set, scenes,
     assert 'shot a (linear)' in printed and '--force_yml network_g:camera:init:shot=[' in printed
     data = load_yaml(str(out / 'calibration.yml'))
     init = data['network_g']['camera']['init']
-    assert set(init) == {'shot', 'read', 'gain'}
+    assert set(init) == {'shot', 'read', 'gain', 'auto_exposure', 'auto_white_balance', 'reference_level'}
     np.testing.assert_allclose(init['gain'], GAIN, rtol=0.05)  # measured: within 2.5 %
+    np.testing.assert_allclose(data['measurements']['levels']['plain_gain'], GAIN, rtol=0.05)
+    assert 'network_g:camera:init:auto_exposure=0.' in printed  # a number, not a list
     fits = [{'a': a, 'b': b} for a, b in zip(init['shot'], init['read'])]
     assert np.abs(std_ratios(fits, scenes) - 1).max() < 0.2
-    camera = LowLightCamera(3, init=init)  # stage 1's camera takes the values as they are
+    camera = LowLightCamera(3, auto=True, init=init)  # the preset's camera takes the values as they are
     np.testing.assert_allclose(camera.log_shot.exp().detach().numpy(), init['shot'], rtol=1e-5)
     synthesis = load_synthesis_config(str(out / 'calibration.yml'))['camera']
     assert synthesis['jpeg_prob'] == 0 and synthesis['shot_gain_range'] == [min(init['shot']), max(init['shot'])]

@@ -55,7 +55,11 @@ def stage1_options(tmp_path, **top):
 
 def camera_values(model):
     camera = model.net_g.camera
-    return {'shot': camera.log_shot.exp(), 'read': camera.log_read.exp(), 'gain': camera.log_gain.exp()}
+    out = {'shot': camera.log_shot.exp(), 'read': camera.log_read.exp(), 'gain': camera.log_gain.exp()}
+    if camera.auto:
+        out.update(auto_exposure=camera.auto_strength[0], auto_white_balance=camera.auto_strength[1],
+                   reference_level=camera.reference_log.exp())
+    return out
 
 
 def test_auto_starts_the_camera_from_the_measured_real_set_and_writes_what_it_measured(tmp_path):
@@ -63,8 +67,9 @@ def test_auto_starts_the_camera_from_the_measured_real_set_and_writes_what_it_me
     model = build_model(stage1_options(tmp_path))  # the preset's own setting: calibration: auto, train.anchor: y
     paths = sorted(str(tmp_path / 'real' / n) for n in os.listdir(tmp_path / 'real'))
     nl = sorted(str(tmp_path / 'nl' / n) for n in os.listdir(tmp_path / 'nl'))
-    expected = stage1_values(calibrate(paths, nl, seed=0))[0]
-    assert set(expected) == {'shot', 'read', 'gain'}
+    expected = stage1_values(calibrate(paths, nl, seed=0), auto=True)[0]  # the preset's camera meters
+    assert set(expected) == set(camera_values(model)) == {'shot', 'read', 'gain', 'auto_exposure',
+                                                           'auto_white_balance', 'reference_level'}
     for key, value in camera_values(model).items():
         assert torch.allclose(value, torch.tensor(expected[key]), rtol=1e-4), key
     assert not torch.allclose(camera_values(model)['shot'], torch.tensor(1e-3))  # not the preset's init

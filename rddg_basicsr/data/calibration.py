@@ -651,6 +651,8 @@ def measurements(result):
         if summary is not None and summary['log_spreads'] is not None:
             sd_exp, sd_tint = spreads_from_variances(summary['log_spreads'])
             out['levels'][name] = {'exposure': _round(sd_exp), 'tint': _round(sd_tint)}
+    if result['gain'] is not None:
+        out['levels']['plain_gain'] = rgb(result['gain'])
     if result.get('auto') is not None:
         auto = result['auto']
         out['levels']['auto'] = {'exposure': _round(auto['auto_exposure']),
@@ -681,12 +683,13 @@ def _round(value, digits=4):
 
 
 # ------------------------------------------------------------------------------------------------------- reporting
-def calibration_yaml(result, source, reference=None):
-    """The text of ``calibration.yml``: comments with the units, then ``network_g`` (merge into stage 1's options),
-    ``camera`` (the synthesis section) and ``measurements``."""
+def calibration_yaml(result, source, reference=None, auto=True):
+    """The text of ``calibration.yml``: comments with the units, then ``network_g`` (merge into stage 1's options;
+    ``auto``: for a camera with ``auto: true``, the preset's), ``camera`` (the synthesis section) and
+    ``measurements``."""
     import yaml
 
-    init, synthesis = stage1_values(result)
+    init, synthesis = stage1_values(result, auto)
 
     def dump(data):
         return yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=120)
@@ -698,6 +701,9 @@ def calibration_yaml(result, source, reference=None):
               '# options/stage1_darken.yml, or --force_yml network_g:camera:init:shot=[...]; docs/calibration.md).']
     if result['noise_files'] == 'jpeg':
         lines.append('# shot and read: fitted on JPEGs: what compression left of the noise (far below the sensor\'s)')
+    if 'auto_exposure' in init:
+        lines.append('# auto_exposure, auto_white_balance, reference_level and this gain: for a camera with auto: true')
+        lines.append('# (the preset\'s); for one without, drop those three and take measurements.levels.plain_gain.')
     if 'gain' not in init:
         lines.append('# gain needs --reference (the images stage 1 anchors mu to: x_s, or y with train.anchor: y):')
         lines.append('# the preset\'s is kept.')
@@ -738,7 +744,8 @@ def summary_table(result):
 
 def force_yml_entries(init):
     """``--force_yml`` entries that start stage 1's camera from ``init`` (for rddg-train's command line)."""
-    return [f'network_g:camera:init:{key}=[{",".join(repr(v) for v in values)}]' for key, values in init.items()]
+    return [f'network_g:camera:init:{key}=' + (f'[{",".join(repr(v) for v in value)}]' if isinstance(value, list)
+                                                else repr(value)) for key, value in init.items()]
 
 
 def calibration_figure(result, width=1200, height=480):

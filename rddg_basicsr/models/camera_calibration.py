@@ -86,7 +86,7 @@ def _measure(train_opt, reference, out_dir, seed, logger, auto=False):
     init = stage1_values(result, auto)[0]
     if out_dir and get_dist_info()[0] == 0:
         write_bytes_atomic(os.path.join(out_dir, 'calibration.yml'),
-                           calibration_yaml(result, real_dir, ref_dir).encode('utf-8'))
+                           calibration_yaml(result, real_dir, ref_dir, auto).encode('utf-8'))
         write_encoded(os.path.join(out_dir, 'calibration.png'), calibration_figure(result))
     if logger is not None:
         logger.info(f'calibration: {count} real images of {real_dir} measured; the camera starts from {init}'

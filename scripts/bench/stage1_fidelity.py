@@ -9,9 +9,10 @@ the domain's distribution, not its crops' draws, scores); the naive twins x_s; t
 start on x_s (``stage1_darken.yml``'s ``network_g.camera`` and its ``init``, mu = x_s: a perfectly anchored, untrained
 stage 1, the GAN's start); calibration alone (the same camera started from ``calibrate`` on the domain's train real set
 against the train twins, mu = x_s); calibration on y (the gain fitted against the train NL crops y instead of their
-twins, the camera applied to the val NL crops: an exposure change in linear light); with ``--train``, trained stage 1
-(``quality/runs.py``'s shrunk CPU runs): the GAN alone (``calibration: ~``), calibration on y + GAN (the preset:
-``calibration: auto``, ``train.anchor: y``) and calibration + GAN anchored to x_s (``train.anchor: x_s``). Measures:
+twins, the camera applied to the val NL crops: an exposure change in linear light), without and with the preset's
+metering (``network_g.camera.auto``); with ``--train``, trained stage 1 (``quality/runs.py``'s shrunk CPU runs): the
+GAN alone (``calibration: ~``), calibration on y + GAN (the preset: ``calibration: auto``, ``train.anchor: y``,
+``auto: true``), the same without metering, and calibration + GAN anchored to x_s (``train.anchor: x_s``). Measures:
 ``quality/truth.py``.
 Everything measured is val; the test split's files are written by the shared data builder but never read here.
 """
@@ -36,15 +37,16 @@ ROWS = {
     'stats': 'statistics match of x_s (no learning)',
     'gan_start': 'preset camera start on x_s (GAN start, no training)',
     'calib': 'calibration alone (camera from calibrate, mu = x_s)',
-    'calib_y': 'calibration on y (camera from calibrate against the train NL y, mu = y)',
-    'calib_y_auto': 'calibration on y, auto exposure and white balance (camera auto: true, no training)',
-    'gan': 'GAN alone (trained, calibration: ~; mu anchored to y)',
-    'calib_gan': 'calibration on y + GAN (trained: the preset, calibration: auto, train.anchor: y)',
-    'calib_xs_gan': 'calibration + GAN, mu anchored to x_s (trained, train.anchor: x_s: the previous default)',
-    'calib_auto_gan': 'calibration on y, auto + GAN (trained: the preset with network_g.camera.auto: true)',
+    'calib_y': 'calibration on y, no metering (camera auto: false, from calibrate against the train NL y, mu = y)',
+    'calib_y_auto': 'calibration on y with metering (the preset\'s camera, auto: true; no training)',
+    'gan': 'GAN alone (trained, calibration: ~, no metering; mu anchored to y)',
+    'calib_gan': 'calibration on y + GAN (trained: the preset, calibration: auto, train.anchor: y, camera auto: true)',
+    'calib_plain_gan': 'calibration on y + GAN, no metering (trained: camera auto: false, the previous preset)',
+    'calib_xs_gan': 'calibration + GAN, mu anchored to x_s, no metering (trained: train.anchor: x_s, the one before)',
 }
-TRAINED = {'gan': {'calibration': None}, 'calib_gan': {}, 'calib_xs_gan': {'train': {'anchor': 'x_s'}},
-           'calib_auto_gan': {'network_g': {'camera': {'auto': True}}}}  # overrides
+PLAIN = {'network_g': {'camera': {'auto': False}}}
+TRAINED = {'gan': {'calibration': None, **PLAIN}, 'calib_gan': {}, 'calib_plain_gan': PLAIN,
+           'calib_xs_gan': {'train': {'anchor': 'x_s'}, **PLAIN}}  # overrides of the preset
 
 
 def parse_args(argv=None):
@@ -88,7 +90,7 @@ def read_bgr(path):
 def untrained_rows(data, domain, gains_bgr, camera_opt, inits, draws):
     """``{row: [compare per crop and draw]}`` of the rows that train nothing; ``inits``: the calibrated camera
     starts against x_s (``'x_s'``) and against y (``'y'``)."""
-    images = {}
+    images, plain = {}, {**camera_opt, 'auto': False}
 
     def val_image(folder, stem):
         if (folder, stem) not in images:
@@ -96,9 +98,9 @@ def untrained_rows(data, domain, gains_bgr, camera_opt, inits, draws):
         return images[folder, stem]
 
     cameras = {  # row: (camera, the val folder it darkens)
-        'gan_start': (camera_start(camera_opt), 'll_syn'),
-        'calib': (camera_start(camera_opt, inits['x_s']), 'll_syn'),
-        'calib_y': (camera_start(camera_opt, inits['y']), 'nl'),
+        'gan_start': (camera_start(plain), 'll_syn'),
+        'calib': (camera_start(plain, inits['x_s']), 'll_syn'),
+        'calib_y': (camera_start(plain, inits['y']), 'nl'),
         'calib_y_auto': (camera_start({**camera_opt, 'auto': True}, inits['y_auto']), 'nl'),
     }
     out = {'redraw': redraw_crops(data, domain, 'val', draws),

@@ -1,6 +1,7 @@
 """The quality benchmark's pure parts (scripts/bench/quality/): scene split, domain simulators, bootstraps, rank
 correlation, the convergence gate, the rows' stage-2 options and the on-the-fly draws."""
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -352,3 +353,47 @@ def test_draw_dataset_draws_a_fresh_low_light_image_per_sample(tmp_path, draw):
     assert fixed[0]['lq'].shape == (3, 48, 64) and (fixed[0]['lq'] == fixed[0]['lq']).all()
     with pytest.raises(ValueError, match='draw'):
         BenchDrawDataset(dict(opt, draw='k8'))
+
+
+def test_a_finished_run_is_reused_only_with_the_fingerprint_it_was_made_with(tmp_path):
+    """The fingerprint is written when a run finishes; --reuse takes the run when the plan's matches, refuses it in
+    one line naming it when the options or inputs changed, and takes a run of an earlier version (no file) as is."""
+    logs, done = tmp_path / 'logs', tmp_path / 'run' / 'done'
+    os.makedirs(logs)
+    os.makedirs(done.parent)
+
+    def task(fp):
+        return runs.Task('r', [sys.executable, '-c', 'pass'], done_file=str(done), kind='pseudo', fingerprint=fp)
+
+    runs.run_tasks([task('aaa')], 1, str(logs), reuse=True)
+    assert (logs / 'r.fingerprint').read_text() == 'aaa' and done.is_file()
+    again = task('aaa')
+    runs.run_tasks([again], 1, str(logs), reuse=True)
+    assert again.reused
+    with pytest.raises(ValueError, match='r: finished with other options, inputs or generic model'):
+        runs.run_tasks([task('bbb')], 1, str(logs), reuse=True)
+    (logs / 'r.fingerprint').unlink()
+    older = task('bbb')
+    runs.run_tasks([older], 1, str(logs), reuse=True)
+    assert older.reused
+
+
+def test_fingerprints_follow_the_options_the_stage1_runs_and_the_generic_model(tmp_path, monkeypatch):
+    cfg = bench_cfg(**{'s2-iters': 40, 's1-iters': 8})
+    cfg.seeds, cfg.domains, cfg.rows = [0], ['cctv'], ['naive', 'ours']
+
+    def prints(work):
+        return {t.name: t.fingerprint for t in runs.plan_tasks(cfg, str(work), str(work / 'data'))[0]}
+
+    base = prints(tmp_path / 'a')
+    assert base == prints(tmp_path / 'b')  # another scratch folder, the same plan
+    card = runs.generic_model.card()
+    monkeypatch.setattr(runs.generic_model, 'card', lambda: {**card, 'sha256': '0' * 64})
+    other_model = prints(tmp_path / 'a')
+    assert all(other_model[n] != base[n] for n in base if n.startswith('bench_s2_'))
+    assert all(other_model[n] == base[n] for n in base if n.startswith('bench_s1_'))
+    monkeypatch.undo()
+    cfg.s1_iters = 12
+    longer_stage1 = prints(tmp_path / 'a')
+    assert longer_stage1['bench_s2_naive_seed0'] == base['bench_s2_naive_seed0']  # naive reads no stage 1
+    assert all(longer_stage1[n] != base[n] for n in base if 'ours' in n)  # stage 1 and the rows that read it

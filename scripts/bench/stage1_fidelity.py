@@ -122,7 +122,7 @@ def train_stage1(args, work, data):
     """Train the stage-1 rows (``TRAINED``) per domain through ``quality/runs.py``; ``{(row, domain): (opt, models)}``
     and ``{run name: seconds}``."""
     from quality.rows import Row
-    from quality.runs import Task, run_tasks, stage1_options
+    from quality.runs import Task, fingerprint, run_tasks, stage1_options
     from quality.tools import entry_command, write_options
     cfg = SimpleNamespace(num_gpu=0, crop=64, batch=8, s1_feat=16, s1_blocks=4, d_feat=8, s1_lr=1e-3,
                           s1_iters=args.s1_iters, perceptual=False)  # quality.py's defaults
@@ -135,7 +135,8 @@ def train_stage1(args, work, data):
             models = f'{work}/experiments/{opt["name"]}/models'
             runs[key, domain] = (opt, models)
             tasks.append(Task(opt['name'], entry_command('train', '-opt', yml, '--root_path', work), kind='s1',
-                              done_file=f'{models}/net_d_latest.pth', iters=cfg.s1_iters))
+                              done_file=f'{models}/net_d_latest.pth', iters=cfg.s1_iters,
+                              fingerprint=fingerprint(yml, work)))
     seconds = run_tasks(tasks, args.jobs, f'{work}/logs', reuse=True)
     return runs, seconds
 

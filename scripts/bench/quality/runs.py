@@ -8,6 +8,7 @@ its own) with the same iterations, learning rate, batch, crop, EMA and augmentat
 rotation would turn row banding into column banding and a horizontal blur into a vertical one). Each stage-2 run
 saves its weights at 25 %, 50 %, 75 % and 100 % of the budget, which the convergence gate reads on val.
 """
+import hashlib
 import os
 import subprocess
 import sys
@@ -116,15 +117,26 @@ def checkpoint_path(work, opt, fraction):
 
 
 class Task:
-    def __init__(self, name, command, deps=(), done_file=None, kind='s2', iters=0, env=None):
+    """One process of the plan. ``fingerprint``: what its result depends on (``fingerprint``); a finished run is
+    reused only when the fingerprint it was written with matches."""
+    def __init__(self, name, command, deps=(), done_file=None, kind='s2', iters=0, env=None, fingerprint=None):
         self.name, self.command, self.deps, self.done_file = name, command, set(deps), done_file
-        self.kind, self.iters, self.env = kind, iters, env
+        self.kind, self.iters, self.env, self.fingerprint = kind, iters, env, fingerprint
         self.proc, self.start, self.seconds, self.reused = None, None, None, False
+
+
+def fingerprint(yml, work, *parts):
+    """Digest of an options file's text (``work`` written as ``<work>``, so a moved scratch folder still matches)
+    and ``parts`` (the fingerprints of what it reads, the shipped generic model's sha256)."""
+    with open(yml, encoding='utf-8') as f:
+        text = f.read().replace(os.path.abspath(work), '<work>').replace(work, '<work>')
+    return hashlib.sha1('\n'.join([text, *parts]).encode()).hexdigest()[:16]
 
 
 def plan_tasks(cfg, work, data):
     """Tasks in order, and ``{(s1_key, domain, seed): (options, models folder)}`` of the stage-1 runs."""
-    tasks, stage1, names = [], {}, set()
+    tasks, stage1, names, prints = [], {}, set(), {}
+    generic = generic_model.card()['sha256']  # every stage-2 run fine-tunes the shipped model
     rows = [ROWS[r] for r in cfg.rows if ROWS[r].trained]
     for seed in cfg.seeds:
         for domain in cfg.domains:
@@ -135,15 +147,19 @@ def plan_tasks(cfg, work, data):
                 yml = write_options(opt, f'{work}/options/{opt["name"]}.yml')
                 models = f'{work}/experiments/{opt["name"]}/models'
                 stage1[row.s1_key, domain, seed] = (opt, models)
+                prints[opt['name']] = fingerprint(yml, work)
                 tasks.append(Task(opt['name'], entry_command('train', '-opt', yml, '--root_path', work), kind='s1',
-                                  done_file=f'{models}/net_d_latest.pth', iters=cfg.s1_iters))
+                                  done_file=f'{models}/net_d_latest.pth', iters=cfg.s1_iters,
+                                  fingerprint=prints[opt['name']]))
                 if any(r.source == 'pseudo' and r.s1_key == row.s1_key for r in rows):
                     out = f'{work}/pseudo_{row.s1_key}_{domain}_seed{seed}'
-                    tasks.append(Task(f'pseudo_{row.s1_key}_{domain}_seed{seed}', entry_command(
+                    name = f'pseudo_{row.s1_key}_{domain}_seed{seed}'
+                    prints[name] = fingerprint(yml, work, 'pseudo', prints[opt['name']])
+                    tasks.append(Task(name, entry_command(
                         'make_pseudo_pairs', '-i', f'{data}/train/nl', '-o', out, '--model_g',
                         f'{models}/net_g_latest.pth', '--model_d', f'{models}/net_d_latest.pth', '--opt', yml,
                         '--tile', 0, '--device', 'cpu', '--overwrite'),
-                        deps=[opt['name']], done_file=f'{out}/done', kind='pseudo'))
+                        deps=[opt['name']], done_file=f'{out}/done', kind='pseudo', fingerprint=prints[name]))
             for row in rows:
                 opt = stage2_options(cfg, data, work, domain, seed, row)
                 if opt['name'] in names:
@@ -155,7 +171,7 @@ def plan_tasks(cfg, work, data):
                 kind = 's2_fly' if row.source == 'fly' else 's2_draw' if row.source in ON_THE_FLY else 's2'
                 tasks.append(Task(opt['name'], [sys.executable, *TRAIN_ENTRY, '-opt', yml, '--root_path', work],
                                   deps=deps, done_file=checkpoint_path(work, opt, 1), kind=kind, iters=cfg.s2_iters,
-                                  env=bench_env()))
+                                  env=bench_env(), fingerprint=fingerprint(yml, work, generic, *map(prints.get, deps))))
     tasks.sort(key=lambda t: (t.kind != 's1', bool(t.deps)))  # stage 1 first: it gates most others
     return tasks, stage1
 
@@ -175,6 +191,17 @@ def estimate_seconds(tasks, cfg, images):
         untrained * (images['val'] + images['test']) +
         trained * len(cfg.seeds) * (len(GATE_FRACTIONS) * images['val'] + images['test'])))
     return DATA_SECONDS['quick' if cfg.quick else 'full'] + runs / cfg.jobs + len(cfg.domains) * per_domain
+
+
+def check_fingerprint(task, logs):
+    """ValueError when a finished run was made with other options, inputs or generic model than ``task`` plans
+    (its ``<logs>/<name>.fingerprint``); a run without one (an earlier benchmark version's) is taken as it is."""
+    path = os.path.join(logs, f'{task.name}.fingerprint')
+    if task.fingerprint and os.path.isfile(path):
+        with open(path) as f:
+            if f.read().strip() != task.fingerprint:
+                raise ValueError(f'{task.name}: finished with other options, inputs or generic model than this plan '
+                                 f'({path}); delete the run or use another --work')
 
 
 def logged_seconds(log_path):
@@ -209,6 +236,7 @@ def run_tasks(tasks, jobs, logs, reuse):
     pending, finished, running = {t.name: t for t in tasks}, set(), []
     for t in tasks:
         if reuse and t.done_file and os.path.isfile(t.done_file):
+            check_fingerprint(t, logs)
             finished.add(t.name)
             pending.pop(t.name)
             t.seconds, t.reused = logged_seconds(os.path.join(logs, f'{t.name}.log')), True
@@ -234,6 +262,9 @@ def run_tasks(tasks, jobs, logs, reuse):
                     raise RuntimeError(f'{t.name} failed; log tail:\n{f.read()[-3000:]}')
             if t.done_file and t.done_file.endswith('/done'):
                 open(t.done_file, 'w').close()
+            if t.fingerprint:
+                with open(os.path.join(logs, f'{t.name}.fingerprint'), 'w') as f:
+                    f.write(t.fingerprint)
             finished.add(t.name)
             say(f'finished {t.name} in {t.seconds:.0f} s')
     return {t.name: t.seconds for t in tasks}

@@ -186,6 +186,7 @@ def test_cli_recovers_the_camera_and_writes_yaml_png_and_table(real_set, scenes,
     np.testing.assert_allclose(init['gain'], GAIN, rtol=0.05)  # measured: within 2.5 %
     np.testing.assert_allclose(data['measurements']['levels']['plain_gain'], GAIN, rtol=0.05)
     assert 'network_g:camera:init:auto_exposure=0.' in printed  # a number, not a list
+    assert 'metering (auto: true)   exposure 0.' in printed
     fits = [{'a': a, 'b': b} for a, b in zip(init['shot'], init['read'])]
     assert np.abs(std_ratios(fits, scenes) - 1).max() < 0.2
     camera = LowLightCamera(3, auto=True, init=init)  # the preset's camera takes the values as they are

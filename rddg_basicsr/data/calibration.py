@@ -732,6 +732,10 @@ def summary_table(result):
               row('shot a (linear)', [f['a'] for f in noise]), row('read b (linear)', [f['b'] for f in noise]),
               row('noise std at median', [None if f['a'] is None else float(np.sqrt(f['a'] * m + f['b']))
                                            for f, m in zip(noise, levels['linear_mean']['median'])])]
+    if result.get('auto') is not None:
+        auto = result['auto']
+        lines.append(f'{"metering (auto: true)":<24}exposure {auto["auto_exposure"]:.2f}, white balance '
+                     f'{auto["auto_white_balance"]:.2f} (0: none, 1: every scene to the reference level)')
     lines.append(f'{"noise fitted on":<24}{result["noise_count"]} {result["noise_files"]} files')
     jpeg = result['jpeg']['qualities']
     lines.append(f'{"JPEG quality":<24}' + (f'{int(np.median(jpeg))} (median of {len(jpeg)} JPEGs, {min(jpeg)}-'

@@ -116,7 +116,7 @@ def test_quick_run_writes_the_report(tmp_path, monkeypatch):
     report_path, results, settings = generic.main(argv)
     assert report_path == str(out)
     text = out.read_text()
-    assert '## Answer (val)' in text and generic.sha256(path) in text and '## Peer settings' in text
+    assert '## Answer (val)' in text and generic.generic_model.sha256(path) in text and '## Peer settings' in text
     assert '### camera (val' in text and '### cctv (val' in text
     assert 'test' not in os.listdir(tmp_path / 'work' / 'data')  # --split val never writes (or reads) test
     assert set(results) == {'val'} and set(results['val']['camera']) == {'tiny', 'gamma', 'clahe', 'gamma_nlm'}

@@ -11,7 +11,6 @@ over scenes. See scripts/bench/README.md.
 """
 import argparse
 import glob
-import hashlib
 import json
 import os
 import re
@@ -21,6 +20,8 @@ import time
 import cv2
 import numpy as np
 import yaml
+
+from rddg_basicsr import generic_model
 
 from quality.domains import DOMAINS
 from quality.generic_eval import (HIGHER_IS_BETTER, KEYS, LABELS, PEER_FNS, build_eval_split,
@@ -108,14 +109,6 @@ def experiment_yml(checkpoint):
     return found[0] if len(found) == 1 else None
 
 
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            h.update(block)
-    return h.hexdigest()
-
-
 def resolve_models(model_args, yml_args):
     """``[{'name', 'path', 'yml', 'network', 'sha256', 'iteration'}]`` from the --model / --network-yml entries."""
     named = [split_named(e) for e in yml_args]
@@ -137,7 +130,7 @@ def resolve_models(model_args, yml_args):
                              'experiment folder')
         m = re.fullmatch(r'net_g_(\d+)\.pth', os.path.basename(path))
         models.append({'name': name, 'path': os.path.abspath(path), 'yml': os.path.abspath(yml),
-                       'network': network_options(yml), 'sha256': sha256(path),
+                       'network': network_options(yml), 'sha256': generic_model.sha256(path),
                        'iteration': int(m.group(1)) if m else None})
     names = [m['name'] for m in models]
     unknown = sorted(set(k for k in ymls if k is not None) - set(names))

@@ -89,10 +89,8 @@ class LowLightCamera(nn.Module):
 
     def log_auto_gain(self, linear):
         """log of the auto exposure and white balance factor, (N, C), for linear images (N, C, H, W)."""
-        m = linear.detach().mean((2, 3)).clamp_min(LEVEL_FLOOR).log()
-        big_m, big_r = m.mean(1, keepdim=True), self.reference_log.mean()
-        k_e, k_w = self.auto_strength.clamp(0, MAX_AUTO)
-        return -k_e * (big_m - big_r) - k_w * (m - big_m - self.reference_log + big_r)
+        log_means = linear.detach().mean((2, 3)).clamp_min(LEVEL_FLOOR).log()
+        return metering_log_gain(log_means, self.reference_log, *self.auto_strength.clamp(0, MAX_AUTO))
 
     def log_gain_map(self, mu):
         """log of the lighting gain, (N, C, H, W): mean tint + per-image exposure and tint + the smooth field."""
@@ -103,6 +101,14 @@ class LowLightCamera(nn.Module):
         per_image = sd_exp * torch.randn(n, 1, 1, 1, device=mu.device) + sd_tint * torch.randn(n, c, 1, 1,
                                                                                                device=mu.device)
         return self.log_gain.view(1, -1, 1, 1) + per_image + sd_field * field
+
+
+def metering_log_gain(log_means, log_reference, k_e, k_w):
+    """log of the metering factor, (N, C): -k_e (M_n - R) - k_w (m_nc - M_n - r_c + R), for images whose log linear
+    channel means are ``log_means`` m (N, C) against the reference's ``log_reference`` r (C,); M and R are their
+    means over channels. Tensors; the camera's forward and calibration's gain fit share it."""
+    big_m, big_r = log_means.mean(1, keepdim=True), log_reference.mean()
+    return -k_e * (big_m - big_r) - k_w * (log_means - big_m - log_reference + big_r)
 
 
 def _check_init(init, num_ch, auto=False):

@@ -76,14 +76,19 @@ def log_spreads(linear_means):
     Returns:
         dict: ``var_exposure`` = var_n(E_n) and ``var_tint`` = mean_c var_n(T_nc) (ddof 1), natural-log units squared.
     """
+    logs = log_levels(linear_means)
+    exposure = logs.mean(1)
+    tint = logs - exposure[:, None]
+    return {'var_exposure': float(exposure.var(ddof=1)), 'var_tint': float(tint.var(0, ddof=1).mean())}
+
+
+def log_levels(linear_means):
+    """Natural log of linear channel means (N, 3), float64, those below the camera's ``LEVEL_FLOOR`` read as it."""
     import numpy as np
 
     from rddg_basicsr.archs.camera_arch import LEVEL_FLOOR
 
-    logs = np.log(np.maximum(np.asarray(linear_means, np.float64), LEVEL_FLOOR))
-    exposure = logs.mean(1)
-    tint = logs - exposure[:, None]
-    return {'var_exposure': float(exposure.var(ddof=1)), 'var_tint': float(tint.var(0, ddof=1).mean())}
+    return np.log(np.maximum(np.asarray(linear_means, np.float64), LEVEL_FLOOR))
 
 
 def spreads_from_variances(spreads):
@@ -580,20 +585,19 @@ def auto_strengths(real_spreads, camera_spreads, reference_means):
     the real set adds reads as a weaker k (a lower bound). Also ``reference_level`` (the reference's geometric-mean
     linear channel levels) and ``factors``: each reference image's (N, 3) auto factor, for the gain fit."""
     import numpy as np
+    import torch
 
-    from rddg_basicsr.archs.camera_arch import LEVEL_FLOOR, MAX_AUTO
+    from rddg_basicsr.archs.camera_arch import MAX_AUTO, metering_log_gain
 
     if real_spreads is None or camera_spreads is None:
         k_e = k_w = 0.0
     else:
         k_e, k_w = (float(np.clip(1 - (real_spreads[key] / max(camera_spreads[key], 1e-12))**0.5, 0, MAX_AUTO))
                     for key in ('var_exposure', 'var_tint'))
-    m = np.log(np.maximum(np.asarray(reference_means, np.float64), LEVEL_FLOOR))
+    m = torch.from_numpy(log_levels(reference_means))
     r = m.mean(0)
-    big_m, big_r = m.mean(1, keepdims=True), r.mean()
-    factors = np.exp(-k_e * (big_m - big_r) - k_w * (m - big_m - r + big_r))
-    return {'auto_exposure': k_e, 'auto_white_balance': k_w, 'reference_level': np.exp(r).tolist(),
-            'factors': factors}
+    return {'auto_exposure': k_e, 'auto_white_balance': k_w, 'reference_level': r.exp().tolist(),
+            'factors': metering_log_gain(m, r, k_e, k_w).exp().numpy()}
 
 
 def stage1_values(result, auto=False):
@@ -616,13 +620,12 @@ def stage1_values(result, auto=False):
         synthesis['shot_gain_range'] = [_round(min(min(shots), 1.0)), _round(min(max(shots), 1.0))]
         synthesis['read_noise_range'] = [_round(min(min(reads), 1.0)), _round(min(max(reads), 1.0))]
     if result['gain'] is not None:
-        init['gain'] = [_round(max(g, 1e-6)) for g in result['gain']]
+        fitted = result['auto'] if auto else result  # the gain fitted with the metering, or without
+        init['gain'] = [_round(max(g, 1e-6)) for g in fitted['gain']]
         if auto:
-            fit = result['auto']
-            init['gain'] = [_round(max(g, 1e-6)) for g in fit['gain']]
-            init.update(auto_exposure=_round(fit['auto_exposure']),
-                        auto_white_balance=_round(fit['auto_white_balance']),
-                        reference_level=[_round(v) for v in fit['reference_level']])
+            init.update(auto_exposure=_round(fitted['auto_exposure']),
+                        auto_white_balance=_round(fitted['auto_white_balance']),
+                        reference_level=[_round(v) for v in fitted['reference_level']])
     qualities = result['jpeg']['qualities']
     synthesis['jpeg_prob'] = _round(len(qualities) / result['count'])
     if qualities:

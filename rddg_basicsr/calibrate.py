@@ -1,6 +1,6 @@
 """Calibrate stage 1 on the unpaired real low-light set: what can be measured directly, before any adversarial training.
 
-    rddg-calibrate -i REAL_LL_DIR -o CALIB_DIR [--reference X_S_DIR] [--recursive] [--overwrite]
+    rddg-calibrate -i REAL_LL_DIR -o CALIB_DIR [--reference X_S_DIR] [--auto] [--recursive] [--overwrite]
 
 Measured on every image of REAL_LL_DIR (docs/calibration.md says how and why):
 
@@ -45,6 +45,8 @@ def parse_args(argv=None):
                         'with train.anchor: y, its dataroot_gt (y); the camera\'s gain is measured against them. '
                         'Default: none (gain not written)')
     parser.add_argument('--recursive', action='store_true', help='Also list the sub-folders of the inputs')
+    parser.add_argument('--auto', action='store_true', help='Write the init of a metering camera '
+                        '(network_g.camera.auto: true; the preset\'s camera does not meter)')
     parser.add_argument('--seed', type=int, default=0, help='Seed of the pixel subsampling. Default: 0')
     parser.add_argument('--overwrite', action='store_true', help='Replace existing outputs')
     return parser.parse_args(argv)
@@ -78,11 +80,11 @@ def main(argv=None):
         fail(PROG, str(err))
     try:
         os.makedirs(args.output, exist_ok=True)
-        write_bytes_atomic(targets[0], calibration_yaml(result, args.input, args.reference).encode('utf-8'))
+        write_bytes_atomic(targets[0], calibration_yaml(result, args.input, args.reference, args.auto).encode('utf-8'))
         write_encoded(targets[1], calibration_figure(result))
     except OSError as err:
         fail(PROG, str(err))
-    init = stage1_values(result, auto=True)[0]  # the preset's camera meters (network_g.camera.auto: true)
+    init = stage1_values(result, auto=args.auto)[0]
     print(summary_table(result))
     if init:
         print(f'stage 1 starts from it with: --force_yml {" ".join(force_yml_entries(init))}')

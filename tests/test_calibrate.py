@@ -182,14 +182,14 @@ def test_cli_recovers_the_camera_and_writes_yaml_png_and_table(real_set, scenes,
     assert 'shot a (linear)' in printed and '--force_yml network_g:camera:init:shot=[' in printed
     data = load_yaml(str(out / 'calibration.yml'))
     init = data['network_g']['camera']['init']
-    assert set(init) == {'shot', 'read', 'gain', 'auto_exposure', 'auto_white_balance', 'reference_level'}
+    assert set(init) == {'shot', 'read', 'gain'}  # the preset's camera does not meter
     np.testing.assert_allclose(init['gain'], GAIN, rtol=0.05)  # measured: within 2.5 %
-    np.testing.assert_allclose(data['measurements']['levels']['plain_gain'], GAIN, rtol=0.05)
-    assert 'network_g:camera:init:auto_exposure=0.' in printed  # a number, not a list
-    assert 'metering (auto: true)   exposure 0.' in printed
+    np.testing.assert_allclose(data['measurements']['levels']['plain_gain'], init['gain'], rtol=1e-3)
+    assert 'auto_exposure' not in printed.split('--force_yml')[1]
+    assert 'metering (auto: true)   exposure 0.' in printed  # measured and shown either way
     fits = [{'a': a, 'b': b} for a, b in zip(init['shot'], init['read'])]
     assert np.abs(std_ratios(fits, scenes) - 1).max() < 0.2
-    camera = LowLightCamera(3, auto=True, init=init)  # the preset's camera takes the values as they are
+    camera = LowLightCamera(3, init=init)  # the preset's camera takes the values as they are
     np.testing.assert_allclose(camera.log_shot.exp().detach().numpy(), init['shot'], rtol=1e-5)
     synthesis = load_synthesis_config(str(out / 'calibration.yml'))['camera']
     assert synthesis['jpeg_prob'] == 0 and synthesis['shot_gain_range'] == [min(init['shot']), max(init['shot'])]
@@ -198,6 +198,18 @@ def test_cli_recovers_the_camera_and_writes_yaml_png_and_table(real_set, scenes,
     assert measured['noise']['G']['a'] == init['shot'][1]
     figure = cv2.imread(str(out / 'calibration.png'))
     assert figure.shape == (480, 1200, 3) and (figure != 255).any()
+
+
+def test_cli_auto_writes_the_metering_cameras_init(real_set, tmp_path, capsys):
+    real, ref, _ = real_set
+    out = tmp_path / 'calib'
+    assert calibrate.main(['-i', real, '-o', str(out), '--reference', ref, '--auto']) == 0
+    printed = capsys.readouterr().out
+    init = load_yaml(str(out / 'calibration.yml'))['network_g']['camera']['init']
+    assert set(init) == {'shot', 'read', 'gain', 'auto_exposure', 'auto_white_balance', 'reference_level'}
+    np.testing.assert_allclose(init['gain'], GAIN, rtol=0.1)  # fitted with the metering: near the plain gain
+    assert 'network_g:camera:init:auto_exposure=0.' in printed  # a number, not a list
+    LowLightCamera(3, auto=True, init=init)  # a metering camera takes the values as they are
 
 
 def test_one_measurement_of_the_real_set_serves_several_references(real_set):

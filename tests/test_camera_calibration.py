@@ -62,14 +62,17 @@ def camera_values(model):
     return out
 
 
-def test_auto_starts_the_camera_from_the_measured_real_set_and_writes_what_it_measured(tmp_path):
+@pytest.mark.parametrize('metering', [False, True])
+def test_auto_starts_the_camera_from_the_measured_real_set_and_writes_what_it_measured(tmp_path, metering):
     write_sets(tmp_path)
-    model = build_model(stage1_options(tmp_path))  # the preset's own setting: calibration: auto, train.anchor: y
+    opt = stage1_options(tmp_path)  # the preset's own setting: calibration: auto, train.anchor: y, no metering
+    opt['network_g']['camera']['auto'] = metering
+    model = build_model(opt)
     paths = sorted(str(tmp_path / 'real' / n) for n in os.listdir(tmp_path / 'real'))
     nl = sorted(str(tmp_path / 'nl' / n) for n in os.listdir(tmp_path / 'nl'))
-    expected = stage1_values(calibrate(paths, nl, seed=0), auto=True)[0]  # the preset's camera meters
-    assert set(expected) == set(camera_values(model)) == {'shot', 'read', 'gain', 'auto_exposure',
-                                                           'auto_white_balance', 'reference_level'}
+    expected = stage1_values(calibrate(paths, nl, seed=0), auto=metering)[0]
+    assert set(expected) == set(camera_values(model)) == {'shot', 'read', 'gain'} | (
+        {'auto_exposure', 'auto_white_balance', 'reference_level'} if metering else set())
     for key, value in camera_values(model).items():
         assert torch.allclose(value, torch.tensor(expected[key]), rtol=1e-4), key
     assert not torch.allclose(camera_values(model)['shot'], torch.tensor(1e-3))  # not the preset's init

@@ -686,9 +686,9 @@ def _round(value, digits=4):
 
 
 # ------------------------------------------------------------------------------------------------------- reporting
-def calibration_yaml(result, source, reference=None, auto=True):
+def calibration_yaml(result, source, reference=None, auto=False):
     """The text of ``calibration.yml``: comments with the units, then ``network_g`` (merge into stage 1's options;
-    ``auto``: for a camera with ``auto: true``, the preset's), ``camera`` (the synthesis section) and
+    ``auto``: for a camera with ``auto: true``), ``camera`` (the synthesis section) and
     ``measurements``."""
     import yaml
 
@@ -706,7 +706,7 @@ def calibration_yaml(result, source, reference=None, auto=True):
         lines.append('# shot and read: fitted on JPEGs: what compression left of the noise (far below the sensor\'s)')
     if 'auto_exposure' in init:
         lines.append('# auto_exposure, auto_white_balance, reference_level and this gain: for a camera with auto: true')
-        lines.append('# (the preset\'s); for one without, drop those three and take measurements.levels.plain_gain.')
+        lines.append('# (not the preset\'s); for one without, drop those three, take measurements.levels.plain_gain.')
     if 'gain' not in init:
         lines.append('# gain needs --reference (the images stage 1 anchors mu to: x_s, or y with train.anchor: y):')
         lines.append('# the preset\'s is kept.')

@@ -9,10 +9,10 @@ the domain's distribution, not its crops' draws, scores); the naive twins x_s; t
 start on x_s (``stage1_darken.yml``'s ``network_g.camera`` and its ``init``, mu = x_s: a perfectly anchored, untrained
 stage 1, the GAN's start); calibration alone (the same camera started from ``calibrate`` on the domain's train real set
 against the train twins, mu = x_s); calibration on y (the gain fitted against the train NL crops y instead of their
-twins, the camera applied to the val NL crops: an exposure change in linear light), without and with the preset's
+twins, the camera applied to the val NL crops: an exposure change in linear light), without and with
 metering (``network_g.camera.auto``); with ``--train``, trained stage 1 (``quality/runs.py``'s shrunk CPU runs): the
-GAN alone (``calibration: ~``), calibration on y + GAN (the preset: ``calibration: auto``, ``train.anchor: y``,
-``auto: true``), the same without metering, and calibration + GAN anchored to x_s (``train.anchor: x_s``). Measures:
+GAN alone (``calibration: ~``), calibration on y + GAN with metering (``calibration: auto``,
+``train.anchor: y``, ``auto: true``), the same without metering (the preset), and calibration + GAN anchored to x_s (``train.anchor: x_s``). Measures:
 ``quality/truth.py``.
 Everything measured is val; the test split's files are written by the shared data builder but never read here.
 """
@@ -38,14 +38,15 @@ ROWS = {
     'gan_start': 'preset camera start on x_s (GAN start, no training)',
     'calib': 'calibration alone (camera from calibrate, mu = x_s)',
     'calib_y': 'calibration on y, no metering (camera auto: false, from calibrate against the train NL y, mu = y)',
-    'calib_y_auto': 'calibration on y with metering (the preset\'s camera, auto: true; no training)',
+    'calib_y_auto': 'calibration on y with metering (camera auto: true; no training)',
     'gan': 'GAN alone (trained, calibration: ~, no metering; mu anchored to y)',
-    'calib_gan': 'calibration on y + GAN (trained: the preset, calibration: auto, train.anchor: y, camera auto: true)',
-    'calib_plain_gan': 'calibration on y + GAN, no metering (trained: camera auto: false, the previous preset)',
+    'calib_gan': 'calibration on y + GAN, metering (trained: calibration: auto, train.anchor: y, camera auto: true)',
+    'calib_plain_gan': 'calibration on y + GAN, no metering (trained: the preset, camera auto: false)',
     'calib_xs_gan': 'calibration + GAN, mu anchored to x_s, no metering (trained: train.anchor: x_s, the one before)',
 }
 PLAIN = {'network_g': {'camera': {'auto': False}}}
-TRAINED = {'gan': {'calibration': None, **PLAIN}, 'calib_gan': {}, 'calib_plain_gan': PLAIN,
+TRAINED = {'gan': {'calibration': None, **PLAIN}, 'calib_gan': {'network_g': {'camera': {'auto': True}}},
+           'calib_plain_gan': PLAIN,
            'calib_xs_gan': {'train': {'anchor': 'x_s'}, **PLAIN}}  # overrides of the preset
 
 

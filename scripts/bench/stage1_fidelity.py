@@ -12,8 +12,8 @@ against the train twins, mu = x_s); calibration on y (the gain fitted against th
 twins, the camera applied to the val NL crops: an exposure change in linear light), without and with
 metering (``network_g.camera.auto``); with ``--train``, trained stage 1 (``quality/runs.py``'s shrunk CPU runs): the
 GAN alone (``calibration: ~``), calibration on y + GAN with metering (``calibration: auto``,
-``train.anchor: y``, ``auto: true``), the same without metering (the preset), and calibration + GAN anchored to x_s (``train.anchor: x_s``). Measures:
-``quality/truth.py``.
+``train.anchor: y``, ``auto: true``), the same without metering (the preset), and calibration + GAN anchored to
+x_s (``train.anchor: x_s``). Measures: ``quality/truth.py``.
 Everything measured is val; the test split's files are written by the shared data builder but never read here.
 """
 import argparse

@@ -1,6 +1,7 @@
 """The quality benchmark's pure parts (scripts/bench/quality/): scene split, domain simulators, bootstraps, rank
 correlation, the convergence gate, the rows' stage-2 options and the on-the-fly draws."""
 import os
+import shutil
 import sys
 
 import numpy as np
@@ -397,3 +398,57 @@ def test_fingerprints_follow_the_options_the_stage1_runs_and_the_generic_model(t
     longer_stage1 = prints(tmp_path / 'a')
     assert longer_stage1['bench_s2_naive_seed0'] == base['bench_s2_naive_seed0']  # naive reads no stage 1
     assert all(longer_stage1[n] != base[n] for n in base if 'ours' in n)  # stage 1 and the rows that read it
+
+
+def test_replay_widens_stage2s_nl_set_and_leaves_stage1_as_it_was(tmp_path):
+    """--replay: every trained row's stage 2 (and the paper's pseudo pairs) reads train/nl_replay under its own run
+    names; stage 1 still trains on train/nl, so its runs and fingerprints are the ones without replay."""
+    def plan(replay):
+        cfg = bench_cfg(**{'s2-iters': 40, 's1-iters': 8})
+        cfg.seeds, cfg.domains, cfg.rows, cfg.replay = [0], ['cctv'], ['naive', 'stats', 'paper', 'ours'], replay
+        return cfg, {t.name: t for t in runs.plan_tasks(cfg, str(tmp_path), str(tmp_path / 'data'))[0]}
+
+    (cfg, wide), (_, plain) = plan(True), plan(False)
+    s1 = {n for n in plain if n.startswith('bench_s1_')}
+    assert s1 and s1 <= set(wide) and all(wide[n].fingerprint == plain[n].fingerprint for n in s1)
+    assert sorted(n for n in wide if n not in s1) == sorted(f'{n}_replay' for n in plain if n not in s1)
+    pseudo = wide['pseudo_paper_cctv_seed0_replay']
+    assert pseudo.command[pseudo.command.index('-i') + 1] == str(tmp_path / 'data' / 'train' / 'nl_replay')
+    assert wide['bench_s2_paper_cctv_seed0_replay'].deps == {'pseudo_paper_cctv_seed0_replay'}
+    for name in ('naive', 'stats', 'ours', 'paper'):
+        opt = runs.stage2_options(cfg, '/d', '/w', 'cctv', 0, rows.ROWS[name])
+        ds = opt['datasets']['train']
+        assert opt['name'].endswith('_replay') and ds['dataroot_gt'] == '/d/train/nl_replay'
+        assert ds.get('dataroot_lq') == {'naive': '/d/train/ll_syn_replay', 'stats': '/d/train/ll_syn_replay',
+                                         'paper': '/w/pseudo_paper_cctv_seed0_replay/lq'}.get(name)
+    assert runs.stage1_options(cfg, '/d', 'cctv', 0, rows.ROWS['ours'])['datasets']['train']['dataroot_gt'] == \
+        '/d/train/nl'
+
+
+def test_build_replay_adds_one_crop_of_each_generic_photo(tmp_path, monkeypatch):
+    from rddg_basicsr.data import generic_photos
+    root = str(tmp_path)
+    write_crops(os.path.join(root, 'train', 'nl'))
+    write_crops(os.path.join(root, 'train', 'll_syn'), level=0.6)
+    photos = {'fox': photo(200, 300), 'owl': photo(300, 200)[:, ::-1]}
+    monkeypatch.setattr(generic_photos, 'TRAIN', {name: ('skimage', name) for name in photos})
+    monkeypatch.setattr(generic_photos, 'load_photo', lambda source, what, side: (photos[what], None, what))
+    assert data.build_replay(root, 'quick') == 2
+    nl, syn = (sorted(os.listdir(os.path.join(root, 'train', sub))) for sub in ('nl_replay', 'll_syn_replay'))
+    assert nl == syn == ['c_0.png', 'c_1.png', 'replay_fox.png', 'replay_owl.png']
+    assert sorted(os.listdir(os.path.join(root, 'train'))) == ['ll_syn', 'll_syn_replay', 'nl', 'nl_replay']
+    import cv2
+    crop = cv2.imread(os.path.join(root, 'train', 'nl_replay', 'replay_fox.png'))
+    twin = cv2.imread(os.path.join(root, 'train', 'll_syn_replay', 'replay_fox.png'))
+    assert crop.shape[:2] == data.SCALES['quick']['train_crop'] and twin.mean() < crop.mean()
+    data.build_replay(root, 'quick')  # again: the same crops (seeded by name)
+    assert np.array_equal(cv2.imread(os.path.join(root, 'train', 'nl_replay', 'replay_fox.png')), crop)
+
+    def missing(source, what, side):
+        raise FileNotFoundError('/usr/share/x: missing; apt-get install y')
+    monkeypatch.setattr(generic_photos, 'load_photo', missing)
+    for sub in ('nl_replay', 'll_syn_replay'):
+        shutil.rmtree(os.path.join(root, 'train', sub))
+    with pytest.raises(FileNotFoundError, match='apt-get install'):
+        data.build_replay(root, 'quick')
+    assert 'nl_replay' not in os.listdir(os.path.join(root, 'train'))  # never half-built in place

@@ -7,12 +7,15 @@ Layout under ``root`` (stems ``<scene>_<i>``; every file has its own random stre
     val/nl, val/ll_syn, val/<domain>/ll   paired val set per domain (settings, convergence gate, stage-1 figures)
     test/nl, test/<domain>/ll             paired test set per domain (read once)
     manifest.json                         scenes, crops, counts, statistics gains
+    train/nl_replay, train/ll_syn_replay  with ``--replay`` only (``build_replay``): train/nl and its twins plus one
+                                          crop of each of the generic model's training photos (stems ``replay_*``)
 
 The oracle and statistics rows draw their low-light images on the fly from train/nl and train/ll_syn
 (``draw_dataset.py``: ``simulate`` and ``statistics_matched`` per sample); nothing of theirs is written here.
 """
 import json
 import os
+import shutil
 import zlib
 
 import cv2
@@ -22,7 +25,7 @@ from rddg_basicsr.data.lowlight_synthesis import naive_lowlight
 from rddg_basicsr.utils.color import linear_to_srgb, quantize, srgb_to_linear
 
 from .domains import simulate
-from .scenes import check_splits, load_scene
+from .scenes import MAX_SIDE, check_splits, load_scene
 
 SCALES = {  # crop (H, W) and crops per scene
     'full': {'train_crop': (160, 192), 'eval_crop': (192, 256), 'train': 12, 'real': 12, 'val': 3, 'test': 3},
@@ -113,6 +116,29 @@ def build_data(root, splits, domains, scale):
     with open(f'{root}/manifest.json', 'w') as f:
         json.dump(manifest, f, indent=1)
     return manifest
+
+
+def build_replay(root, scale):
+    """Write ``train/nl_replay`` and ``train/ll_syn_replay`` under ``root`` (the stage-2 NL set of ``--replay``):
+    copies of ``train/nl`` and ``train/ll_syn``, plus one train-sized crop of each photograph of the generic model's
+    training set (``rddg_basicsr.data.generic_photos.TRAIN``, longer side ``MAX_SIDE`` like the scenes) and its naive
+    twin. Returns the number of added crops. FileNotFoundError names the Debian package of a missing photo."""
+    from rddg_basicsr.data.generic_photos import TRAIN, load_photo
+
+    crop, part = SCALES[scale]['train_crop'], f'{root}/train/replay.part'  # renamed into place when complete
+    shutil.rmtree(part, ignore_errors=True)
+    for sub in ('nl', 'll_syn'):
+        shutil.copytree(f'{root}/train/{sub}', f'{part}/{sub}')
+    for name, (source, what) in sorted(TRAIN.items()):
+        stem = f'replay_{name}'
+        nl = random_crops(load_photo(source, what, MAX_SIDE)[0], crop, 1, rng_for('crop', 'replay', name))[0]
+        write(f'{part}/nl/{stem}.png', nl)
+        write(f'{part}/ll_syn/{stem}.png', naive_lowlight(nl, rng_for('naive', stem)))
+    for sub in ('ll_syn', 'nl'):  # nl_replay last: its presence means both are complete
+        shutil.rmtree(f'{root}/train/{sub}_replay', ignore_errors=True)
+        os.rename(f'{part}/{sub}', f'{root}/train/{sub}_replay')
+    os.rmdir(part)
+    return len(TRAIN)
 
 
 def scene_of(stem):

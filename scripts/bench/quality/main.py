@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from .data import SCALES, build_data
+from .data import SCALES, build_data, build_replay
 from .domains import DOMAINS
 from .figures import stage1_figures
 from .generic_eval import choose_peers
@@ -43,6 +43,9 @@ def parse_args(argv=None):
     p.add_argument('--s1-blocks', type=int, default=4)
     p.add_argument('--d-feat', type=int, default=8)
     p.add_argument('--perceptual', action='store_true', help='VGG-16 terms with random weights (~7x a step)')
+    p.add_argument('--replay', action='store_true', help="stage 2's NL set widened by one crop of each of the generic "
+                   "model's training photos (every trained row alike; stage 1 unchanged; needs rddg-prepare generic's "
+                   'Debian packages)')
     p.add_argument('--gate-db', type=float, default=0.1, help='convergence gate: the most val PSNR (dB, mean over '
                    'seeds) a row may gain in the last quarter of its training')
     p.add_argument('--jobs', type=int, default=2, help='runs side by side, one torch thread each')
@@ -163,6 +166,8 @@ def main(argv=None):
         t = time.time()
         build_data(data, splits, cfg.domains, 'quick' if cfg.quick else 'full')
         timings['data'] = time.time() - t
+    if cfg.replay and not os.path.isdir(f'{data}/train/nl_replay'):
+        say(f'replay: {build_replay(data, "quick" if cfg.quick else "full")} generic photos added to stage 2\'s NL set')
     with open(f'{data}/manifest.json') as f:
         manifest = json.load(f)
     t = time.time()

@@ -67,8 +67,22 @@ def darkening_block(s1_yml, models):
             'pretrain_network_d': f'{models}/net_d_latest.pth'}
 
 
-def stage2_name(row, domain, seed):
-    return f'bench_s2_{row.name}_seed{seed}' if row.source == 'naive' else f'bench_s2_{row.name}_{domain}_seed{seed}'
+def stage2_name(row, domain, seed, replay=False):
+    """The run's name; ``replay``: stage 2's NL set widened by the generic photos (``data.build_replay``)."""
+    name = f'bench_s2_{row.name}_seed{seed}' if row.source == 'naive' else f'bench_s2_{row.name}_{domain}_seed{seed}'
+    return f'{name}_replay' if replay else name
+
+
+def stage2_folders(cfg, data):
+    """``(NL folder, naive-twin folder)`` of stage 2: train/nl and train/ll_syn, or with ``cfg.replay`` their copies
+    widened by the generic photos' crops (stage 1 always trains on train/nl)."""
+    suffix = '_replay' if cfg.replay else ''
+    return f'{data}/train/nl{suffix}', f'{data}/train/ll_syn{suffix}'
+
+
+def pseudo_folder(cfg, work, row, domain, seed):
+    """Where make_pseudo_pairs.py writes ``row``'s pairs (of stage 2's NL folder)."""
+    return f'{work}/pseudo_{row.s1_key}_{domain}_seed{seed}' + ('_replay' if cfg.replay else '')
 
 
 def stage2_options(cfg, data, work, domain, seed, row):
@@ -76,12 +90,12 @@ def stage2_options(cfg, data, work, domain, seed, row):
     budget, EMA and augmentation as every other row; only the training pairs (and RDDG's maps) differ."""
     if not row.trained:
         raise ValueError(f'row {row.name!r} is not trained')
-    pseudo = f'{work}/pseudo_{row.s1_key}_{domain}_seed{seed}'
+    pseudo = pseudo_folder(cfg, work, row, domain, seed)
+    nl, ll_syn = stage2_folders(cfg, data)
     train_data = {'name': f'bench_{row.source}_train',
                   'type': 'BenchDrawDataset' if row.source in ON_THE_FLY else 'LowLightPairedDataset',
-                  'dataroot_gt': f'{data}/train/nl',
-                  'dataroot_lq': {'naive': f'{data}/train/ll_syn', 'stats': f'{data}/train/ll_syn',
-                                  'pseudo': f'{pseudo}/lq'}.get(row.source, DELETE),
+                  'dataroot_gt': nl,
+                  'dataroot_lq': {'naive': ll_syn, 'stats': ll_syn, 'pseudo': f'{pseudo}/lq'}.get(row.source, DELETE),
                   'dataroot_w': f'{pseudo}/w' if row.rddg and row.source == 'pseudo' else DELETE,
                   'draw': row.source if row.source in ON_THE_FLY else DELETE,
                   'domain': domain if row.source in ON_THE_FLY else DELETE,
@@ -94,7 +108,7 @@ def stage2_options(cfg, data, work, domain, seed, row):
         darkening = darkening_block(f'{work}/options/{s1["name"]}.yml', f'{work}/experiments/{s1["name"]}/models')
     percep = {'vgg_weights': 'random', 'reverse': row.reverse} if cfg.perceptual else DELETE
     opt = merge(repo_options('stage2_rddg.yml'), {
-        'name': stage2_name(row, domain, seed), 'num_gpu': cfg.num_gpu, 'manual_seed': seed,
+        'name': stage2_name(row, domain, seed, cfg.replay), 'num_gpu': cfg.num_gpu, 'manual_seed': seed,
         'datasets': {'train': train_data, 'val': DELETE},
         'path': {'pretrain_network_g': generic_model.KEYWORD, 'strict_load_g': True},
         'darkening': darkening,
@@ -152,11 +166,11 @@ def plan_tasks(cfg, work, data):
                                   done_file=f'{models}/net_d_latest.pth', iters=cfg.s1_iters,
                                   fingerprint=prints[opt['name']]))
                 if any(r.source == 'pseudo' and r.s1_key == row.s1_key for r in rows):
-                    out = f'{work}/pseudo_{row.s1_key}_{domain}_seed{seed}'
-                    name = f'pseudo_{row.s1_key}_{domain}_seed{seed}'
+                    out = pseudo_folder(cfg, work, row, domain, seed)
+                    name = os.path.basename(out)
                     prints[name] = fingerprint(yml, work, 'pseudo', prints[opt['name']])
                     tasks.append(Task(name, entry_command(
-                        'make_pseudo_pairs', '-i', f'{data}/train/nl', '-o', out, '--model_g',
+                        'make_pseudo_pairs', '-i', stage2_folders(cfg, data)[0], '-o', out, '--model_g',
                         f'{models}/net_g_latest.pth', '--model_d', f'{models}/net_d_latest.pth', '--opt', yml,
                         '--tile', 0, '--device', 'cpu', '--overwrite'),
                         deps=[opt['name']], done_file=f'{out}/done', kind='pseudo', fingerprint=prints[name]))
@@ -166,7 +180,7 @@ def plan_tasks(cfg, work, data):
                     continue  # the naive row: one run per seed for every domain
                 names.add(opt['name'])
                 yml = write_options(opt, f'{work}/options/{opt["name"]}.yml')
-                deps = {'pseudo': [f'pseudo_{row.s1_key}_{domain}_seed{seed}'],
+                deps = {'pseudo': [os.path.basename(pseudo_folder(cfg, work, row, domain, seed))],
                         'fly': [stage1_name(row.s1_key, domain, seed)]}.get(row.source, [])
                 kind = 's2_fly' if row.source == 'fly' else 's2_draw' if row.source in ON_THE_FLY else 's2'
                 tasks.append(Task(opt['name'], [sys.executable, *TRAIN_ENTRY, '-opt', yml, '--root_path', work],

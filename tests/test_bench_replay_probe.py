@@ -28,8 +28,8 @@ def test_report_says_the_verdict_and_each_difference():
     args = type('Args', (), {'rows': ['ours']})()
     table = {f'scene{i}': {'psnr': [13.0 + i, 13.2 + i], 'ciede2000': [20.0, 20.0]} for i in range(3)}
     wider = {s: {'psnr': [v + 0.3 for v in m['psnr']], 'ciede2000': [19.0, 19.0]} for s, m in table.items()}
-    tables = {(rep, name, d): (wider if rep and name == 'ours' else table)
-              for rep in (False, True) for name in ('generic', 'ours') for d in cfg.domains}
+    tables = {(rep, name, d): (wider if rep else table) for rep, name in ((False, 'generic'), (False, 'ours'),
+                                                                            (True, 'ours')) for d in cfg.domains}
     for key in ('ssim', 'psnr_cm', 'noise'):
         for t in (table, wider):
             for m in t.values():

@@ -24,7 +24,7 @@ from quality.data import build_replay
 from quality.main import evaluate_row, mean_of, parse_args as quality_args
 from quality.metrics import KEYS
 from quality.rows import ROWS
-from quality.runs import plan_tasks, run_tasks
+from quality.runs import plan_tasks, run_order, run_tasks
 from quality.stats import hierarchical_bootstrap
 from quality.tools import machine_line, md_table, say, write_result
 
@@ -72,12 +72,12 @@ def main(argv=None):
     tasks = {}
     for cfg in (base, replay):
         tasks.update({t.name: t for t in plan_tasks(cfg, work, data)[0]})  # stage-1 runs are shared
-    plan = sorted(tasks.values(), key=lambda t: (t.kind != 's1', bool(t.deps)))
+    plan = sorted(tasks.values(), key=run_order)
     say(f'{len(plan)} runs, {base.jobs} at a time')
     run_tasks(plan, base.jobs, f'{work}/logs', True)
-    tables = {}  # (replay, row, domain) -> {scene: {metric: [value per seed]}}
+    tables = {}  # (replay, row, domain) -> {scene: {metric: [value per seed]}}; the generic model once
     for cfg in (base, replay):
-        for name in ['generic', *args.rows]:
+        for name in ['generic', *args.rows] if not cfg.replay else args.rows:
             for domain in cfg.domains:
                 tables[cfg.replay, name, domain] = evaluate_row(cfg, work, data, domain, name, 'val')
                 say(f'val {name} {domain} replay={cfg.replay}: {mean_of(tables[cfg.replay, name, domain]):.2f} dB')
@@ -90,7 +90,8 @@ def make_report(args, cfg, tables, seconds):
     """The probe's markdown: the rule's verdict, then per row and domain val PSNR / CIEDE2000 without and with
     replay, the difference with its 90 % interval over scenes and seeds."""
     scores = {rep: {name: {d: {k: mean_of(tables[rep, name, d], k) for k in KEYS} for d in cfg.domains}
-                    for name in ['generic', *args.rows]} for rep in (False, True)}
+                    for name in ['generic', *args.rows] if (rep, name, cfg.domains[0]) in tables}
+              for rep in (False, True)}
     adopted, mean, worst = rule(scores, cfg.domains)
     rows = []
     for name in args.rows:

@@ -186,8 +186,13 @@ def plan_tasks(cfg, work, data):
                 tasks.append(Task(opt['name'], [sys.executable, *TRAIN_ENTRY, '-opt', yml, '--root_path', work],
                                   deps=deps, done_file=checkpoint_path(work, opt, 1), kind=kind, iters=cfg.s2_iters,
                                   env=bench_env(), fingerprint=fingerprint(yml, work, generic, *map(prints.get, deps))))
-    tasks.sort(key=lambda t: (t.kind != 's1', bool(t.deps)))  # stage 1 first: it gates most others
+    tasks.sort(key=run_order)
     return tasks, stage1
+
+
+def run_order(task):
+    """Sort key of a plan: stage 1 first (it gates most others), then the runs without dependencies."""
+    return task.kind != 's1', bool(task.deps)
 
 
 # Evaluation, one thread: seconds per image and model (inference + the five metrics at 192 x 256), and per val image
